@@ -1,0 +1,355 @@
+//! Authentication and authorisation (SPEC §9). Tokens are JWTs (HS256, shared with the API
+//! gateway): end users (buyer, merchant, agent, arbitrator, admin) come through the gateway,
+//! services mint their own short-lived service tokens, carriers get partner tokens. The kit
+//! layer verifies the token and the method's role rule; ownership of a resource is checked
+//! by the service, which knows who owns what.
+
+use std::{
+    collections::HashMap,
+    fmt,
+    str::FromStr,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// Who the caller is acting as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A shopper: sees only his own cases.
+    Buyer,
+    /// A shop: sees only its own shop's cases (`sub` is the merchant id).
+    Merchant,
+    /// Customer-service agent of the platform.
+    Agent,
+    /// Platform arbitrator (disputes, rulings).
+    Arbitrator,
+    /// Operator with every right.
+    Admin,
+    /// Another aftersales or platform service (`sub` is its name).
+    Service,
+    /// A logistics partner (`carrier` claim names its carrier).
+    Partner,
+}
+
+impl Role {
+    /// Every role, for policies that allow any authenticated caller.
+    pub const ALL: &'static [Role] = &[
+        Role::Buyer,
+        Role::Merchant,
+        Role::Agent,
+        Role::Arbitrator,
+        Role::Admin,
+        Role::Service,
+        Role::Partner,
+    ];
+
+    /// The lowercase name used in tokens.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Buyer => "buyer",
+            Role::Merchant => "merchant",
+            Role::Agent => "agent",
+            Role::Arbitrator => "arbitrator",
+            Role::Admin => "admin",
+            Role::Service => "service",
+            Role::Partner => "partner",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .iter()
+            .copied()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("unknown role {s:?}"))
+    }
+}
+
+/// The claims of an aftersales token.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Claims {
+    /// The principal's id: buyer id, merchant id, agent id, service name or partner id.
+    pub sub: String,
+    /// Its role.
+    pub role: Role,
+    /// For partner tokens: the carrier code the partner may report for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<String>,
+    /// Issuer.
+    pub iss: String,
+    /// Expiry (seconds since the epoch).
+    pub exp: u64,
+    /// Issued at.
+    pub iat: u64,
+}
+
+/// The verified caller, put in every request's extensions by the kit layer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    /// See [`Claims::sub`].
+    pub id: String,
+    /// See [`Claims::role`].
+    pub role: Role,
+    /// See [`Claims::carrier`].
+    pub carrier: Option<String>,
+}
+
+impl Principal {
+    /// True for platform staff and services, who may see every party's cases.
+    pub fn is_platform(&self) -> bool {
+        matches!(
+            self.role,
+            Role::Agent | Role::Arbitrator | Role::Admin | Role::Service
+        )
+    }
+
+    /// Whether this caller may see a case owned by `buyer_id` at `merchant_id`. Callers
+    /// answer NOT_FOUND when it is false, so a foreign case's existence never leaks.
+    pub fn can_see_case(&self, buyer_id: &str, merchant_id: &str) -> bool {
+        match self.role {
+            Role::Buyer => self.id == buyer_id,
+            Role::Merchant => self.id == merchant_id,
+            Role::Partner => false,
+            _ => self.is_platform(),
+        }
+    }
+}
+
+/// Signs and verifies tokens with one HS256 secret.
+#[derive(Clone)]
+pub struct Tokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    issuer: String,
+}
+
+impl fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tokens").field("issuer", &self.issuer).finish()
+    }
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+impl Tokens {
+    /// Keys from the shared secret.
+    pub fn new(secret: &str, issuer: &str) -> Self {
+        Self {
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+            issuer: issuer.to_string(),
+        }
+    }
+
+    /// Mints a token valid for `ttl_secs` (dev tokens, service tokens, tests).
+    pub fn mint(&self, role: Role, sub: &str, carrier: Option<&str>, ttl_secs: u64) -> String {
+        let now = now_secs();
+        let claims = Claims {
+            sub: sub.to_string(),
+            role,
+            carrier: carrier.map(str::to_string),
+            iss: self.issuer.clone(),
+            exp: now + ttl_secs,
+            iat: now,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing cannot fail")
+    }
+
+    /// Verifies signature, expiry and issuer.
+    pub fn verify(&self, token: &str) -> Result<Principal, Error> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map_err(|e| Error::Unauthenticated(format!("invalid token: {e}")))?;
+        let c = data.claims;
+        if c.sub.is_empty() {
+            return Err(Error::Unauthenticated("token has an empty subject".into()));
+        }
+        if c.role == Role::Partner && c.carrier.is_none() {
+            return Err(Error::Unauthenticated(
+                "partner token without a carrier claim".into(),
+            ));
+        }
+        Ok(Principal {
+            id: c.sub,
+            role: c.role,
+            carrier: c.carrier,
+        })
+    }
+
+    /// Reads `authorization: Bearer <jwt>` from request headers.
+    pub fn authenticate(&self, headers: &http::HeaderMap) -> Result<Principal, Error> {
+        let raw = headers
+            .get(http::header::AUTHORIZATION)
+            .ok_or_else(|| Error::Unauthenticated("missing authorization header".into()))?
+            .to_str()
+            .map_err(|_| Error::Unauthenticated("malformed authorization header".into()))?;
+        let token = raw
+            .strip_prefix("Bearer ")
+            .or_else(|| raw.strip_prefix("bearer "))
+            .ok_or_else(|| Error::Unauthenticated("expected a Bearer token".into()))?;
+        self.verify(token.trim())
+    }
+}
+
+/// Which roles may call which method. Methods not listed are refused (deny by default), so
+/// a new RPC is closed until someone decides who may call it.
+#[derive(Clone, Debug, Default)]
+pub struct Policy {
+    rules: HashMap<String, Vec<Role>>,
+}
+
+/// Paths that need no token: probes and tooling.
+const PUBLIC_PREFIXES: &[&str] = &[
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1.ServerReflection/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+];
+
+impl Policy {
+    /// An empty (deny-all) policy.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Allows `roles` on `method` of `service` (e.g. `aftersales.returns.v1.ReturnsService`,
+    /// `CreateReturn`). Admin is always allowed.
+    pub fn allow(mut self, service: &str, method: &str, roles: &[Role]) -> Self {
+        let mut roles = roles.to_vec();
+        if !roles.contains(&Role::Admin) {
+            roles.push(Role::Admin);
+        }
+        self.rules.insert(format!("/{service}/{method}"), roles);
+        self
+    }
+
+    /// Allows `roles` on every method of `service`, for a service whose methods answer
+    /// UNIMPLEMENTED until its issue lands (so a caller learns that, not a denial).
+    pub fn allow_service(mut self, service: &str, roles: &[Role]) -> Self {
+        let mut roles = roles.to_vec();
+        if !roles.contains(&Role::Admin) {
+            roles.push(Role::Admin);
+        }
+        self.rules.insert(format!("/{service}/*"), roles);
+        self
+    }
+
+    /// True when `path` needs no authentication.
+    pub fn is_public(path: &str) -> bool {
+        PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p))
+    }
+
+    /// Whether `principal` may call the method at `path`.
+    pub fn authorize(&self, path: &str, principal: &Principal) -> Result<(), Error> {
+        let wildcard = path
+            .rsplit_once('/')
+            .map(|(service, _)| format!("{service}/*"))
+            .unwrap_or_default();
+        match self.rules.get(path).or_else(|| self.rules.get(&wildcard)) {
+            Some(roles) if roles.contains(&principal.role) => Ok(()),
+            Some(_) => Err(Error::PermissionDenied(format!(
+                "role {} may not call {path}",
+                principal.role
+            ))),
+            None => Err(Error::PermissionDenied(format!(
+                "{path} is not open to any caller"
+            ))),
+        }
+    }
+}
+
+/// The verified caller of a request, or UNAUTHENTICATED when the layer did not set one.
+pub fn principal<T>(req: &tonic::Request<T>) -> Result<Principal, Error> {
+    req.extensions()
+        .get::<Principal>()
+        .cloned()
+        .ok_or_else(|| Error::Unauthenticated("no verified caller".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "test-secret-0123456789";
+
+    #[test]
+    fn round_trip_and_tamper() {
+        let t = Tokens::new(SECRET, "aftersales");
+        let tok = t.mint(Role::Buyer, "b1", None, 60);
+        assert_eq!(t.verify(&tok).unwrap().id, "b1");
+        let other = Tokens::new("another-secret-01234567", "aftersales");
+        assert!(other.verify(&tok).is_err());
+        let wrong_iss = Tokens::new(SECRET, "someone-else");
+        assert!(wrong_iss.verify(&tok).is_err());
+    }
+
+    #[test]
+    fn partner_needs_carrier() {
+        let t = Tokens::new(SECRET, "aftersales");
+        let tok = t.mint(Role::Partner, "p1", None, 60);
+        assert!(t.verify(&tok).is_err());
+        let tok = t.mint(Role::Partner, "p1", Some("SF"), 60);
+        assert_eq!(t.verify(&tok).unwrap().carrier.as_deref(), Some("SF"));
+    }
+
+    #[test]
+    fn policy_denies_by_default() {
+        let p = Policy::new().allow("svc.S", "M", &[Role::Buyer]);
+        let buyer = Principal {
+            id: "b".into(),
+            role: Role::Buyer,
+            carrier: None,
+        };
+        let merchant = Principal {
+            role: Role::Merchant,
+            ..buyer.clone()
+        };
+        let admin = Principal {
+            role: Role::Admin,
+            ..buyer.clone()
+        };
+        assert!(p.authorize("/svc.S/M", &buyer).is_ok());
+        assert!(p.authorize("/svc.S/M", &merchant).is_err());
+        assert!(p.authorize("/svc.S/M", &admin).is_ok());
+        assert!(p.authorize("/svc.S/Other", &admin).is_err());
+    }
+
+    #[test]
+    fn ownership() {
+        let b = Principal {
+            id: "b1".into(),
+            role: Role::Buyer,
+            carrier: None,
+        };
+        assert!(b.can_see_case("b1", "m1"));
+        assert!(!b.can_see_case("b2", "m1"));
+        let m = Principal {
+            id: "m1".into(),
+            role: Role::Merchant,
+            carrier: None,
+        };
+        assert!(m.can_see_case("b2", "m1"));
+        assert!(!m.can_see_case("b2", "m2"));
+    }
+}

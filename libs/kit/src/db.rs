@@ -1,0 +1,110 @@
+//! Postgres: a pool bound to the service's own schema (via `search_path`, so the same
+//! migrations serve `returns` in production and `returns_t42` in a test), the kit's own
+//! tables (outbox, inbox, idempotency), and the service's `sqlx` migrations.
+
+use std::time::Duration;
+
+use sqlx::{
+    PgPool,
+    migrate::Migrator,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+
+use crate::config::Config;
+
+/// A lazily connecting pool: the server can answer health (NOT_SERVING) before the
+/// database is reachable.
+pub fn pool(cfg: &Config) -> anyhow::Result<PgPool> {
+    let url = cfg.require_database_url()?;
+    let options: PgConnectOptions = url.parse()?;
+    let options = options
+        .options([("search_path", cfg.database_schema.as_str())])
+        .application_name(&cfg.service);
+    Ok(PgPoolOptions::new()
+        .max_connections(cfg.database_max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy_with(options))
+}
+
+/// The advisory-lock key that serialises migrations of one schema across replicas.
+pub fn migration_lock_key(schema: &str) -> String {
+    format!("aftersales-migrate:{schema}")
+}
+
+/// The kit's tables, created in every service schema. Idempotent DDL (not a numbered
+/// migration) so that the kit can add a column without renumbering every service's files.
+const KIT_DDL: &str = r#"
+CREATE TABLE IF NOT EXISTS outbox (
+    id            bigserial PRIMARY KEY,
+    kind          text NOT NULL CONSTRAINT outbox_kind_valid CHECK (kind IN ('event', 'command')),
+    -- event: the stream topic; command: the target service (its <NAME>_URL)
+    topic         text NOT NULL,
+    -- command: the full gRPC method path
+    method        text,
+    -- event id, or the command's idempotency key: deliveries are deduplicated on it
+    key           text NOT NULL CONSTRAINT outbox_key_unique UNIQUE,
+    payload       bytea NOT NULL,
+    traceparent   text,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    -- also the claim lease: a claimed row becomes available again if its claimer dies
+    available_at  timestamptz NOT NULL DEFAULT now(),
+    attempts      integer NOT NULL DEFAULT 0,
+    last_error    text,
+    delivered_at  timestamptz,
+    dead_at       timestamptz
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (available_at, id)
+    WHERE delivered_at IS NULL AND dead_at IS NULL;
+CREATE INDEX IF NOT EXISTS outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
+
+CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify(TG_TABLE_SCHEMA || '_outbox', '');
+    RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS outbox_notify ON outbox;
+CREATE TRIGGER outbox_notify AFTER INSERT ON outbox
+    FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify();
+
+CREATE TABLE IF NOT EXISTS inbox (
+    id           text PRIMARY KEY,
+    source       text NOT NULL,
+    received_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS idempotency (
+    caller        text NOT NULL,
+    method        text NOT NULL,
+    request_id    text NOT NULL,
+    request_hash  bytea NOT NULL,
+    response      bytea,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT idempotency_pk PRIMARY KEY (caller, method, request_id)
+);
+"#;
+
+/// Creates the schema, the kit tables and runs the service's migrations, serialised by an
+/// advisory lock so that several replicas starting at once do not race.
+pub async fn migrate(pool: &PgPool, schema: &str, migrator: Option<&Migrator>) -> anyhow::Result<()> {
+    let mut conn = pool.acquire().await?;
+    sqlx::query("SELECT pg_advisory_lock(hashtext($1))")
+        .bind(migration_lock_key(schema))
+        .execute(&mut *conn)
+        .await?;
+    let result = async {
+        sqlx::raw_sql(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+            .execute(&mut *conn)
+            .await?;
+        sqlx::raw_sql(KIT_DDL).execute(&mut *conn).await?;
+        if let Some(m) = migrator {
+            m.run(&mut *conn).await?;
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    sqlx::query("SELECT pg_advisory_unlock(hashtext($1))")
+        .bind(migration_lock_key(schema))
+        .execute(&mut *conn)
+        .await?;
+    result
+}

@@ -1,0 +1,137 @@
+//! The tower layer in front of every service: trace context, RED metrics, the readiness
+//! gate and authentication + the method's role rule, in that order. Handlers find the
+//! verified [`Principal`](crate::auth::Principal) in the request extensions.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context, Poll},
+    time::Instant,
+};
+
+use futures::future::BoxFuture;
+use tonic::{Status, body::Body};
+use tower_service::Service;
+use tracing::Instrument;
+
+use crate::{
+    auth::{Policy, Tokens},
+    telemetry,
+};
+
+/// Shared state of the layer.
+#[derive(Clone)]
+pub struct KitLayer {
+    service: Arc<str>,
+    tokens: Tokens,
+    policy: Arc<Policy>,
+    ready: Arc<AtomicBool>,
+}
+
+impl KitLayer {
+    /// A layer for `service`; `ready` opens the gate once migrations ran.
+    pub fn new(service: &str, tokens: Tokens, policy: Policy, ready: Arc<AtomicBool>) -> Self {
+        Self {
+            service: service.into(),
+            tokens,
+            policy: Arc::new(policy),
+            ready,
+        }
+    }
+}
+
+impl<S> tower_layer::Layer<S> for KitLayer {
+    type Service = KitService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        KitService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// See [`KitLayer`].
+#[derive(Clone)]
+pub struct KitService<S> {
+    inner: S,
+    layer: KitLayer,
+}
+
+impl<S> Service<http::Request<Body>> for KitService<S>
+where
+    S: Service<http::Request<Body>, Response = http::Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: http::Request<Body>) -> Self::Future {
+        // Take the service that was polled ready, leave a fresh clone behind.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let layer = self.layer.clone();
+        let path = req.uri().path().to_string();
+        let span = tracing::info_span!("grpc", rpc.method = %path, otel.kind = "server", caller = tracing::field::Empty);
+        telemetry::adopt_remote_parent(&span, req.headers());
+        let started = Instant::now();
+
+        let fut = async move {
+            let public = Policy::is_public(&path);
+            let refusal: Option<Status> = if public {
+                None
+            } else if !layer.ready.load(Ordering::Acquire) {
+                Some(Status::unavailable("service is starting: not ready yet"))
+            } else {
+                match layer.tokens.authenticate(req.headers()) {
+                    Err(e) => Some(e.into()),
+                    Ok(principal) => match layer.policy.authorize(&path, &principal) {
+                        Err(e) => Some(e.into()),
+                        Ok(()) => {
+                            tracing::Span::current()
+                                .record("caller", format!("{}:{}", principal.role, principal.id));
+                            req.extensions_mut().insert(principal);
+                            None
+                        }
+                    },
+                }
+            };
+            let response = match refusal {
+                Some(status) => Ok(status.into_http()),
+                None => inner.call(req).await,
+            };
+            if !public {
+                let code = match &response {
+                    Ok(r) => r
+                        .headers()
+                        .get("grpc-status")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<i32>().ok())
+                        .map(|c| format!("{:?}", tonic::Code::from_i32(c)))
+                        .unwrap_or_else(|| "Ok".into()),
+                    Err(_) => "TransportError".into(),
+                };
+                let labels = [
+                    ("service", layer.service.to_string()),
+                    ("method", path.clone()),
+                    ("code", code),
+                ];
+                metrics::counter!("grpc_server_handled_total", &labels).increment(1);
+                metrics::histogram!(
+                    "grpc_server_handling_seconds",
+                    &labels[..2]
+                )
+                .record(started.elapsed().as_secs_f64());
+            }
+            response
+        };
+        Box::pin(fut.instrument(span))
+    }
+}

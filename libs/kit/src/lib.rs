@@ -1,0 +1,18 @@
+//! The service kit: what every aftersales service needs, written once. A service's `main`
+//! is `kit::server::main(SPEC, setup)`; its `lib.rs` exposes `serve` for in-process tests.
+
+pub mod auth;
+pub mod client;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod idempotency;
+pub mod inbox;
+pub mod layer;
+pub mod outbox;
+pub mod server;
+pub mod telemetry;
+
+pub use error::{Error, Result};
+pub use server::{App, Ctx, ServiceSpec};

@@ -1,0 +1,370 @@
+//! The transactional outbox (DESIGN §1). A state change writes its effects as rows in its
+//! own transaction: domain events (published to Redis Streams) and commands to other
+//! services (delivered over gRPC). The [`Dispatcher`] delivers them afterwards, at least
+//! once, woken by LISTEN/NOTIFY with polling as fallback; several replicas share the work
+//! through `FOR UPDATE SKIP LOCKED` and a claim lease, so a replica that dies mid-delivery
+//! only delays its rows by the lease.
+
+use std::{sync::Arc, time::Duration};
+
+use aftersales_proto::aftersales::common::v1::EventEnvelope;
+use bytes::Bytes;
+use chrono::Utc;
+use prost::Message;
+use redis::aio::ConnectionManager;
+use sqlx::{PgConnection, PgPool, postgres::PgListener};
+use tokio_util::sync::CancellationToken;
+use tonic::Code;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::{client::Peers, telemetry};
+
+/// The Redis stream a topic is published to.
+pub fn stream_key(prefix: &str, topic: &str) -> String {
+    format!("{prefix}events:{topic}")
+}
+
+/// Writes a domain event in `tx`, returning the event id. `topic` is the stream (by
+/// convention the publishing service's name), `subject` the resource (`returns/42`).
+pub async fn publish_event<M: Message + prost::Name>(
+    tx: &mut PgConnection,
+    source: &str,
+    topic: &str,
+    subject: &str,
+    event: &M,
+) -> Result<Uuid, sqlx::Error> {
+    let id = Uuid::now_v7();
+    let now = Utc::now();
+    let traceparent = telemetry::current_traceparent();
+    let envelope = EventEnvelope {
+        id: id.to_string(),
+        source: source.to_string(),
+        spec_version: "1.0".into(),
+        r#type: M::full_name(),
+        subject: subject.to_string(),
+        time: Some(prost_types::Timestamp {
+            seconds: now.timestamp(),
+            nanos: now.timestamp_subsec_nanos() as i32,
+        }),
+        traceparent: traceparent.clone().unwrap_or_default(),
+        tracestate: String::new(),
+        data_content_type: "application/protobuf".into(),
+        data_schema: M::full_name(),
+        data: event.encode_to_vec(),
+    };
+    sqlx::query(
+        "INSERT INTO outbox (kind, topic, key, payload, traceparent) VALUES ('event', $1, $2, $3, $4)",
+    )
+    .bind(topic)
+    .bind(id.to_string())
+    .bind(envelope.encode_to_vec())
+    .bind(traceparent)
+    .execute(&mut *tx)
+    .await?;
+    Ok(id)
+}
+
+/// Writes a command to `target` (a peer service name, resolved from `<TARGET>_URL`) calling
+/// `method` (full gRPC path) with `request`. `key` must be deterministic for the effect
+/// (e.g. `returns/42:refund`) and is also what the request's own `request_id` should be
+/// derived from, so the receiver applies it once however often it is delivered. A second
+/// command with the same key is ignored (returns false).
+pub async fn send_command<M: Message>(
+    tx: &mut PgConnection,
+    target: &str,
+    method: &str,
+    key: &str,
+    request: &M,
+) -> Result<bool, sqlx::Error> {
+    let rows = sqlx::query(
+        "INSERT INTO outbox (kind, topic, method, key, payload, traceparent)
+         VALUES ('command', $1, $2, $3, $4, $5) ON CONFLICT ON CONSTRAINT outbox_key_unique DO NOTHING",
+    )
+    .bind(target)
+    .bind(method)
+    .bind(key)
+    .bind(request.encode_to_vec())
+    .bind(telemetry::current_traceparent())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    Ok(rows == 1)
+}
+
+/// A deterministic UUID for an idempotency key, to fill a command's `request_id`.
+pub fn request_id_for(key: &str) -> String {
+    Uuid::new_v5(&Uuid::NAMESPACE_URL, key.as_bytes()).to_string()
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    kind: String,
+    topic: String,
+    method: Option<String>,
+    key: String,
+    payload: Vec<u8>,
+    traceparent: Option<String>,
+    attempts: i32,
+}
+
+/// Delivers outbox rows. One per replica; they cooperate through row locks.
+pub struct Dispatcher {
+    pool: PgPool,
+    schema: String,
+    redis_prefix: String,
+    redis: redis::Client,
+    peers: Peers,
+    poll: Duration,
+    retention: Duration,
+    /// How long a claimed row stays invisible to other replicas.
+    lease: Duration,
+    /// Attempts before a command is parked as dead (events retry forever: Redis comes back).
+    max_attempts: i32,
+}
+
+const BATCH: i64 = 200;
+
+impl Dispatcher {
+    /// A dispatcher for the outbox in `schema`.
+    pub fn new(
+        pool: PgPool,
+        schema: &str,
+        redis: redis::Client,
+        redis_prefix: &str,
+        peers: Peers,
+        poll: Duration,
+        retention: Duration,
+    ) -> Self {
+        Self {
+            pool,
+            schema: schema.to_string(),
+            redis_prefix: redis_prefix.to_string(),
+            redis,
+            peers,
+            poll,
+            retention,
+            lease: Duration::from_secs(30),
+            max_attempts: 20,
+        }
+    }
+
+    /// Runs until `shutdown`: deliver everything due, then sleep until NOTIFY or the poll.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let this = Arc::new(self);
+        let mut listener = this.listen().await;
+        let mut redis: Option<ConnectionManager> = None;
+        let mut last_purge = std::time::Instant::now();
+        loop {
+            if shutdown.is_cancelled() {
+                return;
+            }
+            match this.deliver_batch(&mut redis).await {
+                Ok(n) if n as i64 == BATCH => continue, // more may be waiting
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "outbox delivery pass failed"),
+            }
+            if last_purge.elapsed() > Duration::from_secs(60) {
+                last_purge = std::time::Instant::now();
+                if let Err(e) = this.purge().await {
+                    tracing::warn!(error = %e, "outbox purge failed");
+                }
+            }
+            let wait = async {
+                match listener.as_mut() {
+                    Some(l) => match tokio::time::timeout(this.poll, l.recv()).await {
+                        Ok(Err(_)) => false, // connection lost: poll until re-listened
+                        _ => true,
+                    },
+                    None => {
+                        tokio::time::sleep(this.poll).await;
+                        true
+                    }
+                }
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                ok = wait => if !ok || listener.is_none() { listener = this.listen().await; },
+            }
+        }
+    }
+
+    async fn listen(&self) -> Option<PgListener> {
+        let mut l = PgListener::connect_with(&self.pool).await.ok()?;
+        l.listen(&format!("{}_outbox", self.schema)).await.ok()?;
+        Some(l)
+    }
+
+    /// Claims and delivers one batch; returns how many rows it claimed.
+    pub async fn deliver_batch(&self, redis: &mut Option<ConnectionManager>) -> anyhow::Result<usize> {
+        let rows: Vec<Row> = sqlx::query_as(
+            "UPDATE outbox SET available_at = now() + make_interval(secs => $2), attempts = attempts + 1
+             WHERE id IN (
+                 SELECT id FROM outbox
+                 WHERE delivered_at IS NULL AND dead_at IS NULL AND available_at <= now()
+                 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+             RETURNING id, kind, topic, method, key, payload, traceparent, attempts",
+        )
+        .bind(BATCH)
+        .bind(self.lease.as_secs_f64())
+        .fetch_all(&self.pool)
+        .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let n = rows.len();
+        let (events, commands): (Vec<Row>, Vec<Row>) = rows.into_iter().partition(|r| r.kind == "event");
+        if !events.is_empty() {
+            self.publish_events(redis, events).await?;
+        }
+        for row in commands {
+            self.deliver_command(row).await?;
+        }
+        Ok(n)
+    }
+
+    async fn publish_events(
+        &self,
+        redis: &mut Option<ConnectionManager>,
+        events: Vec<Row>,
+    ) -> anyhow::Result<()> {
+        let ids: Vec<i64> = events.iter().map(|r| r.id).collect();
+        let result = async {
+            if redis.is_none() {
+                *redis = Some(ConnectionManager::new(self.redis.clone()).await?);
+            }
+            let conn = redis.as_mut().expect("just set");
+            let mut pipe = redis::pipe();
+            for r in &events {
+                pipe.cmd("XADD")
+                    .arg(stream_key(&self.redis_prefix, &r.topic))
+                    .arg("MAXLEN")
+                    .arg("~")
+                    .arg(1_000_000)
+                    .arg("*")
+                    .arg("id")
+                    .arg(&r.key)
+                    .arg("envelope")
+                    .arg(&r.payload)
+                    .ignore();
+            }
+            pipe.query_async::<()>(conn).await?;
+            anyhow::Ok(())
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                sqlx::query("UPDATE outbox SET delivered_at = now(), last_error = NULL WHERE id = ANY($1)")
+                    .bind(&ids)
+                    .execute(&self.pool)
+                    .await?;
+                metrics::counter!("outbox_delivered_total", "kind" => "event").increment(ids.len() as u64);
+            }
+            Err(e) => {
+                *redis = None;
+                let attempts = events.iter().map(|r| r.attempts).max().unwrap_or(1);
+                sqlx::query(
+                    "UPDATE outbox SET available_at = now() + make_interval(secs => $2), last_error = $3 WHERE id = ANY($1)",
+                )
+                .bind(&ids)
+                .bind(backoff(attempts).as_secs_f64())
+                .bind(e.to_string())
+                .execute(&self.pool)
+                .await?;
+                metrics::counter!("outbox_failed_total", "kind" => "event").increment(ids.len() as u64);
+                tracing::warn!(error = %e, count = ids.len(), "publishing events failed; will retry");
+            }
+        }
+        Ok(())
+    }
+
+    async fn deliver_command(&self, row: Row) -> anyhow::Result<()> {
+        let method = row.method.clone().unwrap_or_default();
+        let span = tracing::info_span!("outbox.command", target = %row.topic, %method, key = %row.key, attempt = row.attempts);
+        telemetry::adopt_traceparent(&span, row.traceparent.as_deref());
+        let result = self
+            .peers
+            .call_raw(&row.topic, &method, Bytes::from(row.payload), &row.key)
+            .instrument(span.clone())
+            .await;
+        let _enter = span.enter();
+        match result {
+            // ALREADY_EXISTS: the receiver had applied it already; that is success here.
+            Ok(_) => self.mark_delivered(row.id).await?,
+            Err(s) if s.code() == Code::AlreadyExists => self.mark_delivered(row.id).await?,
+            Err(s) if is_permanent(s.code()) || row.attempts >= self.max_attempts => {
+                tracing::error!(code = ?s.code(), message = s.message(), "command parked as dead");
+                sqlx::query("UPDATE outbox SET dead_at = now(), last_error = $2 WHERE id = $1")
+                    .bind(row.id)
+                    .bind(format!("{:?}: {}", s.code(), s.message()))
+                    .execute(&self.pool)
+                    .await?;
+                metrics::counter!("outbox_dead_total", "target" => row.topic.clone()).increment(1);
+            }
+            Err(s) => {
+                tracing::warn!(code = ?s.code(), message = s.message(), "command delivery failed; will retry");
+                sqlx::query(
+                    "UPDATE outbox SET available_at = now() + make_interval(secs => $2), last_error = $3 WHERE id = $1",
+                )
+                .bind(row.id)
+                .bind(backoff(row.attempts).as_secs_f64())
+                .bind(format!("{:?}: {}", s.code(), s.message()))
+                .execute(&self.pool)
+                .await?;
+                metrics::counter!("outbox_failed_total", "kind" => "command").increment(1);
+            }
+        }
+        Ok(())
+    }
+
+    async fn mark_delivered(&self, id: i64) -> anyhow::Result<()> {
+        sqlx::query("UPDATE outbox SET delivered_at = now(), last_error = NULL WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        metrics::counter!("outbox_delivered_total", "kind" => "command").increment(1);
+        Ok(())
+    }
+
+    async fn purge(&self) -> anyhow::Result<()> {
+        sqlx::query("DELETE FROM outbox WHERE delivered_at < now() - make_interval(secs => $1)")
+            .bind(self.retention.as_secs_f64())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Marks every event published since `since` for publication again, e.g. after Redis lost
+/// its data; consumers deduplicate by event id. Returns how many were re-queued.
+pub async fn refill_streams(pool: &PgPool, since: chrono::DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE outbox SET delivered_at = NULL, available_at = now() WHERE kind = 'event' AND created_at >= $1",
+    )
+    .bind(since)
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
+/// Errors that retrying cannot fix.
+fn is_permanent(code: Code) -> bool {
+    matches!(
+        code,
+        Code::InvalidArgument
+            | Code::FailedPrecondition
+            | Code::NotFound
+            | Code::PermissionDenied
+            | Code::Unauthenticated
+            | Code::Unimplemented
+            | Code::OutOfRange
+    )
+}
+
+/// Exponential backoff from 1 s, capped at 5 min, with jitter so replicas spread out.
+fn backoff(attempt: i32) -> Duration {
+    let base = 1u64 << attempt.clamp(0, 8) as u32;
+    let jitter = rand::random::<u64>() % 1000;
+    Duration::from_millis((base * 1000).min(300_000) + jitter)
+}

@@ -1,0 +1,21 @@
+//! Carrier callbacks, shipment timelines, pickup booking (SPEC §1-2).
+
+mod api;
+
+use kit::{App, Ctx, ServiceSpec};
+
+/// Migrations of the `logistics` schema.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The `logistics` service.
+pub const SPEC: ServiceSpec = ServiceSpec {
+    name: "logistics",
+    default_port: 50057,
+    grpc_services: &["aftersales.logistics.v1.LogisticsService"],
+    migrator: Some(&MIGRATOR),
+};
+
+/// Builds the service's routes, policy and background tasks.
+pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
+    api::app(ctx)
+}

@@ -1,0 +1,21 @@
+//! Returns, exchanges and refund-only requests; merchant after-sales policies (SPEC §3).
+
+mod api;
+
+use kit::{App, Ctx, ServiceSpec};
+
+/// Migrations of the `returns` schema.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The `returns` service.
+pub const SPEC: ServiceSpec = ServiceSpec {
+    name: "returns",
+    default_port: 50051,
+    grpc_services: &["aftersales.returns.v1.ReturnsService"],
+    migrator: Some(&MIGRATOR),
+};
+
+/// Builds the service's routes, policy and background tasks.
+pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
+    api::app(ctx)
+}
