@@ -139,7 +139,9 @@ pub struct Tokens {
 
 impl fmt::Debug for Tokens {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Tokens").field("issuer", &self.issuer).finish()
+        f.debug_struct("Tokens")
+            .field("issuer", &self.issuer)
+            .finish()
     }
 }
 

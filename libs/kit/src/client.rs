@@ -96,7 +96,10 @@ impl Peers {
 
     /// An authenticated channel to `peer`, e.g. `SlaServiceClient::new(peers.get("sla")?)`.
     pub fn get(&self, peer: &str) -> Result<PeerChannel, Error> {
-        Ok(InterceptedService::new(self.channel(peer)?, self.auth.clone()))
+        Ok(InterceptedService::new(
+            self.channel(peer)?,
+            self.auth.clone(),
+        ))
     }
 
     /// Calls `method` (a full gRPC path) on `peer` with an already-encoded request.

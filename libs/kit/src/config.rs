@@ -50,7 +50,10 @@ impl Env {
 
     /// The raw value, treating empty as unset.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     /// A required string.
@@ -124,7 +127,9 @@ impl FromStr for LogFormat {
         match s {
             "json" => Ok(Self::Json),
             "pretty" | "text" => Ok(Self::Pretty),
-            other => Err(format!("unknown log format {other:?}, expected json or pretty")),
+            other => Err(format!(
+                "unknown log format {other:?}, expected json or pretty"
+            )),
         }
     }
 }
@@ -185,10 +190,7 @@ impl Config {
                 reason: "expected a postgres:// URL".into(),
             });
         }
-        let database_schema = env
-            .get("DATABASE_SCHEMA")
-            .unwrap_or(service)
-            .to_string();
+        let database_schema = env.get("DATABASE_SCHEMA").unwrap_or(service).to_string();
         if !database_schema
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
@@ -232,10 +234,14 @@ impl Config {
             redis_url,
             redis_prefix: env.get("REDIS_KEY_PREFIX").unwrap_or("").to_string(),
             jwt_secret,
-            jwt_issuer: env.get("AUTH_JWT_ISSUER").unwrap_or("aftersales").to_string(),
+            jwt_issuer: env
+                .get("AUTH_JWT_ISSUER")
+                .unwrap_or("aftersales")
+                .to_string(),
             otlp_endpoint: env.get("OTEL_EXPORTER_OTLP_ENDPOINT").map(str::to_string),
             log_format: env.parse_or("LOG_FORMAT", LogFormat::Json)?,
-            outbox_retention: env.duration_or("OUTBOX_RETENTION", Duration::from_secs(7 * 86_400))?,
+            outbox_retention: env
+                .duration_or("OUTBOX_RETENTION", Duration::from_secs(7 * 86_400))?,
             outbox_poll: env.duration_or("OUTBOX_POLL", Duration::from_secs(1))?,
             env,
         })

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use sqlx::{
-    PgPool,
+    Executor, PgPool,
     migrate::Migrator,
     postgres::{PgConnectOptions, PgPoolOptions},
 };
@@ -85,26 +85,39 @@ CREATE TABLE IF NOT EXISTS idempotency (
 
 /// Creates the schema, the kit tables and runs the service's migrations, serialised by an
 /// advisory lock so that several replicas starting at once do not race.
-pub async fn migrate(pool: &PgPool, schema: &str, migrator: Option<&Migrator>) -> anyhow::Result<()> {
-    let mut conn = pool.acquire().await?;
-    sqlx::query("SELECT pg_advisory_lock(hashtext($1))")
+///
+/// Owned arguments and a boxed `dyn Send` future, so that generic callers such as
+/// `kit::server::serve` stay provably Send (rust-lang/rust#110338).
+pub fn migrate(
+    pool: PgPool,
+    schema: String,
+    migrator: Option<&'static Migrator>,
+) -> futures::future::BoxFuture<'static, anyhow::Result<()>> {
+    Box::pin(async move { migrate_inner(&pool, &schema, migrator).await })
+}
+
+async fn migrate_inner(
+    pool: &PgPool,
+    schema: &str,
+    migrator: Option<&'static Migrator>,
+) -> anyhow::Result<()> {
+    // The lock is transaction-scoped: released by commit, rollback or a dropped connection.
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
         .bind(migration_lock_key(schema))
-        .execute(&mut *conn)
+        .execute(&mut *tx)
         .await?;
-    let result = async {
-        sqlx::raw_sql(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
-            .execute(&mut *conn)
-            .await?;
-        sqlx::raw_sql(KIT_DDL).execute(&mut *conn).await?;
-        if let Some(m) = migrator {
-            m.run(&mut *conn).await?;
-        }
-        anyhow::Ok(())
+    let create_schema = format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
+    // Executor::execute (a boxed future) rather than raw_sql(..).execute(..), whose
+    // generic async fn trips rust-lang/rust#110338 inside Send futures.
+    (&mut *tx).execute(create_schema.as_str()).await?;
+    (&mut *tx).execute(KIT_DDL).await?;
+    tx.commit().await?;
+    if let Some(m) = migrator {
+        // sqlx serialises concurrent runs with its own advisory lock. `run_direct` rather
+        // than `run`: the latter trips rust-lang/rust#110338 in Send futures.
+        let mut conn = pool.acquire().await?;
+        m.run_direct(&mut *conn).await?;
     }
-    .await;
-    sqlx::query("SELECT pg_advisory_unlock(hashtext($1))")
-        .bind(migration_lock_key(schema))
-        .execute(&mut *conn)
-        .await?;
-    result
+    Ok(())
 }

@@ -76,7 +76,10 @@ pub enum Error {
     PermissionDenied(String),
     /// The resource does not exist, or the caller may not know that it does.
     #[error("{resource} not found: {name}")]
-    NotFound { resource: &'static str, name: String },
+    NotFound {
+        resource: &'static str,
+        name: String,
+    },
     /// A rule or the current state forbids the operation; nothing was changed.
     #[error("failed precondition {reason}: {description}")]
     FailedPrecondition {

@@ -39,7 +39,11 @@ pub async fn consume<F, Fut>(
     F: Fn(EventEnvelope) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
-    let keys: Vec<String> = sub.topics.iter().map(|t| stream_key(&sub.prefix, t)).collect();
+    let keys: Vec<String> = sub
+        .topics
+        .iter()
+        .map(|t| stream_key(&sub.prefix, t))
+        .collect();
     let mut conn: Option<ConnectionManager> = None;
     let mut last_reclaim = std::time::Instant::now();
     while !shutdown.is_cancelled() {
@@ -119,7 +123,10 @@ where
         }
     };
     let span = tracing::info_span!("event", r#type = %envelope.r#type, subject = %envelope.subject, event_id = %envelope.id);
-    telemetry::adopt_traceparent(&span, Some(envelope.traceparent.as_str()).filter(|s| !s.is_empty()));
+    telemetry::adopt_traceparent(
+        &span,
+        Some(envelope.traceparent.as_str()).filter(|s| !s.is_empty()),
+    );
     match handle(envelope).instrument(span).await {
         Ok(()) => {
             let _: () = c.xack(key, group, &[&entry.id]).await?;

@@ -10,11 +10,12 @@ pub async fn first_delivery(
     id: &str,
     source: &str,
 ) -> Result<bool, sqlx::Error> {
-    let rows = sqlx::query("INSERT INTO inbox (id, source) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
-        .bind(id)
-        .bind(source)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let rows =
+        sqlx::query("INSERT INTO inbox (id, source) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
+            .bind(id)
+            .bind(source)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
     Ok(rows == 1)
 }

@@ -124,11 +124,8 @@ where
                     ("code", code),
                 ];
                 metrics::counter!("grpc_server_handled_total", &labels).increment(1);
-                metrics::histogram!(
-                    "grpc_server_handling_seconds",
-                    &labels[..2]
-                )
-                .record(started.elapsed().as_secs_f64());
+                metrics::histogram!("grpc_server_handling_seconds", &labels[..2])
+                    .record(started.elapsed().as_secs_f64());
             }
             response
         };

@@ -197,7 +197,10 @@ impl Dispatcher {
     }
 
     /// Claims and delivers one batch; returns how many rows it claimed.
-    pub async fn deliver_batch(&self, redis: &mut Option<ConnectionManager>) -> anyhow::Result<usize> {
+    pub async fn deliver_batch(
+        &self,
+        redis: &mut Option<ConnectionManager>,
+    ) -> anyhow::Result<usize> {
         let rows: Vec<Row> = sqlx::query_as(
             "UPDATE outbox SET available_at = now() + make_interval(secs => $2), attempts = attempts + 1
              WHERE id IN (
@@ -214,7 +217,8 @@ impl Dispatcher {
             return Ok(0);
         }
         let n = rows.len();
-        let (events, commands): (Vec<Row>, Vec<Row>) = rows.into_iter().partition(|r| r.kind == "event");
+        let (events, commands): (Vec<Row>, Vec<Row>) =
+            rows.into_iter().partition(|r| r.kind == "event");
         if !events.is_empty() {
             self.publish_events(redis, events).await?;
         }
@@ -255,11 +259,14 @@ impl Dispatcher {
         .await;
         match result {
             Ok(()) => {
-                sqlx::query("UPDATE outbox SET delivered_at = now(), last_error = NULL WHERE id = ANY($1)")
-                    .bind(&ids)
-                    .execute(&self.pool)
-                    .await?;
-                metrics::counter!("outbox_delivered_total", "kind" => "event").increment(ids.len() as u64);
+                sqlx::query(
+                    "UPDATE outbox SET delivered_at = now(), last_error = NULL WHERE id = ANY($1)",
+                )
+                .bind(&ids)
+                .execute(&self.pool)
+                .await?;
+                metrics::counter!("outbox_delivered_total", "kind" => "event")
+                    .increment(ids.len() as u64);
             }
             Err(e) => {
                 *redis = None;
@@ -272,7 +279,8 @@ impl Dispatcher {
                 .bind(e.to_string())
                 .execute(&self.pool)
                 .await?;
-                metrics::counter!("outbox_failed_total", "kind" => "event").increment(ids.len() as u64);
+                metrics::counter!("outbox_failed_total", "kind" => "event")
+                    .increment(ids.len() as u64);
                 tracing::warn!(error = %e, count = ids.len(), "publishing events failed; will retry");
             }
         }
@@ -338,7 +346,10 @@ impl Dispatcher {
 
 /// Marks every event published since `since` for publication again, e.g. after Redis lost
 /// its data; consumers deduplicate by event id. Returns how many were re-queued.
-pub async fn refill_streams(pool: &PgPool, since: chrono::DateTime<Utc>) -> Result<u64, sqlx::Error> {
+pub async fn refill_streams(
+    pool: &PgPool,
+    since: chrono::DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query(
         "UPDATE outbox SET delivered_at = NULL, available_at = now() WHERE kind = 'event' AND created_at >= $1",
     )

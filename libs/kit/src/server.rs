@@ -110,7 +110,12 @@ where
     let app = setup(ctx).await?;
 
     let (health, health_service) = tonic_health::server::health_reporter();
-    set_health(&health, &spec, ServingStatus::NotServing).await;
+    set_health(
+        health.clone(),
+        spec.grpc_services,
+        ServingStatus::NotServing,
+    )
+    .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(aftersales_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -128,45 +133,48 @@ where
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), {
             let shutdown = shutdown.clone();
             let health = health.clone();
+            let services = spec.grpc_services;
             async move {
                 shutdown.cancelled().await;
                 // Tell load balancers first, then let tonic drain in-flight calls.
-                set_health(&health, &spec, ServingStatus::NotServing).await;
+                set_health(health, services, ServingStatus::NotServing).await;
             }
         });
     let server = tokio::spawn(server);
 
     let mut tasks = tokio::task::JoinSet::new();
-    let started = async {
-        if let (Some(pool), Some(migrator)) = (&db, spec.migrator) {
-            migrate_until_done(pool, &cfg.database_schema, migrator, &shutdown).await;
-            let dispatcher = Dispatcher::new(
-                pool.clone(),
-                &cfg.database_schema,
-                redis.clone(),
-                &cfg.redis_prefix,
-                peers.clone(),
-                cfg.outbox_poll,
-                cfg.outbox_retention,
-            );
-            tasks.spawn(dispatcher.run(shutdown.clone()));
-        }
-        for task in app.tasks {
-            tasks.spawn(task);
-        }
-        tasks.spawn(watch_readiness(
-            spec,
-            db.clone(),
-            redis.clone(),
-            health.clone(),
-            ready.clone(),
+    if let (Some(pool), Some(migrator)) = (db.clone(), spec.migrator) {
+        // Returns early (unmigrated) only when shutdown was requested meanwhile.
+        migrate_until_done(
+            pool.clone(),
+            cfg.database_schema.clone(),
+            migrator,
             shutdown.clone(),
-        ));
-    };
-    tokio::select! {
-        _ = started => {},
-        _ = shutdown.cancelled() => {},
+        )
+        .await;
+        let dispatcher = Dispatcher::new(
+            pool,
+            &cfg.database_schema,
+            redis.clone(),
+            &cfg.redis_prefix,
+            peers.clone(),
+            cfg.outbox_poll,
+            cfg.outbox_retention,
+        );
+        tasks.spawn(dispatcher.run(shutdown.clone()));
     }
+    for task in app.tasks {
+        tasks.spawn(task);
+    }
+    tasks.spawn(watch_readiness(
+        spec.grpc_services,
+        spec.name,
+        db.clone(),
+        redis.clone(),
+        health.clone(),
+        ready.clone(),
+        shutdown.clone(),
+    ));
 
     let result = server.await;
     shutdown.cancel();
@@ -179,59 +187,80 @@ where
     Ok(())
 }
 
-async fn set_health(h: &HealthReporter, spec: &ServiceSpec, status: ServingStatus) {
-    h.set_service_status("", status).await;
-    for s in spec.grpc_services {
-        h.set_service_status(*s, status).await;
-    }
+// Boxed as `dyn Send` here, in a non-generic function: inside the generic `serve` future
+// rustc cannot prove these futures Send for every lifetime (rust-lang/rust#110338).
+fn set_health(
+    h: HealthReporter,
+    services: &'static [&'static str],
+    status: ServingStatus,
+) -> BoxFuture<'static, ()> {
+    Box::pin(async move {
+        h.set_service_status("", status).await;
+        for s in services.iter().copied() {
+            h.set_service_status(s, status).await;
+        }
+    })
 }
 
-async fn migrate_until_done(pool: &PgPool, schema: &str, m: &Migrator, shutdown: &CancellationToken) {
-    let mut delay = Duration::from_millis(200);
-    while !shutdown.is_cancelled() {
-        match db::migrate(pool, schema, Some(m)).await {
-            Ok(()) => {
-                tracing::info!(schema, "migrations applied");
-                return;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, schema, "migrations failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
+fn migrate_until_done(
+    pool: PgPool,
+    schema: String,
+    m: &'static Migrator,
+    shutdown: CancellationToken,
+) -> BoxFuture<'static, ()> {
+    Box::pin(async move {
+        let mut delay = Duration::from_millis(200);
+        while !shutdown.is_cancelled() {
+            match db::migrate(pool.clone(), schema.clone(), Some(m)).await {
+                Ok(()) => {
+                    tracing::info!(%schema, "migrations applied");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, %schema, "migrations failed; retrying");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(delay) => {},
+                    }
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
             }
         }
-    }
+    })
 }
 
 /// SERVING while the database and Redis answer; NOT_SERVING (and calls refused with
 /// UNAVAILABLE) otherwise.
-async fn watch_readiness(
-    spec: ServiceSpec,
+fn watch_readiness(
+    services: &'static [&'static str],
+    name: &'static str,
     db: Option<PgPool>,
     redis: redis::Client,
     health: HealthReporter,
     ready: Arc<AtomicBool>,
     shutdown: CancellationToken,
-) {
-    let mut was: Option<bool> = None;
-    while !shutdown.is_cancelled() {
-        let ok = dependencies_answer(db.as_ref(), &redis).await;
-        if was != Some(ok) {
-            ready.store(ok, Ordering::Release);
-            let status = if ok {
-                ServingStatus::Serving
-            } else {
-                ServingStatus::NotServing
-            };
-            set_health(&health, &spec, status).await;
-            tracing::info!(service = spec.name, serving = ok, "readiness changed");
-            was = Some(ok);
+) -> BoxFuture<'static, ()> {
+    Box::pin(async move {
+        let mut was: Option<bool> = None;
+        while !shutdown.is_cancelled() {
+            let ok = dependencies_answer(db.as_ref(), &redis).await;
+            if was != Some(ok) {
+                ready.store(ok, Ordering::Release);
+                let status = if ok {
+                    ServingStatus::Serving
+                } else {
+                    ServingStatus::NotServing
+                };
+                set_health(health.clone(), services, status).await;
+                tracing::info!(service = name, serving = ok, "readiness changed");
+                was = Some(ok);
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(if ok { 2 } else { 0 } + 1)) => {},
+            }
         }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_secs(if ok { 2 } else { 0 } + 1)) => {},
-        }
-    }
+    })
 }
 
 async fn dependencies_answer(db: Option<&PgPool>, redis: &redis::Client) -> bool {
@@ -266,7 +295,8 @@ pub async fn check_health(url: &str, service: &str) -> anyhow::Result<bool> {
             service: service.to_string(),
         })
         .await?;
-    Ok(reply.into_inner().status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32)
+    Ok(reply.into_inner().status
+        == tonic_health::pb::health_check_response::ServingStatus::Serving as i32)
 }
 
 /// The whole `main` of a service binary. Subcommands: (none) or `serve`; `migrate` (run the
@@ -303,7 +333,7 @@ where
             Some("migrate") => {
                 let _guard = telemetry::init(&cfg);
                 match spec.migrator {
-                    Some(m) => db::migrate(&db::pool(&cfg)?, &cfg.database_schema, Some(m)).await,
+                    Some(m) => db::migrate(db::pool(&cfg)?, cfg.database_schema.clone(), Some(m)).await,
                     None => Ok(()),
                 }
             }
@@ -318,7 +348,9 @@ where
                     Err(e) => anyhow::bail!("{url}: {e}"),
                 }
             }
-            Some(other) => anyhow::bail!("unknown subcommand {other:?}; use serve, migrate or healthcheck"),
+            Some(other) => {
+                anyhow::bail!("unknown subcommand {other:?}; use serve, migrate or healthcheck")
+            }
         }
     });
     match result {
