@@ -106,7 +106,7 @@ impl World {
     pub async fn start<F, Fut>(&self, spec: ServiceSpec, setup: F) -> Running
     where
         F: FnOnce(Ctx) -> Fut + Send + 'static,
-        Fut: Future<Output = anyhow::Result<App>> + Send,
+        Fut: Future<Output = anyhow::Result<App>> + Send + 'static,
     {
         self.start_with(spec, self.config(&spec), setup).await
     }
@@ -115,7 +115,7 @@ impl World {
     pub async fn start_with<F, Fut>(&self, spec: ServiceSpec, cfg: Config, setup: F) -> Running
     where
         F: FnOnce(Ctx) -> Fut + Send + 'static,
-        Fut: Future<Output = anyhow::Result<App>> + Send,
+        Fut: Future<Output = anyhow::Result<App>> + Send + 'static,
     {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");

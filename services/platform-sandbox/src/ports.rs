@@ -1,0 +1,418 @@
+//! The gRPC ports. Each validates its input like the real platform would, and the payment
+//! gateway deduplicates by payout id: a retried or replayed submission returns the payout
+//! that exists instead of paying again.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aftersales_proto::aftersales::platform::v1::{
+    BookPickupRequest, CancelPickupRequest, GetOrderRequest, GetPayoutRequest,
+    ListNotificationsRequest, ListNotificationsResponse, ListPayoutsRequest, ListPayoutsResponse,
+    ListPickupsRequest, ListPickupsResponse, Notification, Order, PaymentBehaviour,
+    PaymentFailureMode, Payout, PayoutState, Pickup, PickupState, PutOrderRequest, SendRequest,
+    SetPaymentBehaviourRequest, SubmitPayoutRequest,
+    carrier_booking_server::{CarrierBooking, CarrierBookingServer},
+    notifier_server::{Notifier, NotifierServer},
+    order_directory_server::{OrderDirectory, OrderDirectoryServer},
+    payment_gateway_server::{PaymentGateway, PaymentGatewayServer},
+    sandbox_control_server::{SandboxControl, SandboxControlServer},
+};
+use kit::{Error, error::Violations};
+use prost_types::Timestamp;
+use tonic::{Request, Response, Status, service::Routes};
+
+use crate::state::Sandbox;
+
+/// All ports over one sandbox.
+pub fn routes(sandbox: Sandbox) -> Routes {
+    let p = Ports { sb: sandbox };
+    Routes::new(OrderDirectoryServer::new(p.clone()))
+        .add_service(PaymentGatewayServer::new(p.clone()))
+        .add_service(NotifierServer::new(p.clone()))
+        .add_service(CarrierBookingServer::new(p.clone()))
+        .add_service(SandboxControlServer::new(p))
+}
+
+#[derive(Clone)]
+struct Ports {
+    sb: Sandbox,
+}
+
+fn now() -> Timestamp {
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    Timestamp {
+        seconds: d.as_secs() as i64,
+        nanos: d.subsec_nanos() as i32,
+    }
+}
+
+fn elapsed_since(t: &Option<Timestamp>) -> Duration {
+    let Some(t) = t else { return Duration::ZERO };
+    let then = UNIX_EPOCH + Duration::new(t.seconds.max(0) as u64, t.nanos.max(0) as u32);
+    SystemTime::now().duration_since(then).unwrap_or_default()
+}
+
+fn to_duration(d: &Option<prost_types::Duration>) -> Duration {
+    d.as_ref()
+        .map(|d| Duration::new(d.seconds.max(0) as u64, d.nanos.max(0) as u32))
+        .unwrap_or_default()
+}
+
+/// Offset-based paging over an in-memory list (page_size default 20, max 100).
+fn page<T: Clone>(items: &[T], size: i32, token: &str) -> Result<(Vec<T>, String), Status> {
+    let mut v = Violations::new();
+    let start: usize = if token.is_empty() {
+        0
+    } else {
+        v.check("page_token", token.parse::<usize>()).unwrap_or(0)
+    };
+    if size < 0 {
+        v.add("page_size", "must not be negative");
+    }
+    v.finish()?;
+    let size = if size == 0 { 20 } else { size.min(100) } as usize;
+    let end = (start + size).min(items.len());
+    let next = if end < items.len() {
+        end.to_string()
+    } else {
+        String::new()
+    };
+    Ok((items.get(start..end).unwrap_or_default().to_vec(), next))
+}
+
+#[tonic::async_trait]
+impl OrderDirectory for Ports {
+    async fn get_order(&self, req: Request<GetOrderRequest>) -> Result<Response<Order>, Status> {
+        let name = req.into_inner().name;
+        if !name.starts_with("orders/") || name.len() <= "orders/".len() {
+            return Err(Error::invalid("name", "must look like orders/{id}").into());
+        }
+        self.sb
+            .lock()
+            .orders
+            .get(&name)
+            .cloned()
+            .map(Response::new)
+            .ok_or_else(|| {
+                Error::NotFound {
+                    resource: "order",
+                    name,
+                }
+                .into()
+            })
+    }
+}
+
+impl Ports {
+    /// The payout's state as of now: PROCESSING until `settle_after` has passed.
+    fn settle(&self, mut p: Payout) -> Payout {
+        if p.state == PayoutState::Processing as i32 {
+            let settle_after = to_duration(&self.sb.lock().behaviour.settle_after);
+            if elapsed_since(&p.create_time) >= settle_after {
+                p.state = PayoutState::Succeeded as i32;
+                p.complete_time = Some(now());
+                self.sb.lock().payouts.insert(p.payout_id.clone(), p.clone());
+            }
+        }
+        p
+    }
+}
+
+#[tonic::async_trait]
+impl PaymentGateway for Ports {
+    async fn submit_payout(
+        &self,
+        req: Request<SubmitPayoutRequest>,
+    ) -> Result<Response<Payout>, Status> {
+        let r = req.into_inner();
+        let mut v = Violations::new();
+        if r.payout_id.is_empty() {
+            v.add("payout_id", "is required: the gateway deduplicates on it");
+        }
+        match &r.amount {
+            Some(m) if m.amount_minor > 0 && m.currency.len() == 3 => {}
+            _ => v.add("amount", "must be positive with an ISO-4217 currency"),
+        }
+        if r.original_payment_ref.is_empty() {
+            v.add("original_payment_ref", "is required: refunds go to the original method");
+        }
+        v.finish()?;
+
+        let behaviour = {
+            let mut s = self.sb.lock();
+            *s.submit_calls.entry(r.payout_id.clone()).or_default() += 1;
+            s.behaviour.clone()
+        };
+        tokio::time::sleep(to_duration(&behaviour.latency)).await;
+
+        // Idempotent on payout_id: a known payout is returned, never paid again.
+        if let Some(existing) = self.sb.lock().payouts.get(&r.payout_id).cloned() {
+            return Ok(Response::new(self.settle(existing)));
+        }
+        let fail = {
+            let mut s = self.sb.lock();
+            if s.behaviour.fail_next > 0 {
+                s.behaviour.fail_next -= 1;
+                true
+            } else {
+                rand::random::<f64>() < s.behaviour.failure_rate
+            }
+        };
+        let mode = PaymentFailureMode::try_from(behaviour.failure_mode)
+            .unwrap_or(PaymentFailureMode::Unavailable);
+        if fail && mode != PaymentFailureMode::Decline {
+            return Err(Status::unavailable("sandbox gateway: simulated outage"));
+        }
+        let mut payout = Payout {
+            name: format!("payouts/{}", r.payout_id),
+            payout_id: r.payout_id.clone(),
+            refund: r.refund,
+            amount: r.amount,
+            original_payment_ref: r.original_payment_ref,
+            state: PayoutState::Processing as i32,
+            create_time: Some(now()),
+            ..Default::default()
+        };
+        if fail {
+            payout.state = PayoutState::Failed as i32;
+            payout.failure_code = "DECLINED".into();
+            payout.failure_message = "sandbox gateway: simulated decline".into();
+            payout.complete_time = Some(now());
+        }
+        self.sb
+            .lock()
+            .payouts
+            .insert(payout.payout_id.clone(), payout.clone());
+        Ok(Response::new(self.settle(payout)))
+    }
+
+    async fn get_payout(&self, req: Request<GetPayoutRequest>) -> Result<Response<Payout>, Status> {
+        let name = req.into_inner().name;
+        let id = name
+            .strip_prefix("payouts/")
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| Error::invalid("name", "must look like payouts/{payout_id}"))?;
+        let found = self.sb.lock().payouts.get(id).cloned();
+        match found {
+            Some(p) => Ok(Response::new(self.settle(p))),
+            None => Err(Error::NotFound {
+                resource: "payout",
+                name,
+            }
+            .into()),
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl Notifier for Ports {
+    async fn send(&self, req: Request<SendRequest>) -> Result<Response<Notification>, Status> {
+        let r = req.into_inner();
+        let mut v = Violations::new();
+        if r.notification_id.is_empty() {
+            v.add("notification_id", "is required: sends are deduplicated on it");
+        }
+        if r.recipient.as_ref().is_none_or(|a| a.id.is_empty()) {
+            v.add("recipient", "is required");
+        }
+        if r.template.is_empty() {
+            v.add("template", "is required");
+        }
+        v.finish()?;
+        let mut s = self.sb.lock();
+        if let Some(existing) = s
+            .notifications
+            .iter()
+            .find(|n| n.notification_id == r.notification_id)
+        {
+            return Ok(Response::new(existing.clone()));
+        }
+        let n = Notification {
+            name: format!("notifications/{}", r.notification_id),
+            notification_id: r.notification_id,
+            recipient: r.recipient,
+            channel: r.channel,
+            template: r.template,
+            params: r.params,
+            create_time: Some(now()),
+        };
+        s.notifications.push(n.clone());
+        Ok(Response::new(n))
+    }
+}
+
+#[tonic::async_trait]
+impl CarrierBooking for Ports {
+    async fn book_pickup(&self, req: Request<BookPickupRequest>) -> Result<Response<Pickup>, Status> {
+        let r = req.into_inner();
+        let mut v = Violations::new();
+        if r.booking_id.is_empty() {
+            v.add("booking_id", "is required: bookings are deduplicated on it");
+        }
+        if r.carrier_code.is_empty() {
+            v.add("carrier_code", "is required");
+        }
+        if r.pickup_address.is_none() {
+            v.add("pickup_address", "is required");
+        }
+        v.finish()?;
+        let mut s = self.sb.lock();
+        if let Some(p) = s.pickups.get(&r.booking_id) {
+            return Ok(Response::new(p.clone()));
+        }
+        let tracking = format!("{}{:010}", r.carrier_code, s.pickups.len() + 1);
+        let p = Pickup {
+            name: format!("pickups/{}", r.booking_id),
+            booking_id: r.booking_id.clone(),
+            carrier_code: r.carrier_code,
+            tracking_number: tracking,
+            pickup_address: r.pickup_address,
+            destination: r.destination,
+            window_start_time: r.window_start_time,
+            window_end_time: r.window_end_time,
+            state: PickupState::Booked as i32,
+            create_time: Some(now()),
+        };
+        s.pickups.insert(r.booking_id, p.clone());
+        Ok(Response::new(p))
+    }
+
+    async fn cancel_pickup(
+        &self,
+        req: Request<CancelPickupRequest>,
+    ) -> Result<Response<Pickup>, Status> {
+        let name = req.into_inner().name;
+        let id = name.strip_prefix("pickups/").unwrap_or_default().to_string();
+        let mut s = self.sb.lock();
+        let p = s.pickups.get_mut(&id).ok_or_else(|| Error::NotFound {
+            resource: "pickup",
+            name: name.clone(),
+        })?;
+        p.state = PickupState::Cancelled as i32;
+        Ok(Response::new(p.clone()))
+    }
+}
+
+#[tonic::async_trait]
+impl SandboxControl for Ports {
+    async fn put_order(&self, req: Request<PutOrderRequest>) -> Result<Response<Order>, Status> {
+        let order = req
+            .into_inner()
+            .order
+            .ok_or_else(|| Error::invalid("order", "is required"))?;
+        let mut v = Violations::new();
+        if !order.name.starts_with("orders/") || order.name.len() <= "orders/".len() {
+            v.add("order.name", "must look like orders/{id}");
+        }
+        if order.buyer_id.is_empty() {
+            v.add("order.buyer_id", "is required");
+        }
+        if order.merchant_id.is_empty() {
+            v.add("order.merchant_id", "is required");
+        }
+        for (i, l) in order.lines.iter().enumerate() {
+            if l.id.is_empty() {
+                v.add(format!("order.lines[{i}].id"), "is required");
+            }
+            if l.paid_amount.as_ref().is_none_or(|m| m.amount_minor < 0) {
+                v.add(format!("order.lines[{i}].paid_amount"), "is required and not negative");
+            }
+        }
+        v.finish()?;
+        self.sb
+            .lock()
+            .orders
+            .insert(order.name.clone(), order.clone());
+        Ok(Response::new(order))
+    }
+
+    async fn list_notifications(
+        &self,
+        req: Request<ListNotificationsRequest>,
+    ) -> Result<Response<ListNotificationsResponse>, Status> {
+        let r = req.into_inner();
+        let all: Vec<Notification> = self
+            .sb
+            .lock()
+            .notifications
+            .iter()
+            .filter(|n| {
+                r.recipient.as_ref().is_none_or(|want| {
+                    n.recipient
+                        .as_ref()
+                        .is_some_and(|got| got.id == want.id && (want.role == 0 || got.role == want.role))
+                }) && (r.template.is_empty() || n.template == r.template)
+            })
+            .cloned()
+            .collect();
+        let (notifications, next_page_token) = page(&all, r.page_size, &r.page_token)?;
+        Ok(Response::new(ListNotificationsResponse {
+            notifications,
+            next_page_token,
+        }))
+    }
+
+    async fn list_payouts(
+        &self,
+        req: Request<ListPayoutsRequest>,
+    ) -> Result<Response<ListPayoutsResponse>, Status> {
+        let r = req.into_inner();
+        let (all, submit_calls): (Vec<Payout>, u32) = {
+            let s = self.sb.lock();
+            let all = s
+                .payouts
+                .values()
+                .filter(|p| {
+                    (r.payout_id.is_empty() || p.payout_id == r.payout_id)
+                        && (r.refund.is_empty() || p.refund == r.refund)
+                })
+                .cloned()
+                .collect();
+            let calls = s
+                .submit_calls
+                .iter()
+                .filter(|(id, _)| r.payout_id.is_empty() || **id == r.payout_id)
+                .map(|(_, n)| *n)
+                .sum();
+            (all, calls)
+        };
+        let all: Vec<Payout> = all.into_iter().map(|p| self.settle(p)).collect();
+        let (payouts, next_page_token) = page(&all, r.page_size, &r.page_token)?;
+        Ok(Response::new(ListPayoutsResponse {
+            payouts,
+            next_page_token,
+            submit_calls,
+        }))
+    }
+
+    async fn set_payment_behaviour(
+        &self,
+        req: Request<SetPaymentBehaviourRequest>,
+    ) -> Result<Response<PaymentBehaviour>, Status> {
+        let b = req.into_inner().behaviour.unwrap_or_default();
+        if !(0.0..=1.0).contains(&b.failure_rate) {
+            return Err(Error::invalid("behaviour.failure_rate", "must be within 0..=1").into());
+        }
+        self.sb.lock().behaviour = b.clone();
+        Ok(Response::new(b))
+    }
+
+    async fn list_pickups(
+        &self,
+        req: Request<ListPickupsRequest>,
+    ) -> Result<Response<ListPickupsResponse>, Status> {
+        let r = req.into_inner();
+        let all: Vec<Pickup> = self
+            .sb
+            .lock()
+            .pickups
+            .values()
+            .filter(|p| r.carrier_code.is_empty() || p.carrier_code == r.carrier_code)
+            .cloned()
+            .collect();
+        let (pickups, next_page_token) = page(&all, r.page_size, &r.page_token)?;
+        Ok(Response::new(ListPickupsResponse {
+            pickups,
+            next_page_token,
+        }))
+    }
+}

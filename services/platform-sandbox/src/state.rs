@@ -1,0 +1,54 @@
+//! The sandbox's memory: orders, payouts (keyed by payout id, so a refund is never paid
+//! twice however often it is submitted), notifications, pickups and the configured
+//! behaviour of the payment gateway.
+
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, Mutex, MutexGuard},
+};
+
+use aftersales_proto::aftersales::platform::v1::{
+    Notification, Order, PaymentBehaviour, Payout, Pickup,
+};
+
+/// Shared sandbox state.
+#[derive(Clone, Default)]
+pub struct Sandbox {
+    inner: Arc<Mutex<State>>,
+}
+
+/// Everything the sandbox remembers.
+#[derive(Default)]
+pub struct State {
+    /// Orders by name (`orders/{id}`).
+    pub orders: BTreeMap<String, Order>,
+    /// Payouts by payout id.
+    pub payouts: BTreeMap<String, Payout>,
+    /// SubmitPayout calls per payout id, including replays and failures.
+    pub submit_calls: BTreeMap<String, u32>,
+    /// Notifications in the order they were sent.
+    pub notifications: Vec<Notification>,
+    /// Pickups by booking id.
+    pub pickups: BTreeMap<String, Pickup>,
+    /// How the payment gateway behaves.
+    pub behaviour: PaymentBehaviour,
+}
+
+impl Sandbox {
+    /// A sandbox preloaded with the fixture orders.
+    pub fn with_fixtures() -> Self {
+        let sandbox = Self::default();
+        {
+            let mut s = sandbox.lock();
+            for order in crate::fixtures::orders() {
+                s.orders.insert(order.name.clone(), order);
+            }
+        }
+        sandbox
+    }
+
+    /// Locks the state (never held across an await).
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.inner.lock().expect("sandbox state poisoned")
+    }
+}
