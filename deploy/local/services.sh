@@ -26,7 +26,7 @@ declare -A PORT=(
   [platform-sandbox]=50050 [returns]=50051 [repairs]=50052 [refunds]=50053
   [complaints]=50054 [satisfaction]=50055 [sla]=50056 [logistics]=50057
 )
-LOGISTICS_WEBHOOK=http://127.0.0.1:8080
+LOGISTICS_WEBHOOK="http://127.0.0.1:8080 (served once the carrier webhook lands, issue 7)"
 SELECTED=()
 
 log() { printf '[services] %s\n' "$*" >&2; }

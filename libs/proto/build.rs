@@ -20,7 +20,11 @@ fn main() {
 
     let fds = protox::compile(&files, [&root]).expect("protos compile");
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
-    fs::write(out.join("descriptor.bin"), prost::Message::encode_to_vec(&fds)).unwrap();
+    fs::write(
+        out.join("descriptor.bin"),
+        prost::Message::encode_to_vec(&fds),
+    )
+    .unwrap();
 
     let packages: Vec<String> = fds
         .file
@@ -62,7 +66,9 @@ fn module_tree(packages: &[String]) -> String {
     }
     fn render(node: &Node, out: &mut String) {
         if let Some(f) = &node.file {
-            out.push_str(&format!("include!(concat!(env!(\"OUT_DIR\"), \"/{f}\"));\n"));
+            out.push_str(&format!(
+                "include!(concat!(env!(\"OUT_DIR\"), \"/{f}\"));\n"
+            ));
         }
         for (name, child) in &node.children {
             out.push_str(&format!("pub mod {name} {{\n"));

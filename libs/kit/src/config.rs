@@ -190,7 +190,10 @@ impl Config {
                 reason: "expected a postgres:// URL".into(),
             });
         }
-        let database_schema = env.get("DATABASE_SCHEMA").unwrap_or(service).to_string();
+        let database_schema = env
+            .get("DATABASE_SCHEMA")
+            .map(str::to_string)
+            .unwrap_or_else(|| service.replace('-', "_"));
         if !database_schema
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')

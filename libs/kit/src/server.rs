@@ -252,6 +252,7 @@ fn watch_readiness(
                     ServingStatus::NotServing
                 };
                 set_health(health.clone(), services, status).await;
+                metrics::gauge!("service_ready", "service" => name).set(if ok { 1.0 } else { 0.0 });
                 tracing::info!(service = name, serving = ok, "readiness changed");
                 was = Some(ok);
             }
@@ -333,7 +334,9 @@ where
             Some("migrate") => {
                 let _guard = telemetry::init(&cfg);
                 match spec.migrator {
-                    Some(m) => db::migrate(db::pool(&cfg)?, cfg.database_schema.clone(), Some(m)).await,
+                    Some(m) => {
+                        db::migrate(db::pool(&cfg)?, cfg.database_schema.clone(), Some(m)).await
+                    }
                     None => Ok(()),
                 }
             }

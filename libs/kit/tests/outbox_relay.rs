@@ -48,9 +48,13 @@ async fn committed_events_survive_a_relay_restart_and_rolled_back_ones_never_lea
     let world = World::new();
     let cfg = Arc::new(world.config(&demo::SPEC));
     let pool = kit::db::pool(&cfg).unwrap();
-    kit::db::migrate(pool.clone(), cfg.database_schema.clone(), Some(&demo::MIGRATOR))
-        .await
-        .unwrap();
+    kit::db::migrate(
+        pool.clone(),
+        cfg.database_schema.clone(),
+        Some(&demo::MIGRATOR),
+    )
+    .await
+    .unwrap();
     let redis = redis::Client::open(cfg.redis_url.as_str()).unwrap();
     let peers = Peers::new(cfg.clone(), Tokens::new(testkit::JWT_SECRET, "aftersales"));
     let relay = || {
@@ -174,9 +178,13 @@ async fn streams_refill_from_the_outbox_after_redis_loses_them() {
     let world = World::new();
     let cfg = Arc::new(world.config(&demo::SPEC));
     let pool = kit::db::pool(&cfg).unwrap();
-    kit::db::migrate(pool.clone(), cfg.database_schema.clone(), Some(&demo::MIGRATOR))
-        .await
-        .unwrap();
+    kit::db::migrate(
+        pool.clone(),
+        cfg.database_schema.clone(),
+        Some(&demo::MIGRATOR),
+    )
+    .await
+    .unwrap();
     let redis = redis::Client::open(cfg.redis_url.as_str()).unwrap();
     let peers = Peers::new(cfg.clone(), Tokens::new(testkit::JWT_SECRET, "aftersales"));
     let relay = Dispatcher::new(

@@ -53,7 +53,7 @@ pub fn orders() -> Vec<Order> {
         paid_time: ago(signed_days_ago.unwrap_or(0) + 3),
         promised_ship_time: ago(signed_days_ago.unwrap_or(0) + 2),
         shipped_time: signed_days_ago.and_then(|d| ago(d + 2)),
-        promised_delivery_time: signed_days_ago.and_then(|d| ago(d)),
+        promised_delivery_time: signed_days_ago.and_then(ago),
         signed_for_time: signed_days_ago.and_then(ago),
         carrier_code: "SF".into(),
         tracking_number: format!("SF{id}"),
@@ -72,7 +72,13 @@ pub fn orders() -> Vec<Order> {
             ..base("demo-2", Some(10))
         },
         Order {
-            lines: vec![line("l1", "fresh", 3, 5_900, &[SpecialGoodsFlag::FreshPerishable])],
+            lines: vec![line(
+                "l1",
+                "fresh",
+                3,
+                5_900,
+                &[SpecialGoodsFlag::FreshPerishable],
+            )],
             ..base("demo-3", Some(1))
         },
         Order {

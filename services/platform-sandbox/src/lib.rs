@@ -44,7 +44,11 @@ fn policy() -> Policy {
     const P: &str = "aftersales.platform.v1";
     let svc = &[Role::Service];
     Policy::new()
-        .allow(&format!("{P}.OrderDirectory"), "GetOrder", &[Role::Service, Role::Agent])
+        .allow(
+            &format!("{P}.OrderDirectory"),
+            "GetOrder",
+            &[Role::Service, Role::Agent],
+        )
         .allow(&format!("{P}.PaymentGateway"), "SubmitPayout", svc)
         .allow(&format!("{P}.PaymentGateway"), "GetPayout", svc)
         .allow(&format!("{P}.Notifier"), "Send", svc)
@@ -70,7 +74,9 @@ pub fn token_command(args: &[String]) -> Result<String, String> {
             other => return Err(format!("unknown flag {other}")),
         }
     }
-    let role = role.ok_or("--role is required (buyer, merchant, agent, arbitrator, admin, service, partner)")?;
+    let role = role.ok_or(
+        "--role is required (buyer, merchant, agent, arbitrator, admin, service, partner)",
+    )?;
     let sub = sub.ok_or("--sub is required")?;
     let secret = std::env::var("AUTH_JWT_SECRET")
         .map_err(|_| "AUTH_JWT_SECRET is not set (make run writes it to .run/jwt.secret)")?;

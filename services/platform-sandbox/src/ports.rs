@@ -38,7 +38,9 @@ struct Ports {
 }
 
 fn now() -> Timestamp {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     Timestamp {
         seconds: d.as_secs() as i64,
         nanos: d.subsec_nanos() as i32,
@@ -110,7 +112,10 @@ impl Ports {
             if elapsed_since(&p.create_time) >= settle_after {
                 p.state = PayoutState::Succeeded as i32;
                 p.complete_time = Some(now());
-                self.sb.lock().payouts.insert(p.payout_id.clone(), p.clone());
+                self.sb
+                    .lock()
+                    .payouts
+                    .insert(p.payout_id.clone(), p.clone());
             }
         }
         p
@@ -133,55 +138,58 @@ impl PaymentGateway for Ports {
             _ => v.add("amount", "must be positive with an ISO-4217 currency"),
         }
         if r.original_payment_ref.is_empty() {
-            v.add("original_payment_ref", "is required: refunds go to the original method");
+            v.add(
+                "original_payment_ref",
+                "is required: refunds go to the original method",
+            );
         }
         v.finish()?;
 
         let behaviour = {
             let mut s = self.sb.lock();
             *s.submit_calls.entry(r.payout_id.clone()).or_default() += 1;
-            s.behaviour.clone()
+            s.behaviour
         };
         tokio::time::sleep(to_duration(&behaviour.latency)).await;
 
-        // Idempotent on payout_id: a known payout is returned, never paid again.
-        if let Some(existing) = self.sb.lock().payouts.get(&r.payout_id).cloned() {
-            return Ok(Response::new(self.settle(existing)));
-        }
-        let fail = {
+        // Idempotent on payout_id: the lookup, the failure draw and the insert happen under
+        // one lock, so concurrent submissions of one id cannot both pay.
+        let mode = PaymentFailureMode::try_from(behaviour.failure_mode)
+            .unwrap_or(PaymentFailureMode::Unavailable);
+        let payout = {
             let mut s = self.sb.lock();
-            if s.behaviour.fail_next > 0 {
+            if let Some(existing) = s.payouts.get(&r.payout_id).cloned() {
+                drop(s);
+                return Ok(Response::new(self.settle(existing)));
+            }
+            let fail = if s.behaviour.fail_next > 0 {
                 s.behaviour.fail_next -= 1;
                 true
             } else {
                 rand::random::<f64>() < s.behaviour.failure_rate
+            };
+            if fail && mode != PaymentFailureMode::Decline {
+                return Err(Status::unavailable("sandbox gateway: simulated outage"));
             }
+            let mut payout = Payout {
+                name: format!("payouts/{}", r.payout_id),
+                payout_id: r.payout_id.clone(),
+                refund: r.refund,
+                amount: r.amount,
+                original_payment_ref: r.original_payment_ref,
+                state: PayoutState::Processing as i32,
+                create_time: Some(now()),
+                ..Default::default()
+            };
+            if fail {
+                payout.state = PayoutState::Failed as i32;
+                payout.failure_code = "DECLINED".into();
+                payout.failure_message = "sandbox gateway: simulated decline".into();
+                payout.complete_time = Some(now());
+            }
+            s.payouts.insert(payout.payout_id.clone(), payout.clone());
+            payout
         };
-        let mode = PaymentFailureMode::try_from(behaviour.failure_mode)
-            .unwrap_or(PaymentFailureMode::Unavailable);
-        if fail && mode != PaymentFailureMode::Decline {
-            return Err(Status::unavailable("sandbox gateway: simulated outage"));
-        }
-        let mut payout = Payout {
-            name: format!("payouts/{}", r.payout_id),
-            payout_id: r.payout_id.clone(),
-            refund: r.refund,
-            amount: r.amount,
-            original_payment_ref: r.original_payment_ref,
-            state: PayoutState::Processing as i32,
-            create_time: Some(now()),
-            ..Default::default()
-        };
-        if fail {
-            payout.state = PayoutState::Failed as i32;
-            payout.failure_code = "DECLINED".into();
-            payout.failure_message = "sandbox gateway: simulated decline".into();
-            payout.complete_time = Some(now());
-        }
-        self.sb
-            .lock()
-            .payouts
-            .insert(payout.payout_id.clone(), payout.clone());
         Ok(Response::new(self.settle(payout)))
     }
 
@@ -209,7 +217,10 @@ impl Notifier for Ports {
         let r = req.into_inner();
         let mut v = Violations::new();
         if r.notification_id.is_empty() {
-            v.add("notification_id", "is required: sends are deduplicated on it");
+            v.add(
+                "notification_id",
+                "is required: sends are deduplicated on it",
+            );
         }
         if r.recipient.as_ref().is_none_or(|a| a.id.is_empty()) {
             v.add("recipient", "is required");
@@ -242,7 +253,10 @@ impl Notifier for Ports {
 
 #[tonic::async_trait]
 impl CarrierBooking for Ports {
-    async fn book_pickup(&self, req: Request<BookPickupRequest>) -> Result<Response<Pickup>, Status> {
+    async fn book_pickup(
+        &self,
+        req: Request<BookPickupRequest>,
+    ) -> Result<Response<Pickup>, Status> {
         let r = req.into_inner();
         let mut v = Violations::new();
         if r.booking_id.is_empty() {
@@ -281,7 +295,10 @@ impl CarrierBooking for Ports {
         req: Request<CancelPickupRequest>,
     ) -> Result<Response<Pickup>, Status> {
         let name = req.into_inner().name;
-        let id = name.strip_prefix("pickups/").unwrap_or_default().to_string();
+        let id = name
+            .strip_prefix("pickups/")
+            .unwrap_or_default()
+            .to_string();
         let mut s = self.sb.lock();
         let p = s.pickups.get_mut(&id).ok_or_else(|| Error::NotFound {
             resource: "pickup",
@@ -314,7 +331,10 @@ impl SandboxControl for Ports {
                 v.add(format!("order.lines[{i}].id"), "is required");
             }
             if l.paid_amount.as_ref().is_none_or(|m| m.amount_minor < 0) {
-                v.add(format!("order.lines[{i}].paid_amount"), "is required and not negative");
+                v.add(
+                    format!("order.lines[{i}].paid_amount"),
+                    "is required and not negative",
+                );
             }
         }
         v.finish()?;
@@ -337,9 +357,9 @@ impl SandboxControl for Ports {
             .iter()
             .filter(|n| {
                 r.recipient.as_ref().is_none_or(|want| {
-                    n.recipient
-                        .as_ref()
-                        .is_some_and(|got| got.id == want.id && (want.role == 0 || got.role == want.role))
+                    n.recipient.as_ref().is_some_and(|got| {
+                        got.id == want.id && (want.role == 0 || got.role == want.role)
+                    })
                 }) && (r.template.is_empty() || n.template == r.template)
             })
             .cloned()
@@ -392,7 +412,7 @@ impl SandboxControl for Ports {
         if !(0.0..=1.0).contains(&b.failure_rate) {
             return Err(Error::invalid("behaviour.failure_rate", "must be within 0..=1").into());
         }
-        self.sb.lock().behaviour = b.clone();
+        self.sb.lock().behaviour = b;
         Ok(Response::new(b))
     }
 

@@ -1,8 +1,13 @@
 //! gRPC surface of `refunds`. Its domain lands in its own issue; until then every RPC
 //! answers UNIMPLEMENTED (after authentication), so callers see an honest status.
 
-use aftersales_proto::aftersales::refunds::v1::refunds_service_server::{RefundsService, RefundsServiceServer};
-use kit::{App, Ctx, auth::{Policy, Role}};
+use aftersales_proto::aftersales::refunds::v1::refunds_service_server::{
+    RefundsService, RefundsServiceServer,
+};
+use kit::{
+    App, Ctx,
+    auth::{Policy, Role},
+};
 use tonic::service::Routes;
 
 struct Api;

@@ -1,8 +1,13 @@
 //! gRPC surface of `repairs`. Its domain lands in its own issue; until then every RPC
 //! answers UNIMPLEMENTED (after authentication), so callers see an honest status.
 
-use aftersales_proto::aftersales::repairs::v1::repairs_service_server::{RepairsService, RepairsServiceServer};
-use kit::{App, Ctx, auth::{Policy, Role}};
+use aftersales_proto::aftersales::repairs::v1::repairs_service_server::{
+    RepairsService, RepairsServiceServer,
+};
+use kit::{
+    App, Ctx,
+    auth::{Policy, Role},
+};
 use tonic::service::Routes;
 
 struct Api;

@@ -2,7 +2,10 @@
 //! answers UNIMPLEMENTED (after authentication), so callers see an honest status.
 
 use aftersales_proto::aftersales::sla::v1::sla_service_server::{SlaService, SlaServiceServer};
-use kit::{App, Ctx, auth::{Policy, Role}};
+use kit::{
+    App, Ctx,
+    auth::{Policy, Role},
+};
 use tonic::service::Routes;
 
 struct Api;
