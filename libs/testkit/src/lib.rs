@@ -116,6 +116,22 @@ impl World {
         Fut: Future<Output = anyhow::Result<App>> + Send + 'static,
     {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        self.start_on(listener, spec, cfg, setup)
+    }
+
+    /// Starts `spec` on a listener the test bound itself (e.g. a port chosen before the
+    /// service existed, to test callers that tried it while it was down).
+    pub fn start_on<F, Fut>(
+        &self,
+        listener: TcpListener,
+        spec: ServiceSpec,
+        cfg: Config,
+        setup: F,
+    ) -> Running
+    where
+        F: FnOnce(Ctx) -> Fut + Send + 'static,
+        Fut: Future<Output = anyhow::Result<App>> + Send + 'static,
+    {
         let addr = listener.local_addr().expect("addr");
         let shutdown = CancellationToken::new();
         let handle = tokio::spawn(kit::server::serve(
