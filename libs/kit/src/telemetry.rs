@@ -149,3 +149,55 @@ pub fn start_metrics(addr: SocketAddr) {
         tracing::warn!(error = %e, %addr, "metrics exporter not started");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A subscriber with the OpenTelemetry layer, scoped to one test.
+    fn with_otel<R>(f: impl FnOnce() -> R) -> R {
+        let provider = SdkTracerProvider::builder().build();
+        let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("test"));
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, f)
+    }
+
+    #[test]
+    fn an_incoming_traceparent_continues_into_outgoing_calls_and_outbox_rows() {
+        let incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        with_otel(|| {
+            let span = tracing::info_span!("grpc");
+            let mut headers = http::HeaderMap::new();
+            headers.insert("traceparent", incoming.parse().unwrap());
+            adopt_remote_parent(&span, &headers);
+            let _g = span.enter();
+
+            // Stored with an outbox row: same trace, a new span id.
+            let stored = current_traceparent().expect("traceparent");
+            assert!(
+                stored.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"),
+                "{stored}"
+            );
+            assert!(!stored.contains("00f067aa0ba902b7"));
+
+            // Injected into an outgoing call.
+            let mut md = tonic::metadata::MetadataMap::new();
+            inject_current(&mut md);
+            let out = md.get("traceparent").unwrap().to_str().unwrap();
+            assert!(
+                out.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"),
+                "{out}"
+            );
+
+            // Delivering that row later continues the same trace.
+            let delivery = tracing::info_span!("outbox.command");
+            adopt_traceparent(&delivery, Some(&stored));
+            let _d = delivery.enter();
+            let again = current_traceparent().unwrap();
+            assert!(
+                again.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"),
+                "{again}"
+            );
+        });
+    }
+}
