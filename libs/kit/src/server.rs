@@ -140,7 +140,8 @@ where
                 set_health(health, services, ServingStatus::NotServing).await;
             }
         });
-    let server = tokio::spawn(server);
+    // Aborted if this future is dropped (a killed replica in tests stops serving too).
+    let mut server = AbortOnDrop(tokio::spawn(server));
 
     let mut tasks = tokio::task::JoinSet::new();
     if let (Some(pool), Some(migrator)) = (db.clone(), spec.migrator) {
@@ -176,7 +177,7 @@ where
         shutdown.clone(),
     ));
 
-    let result = server.await;
+    let result = (&mut server.0).await;
     shutdown.cancel();
     // Background tasks observe the token; give them a moment to finish their step.
     let _ = tokio::time::timeout(Duration::from_secs(10), async {
@@ -382,4 +383,13 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
     }
     tracing::info!("shutdown requested; draining");
     shutdown.cancel();
+}
+
+/// Aborts the task when dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

@@ -245,3 +245,11 @@ pub async fn redis() -> redis::aio::MultiplexedConnection {
         .await
         .expect("redis reachable")
 }
+
+impl Running {
+    /// Kills the service abruptly, as a crashed process: no graceful shutdown, background
+    /// tasks aborted mid-step, leases and in-flight work left behind.
+    pub fn kill(self) {
+        self.handle.abort();
+    }
+}

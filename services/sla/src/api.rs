@@ -1,21 +1,747 @@
-//! gRPC surface of `sla`. Its domain lands in its own issue; until then every RPC
-//! answers UNIMPLEMENTED (after authentication), so callers see an honest status.
+//! The gRPC surface of the SLA service: authorise, parse (collecting every bad field),
+//! apply the domain rules, persist, and keep the Redis schedule in step with Postgres.
 
-use aftersales_proto::aftersales::sla::v1::sla_service_server::{SlaService, SlaServiceServer};
-use kit::{
-    App, Ctx,
-    auth::{Policy, Role},
+use std::sync::Arc;
+
+use aftersales_proto::aftersales::sla::v1::{
+    BatchScheduleTimersRequest, BatchScheduleTimersResponse, Calendar, CalendarYear,
+    CancelTimerRequest, ComputeDeadlineRequest, ComputeDeadlineResponse, DeadLetter,
+    GetCalendarRequest, GetTimerRequest, ListBreachesRequest, ListBreachesResponse,
+    ListDeadLettersRequest, ListDeadLettersResponse, ListTimersRequest, ListTimersResponse,
+    PauseTimerRequest, ReplayDeadLetterRequest, RescheduleTimerRequest, ResumeTimerRequest,
+    ScheduleTimerRequest, ScheduleTimerResponse, Timer, UpsertCalendarYearRequest,
+    sla_service_server::{SlaService, SlaServiceServer},
 };
-use tonic::service::Routes;
+use chrono::{Duration, Utc};
+use kit::{
+    App, Ctx, Error,
+    auth::{Policy, Principal, Role, principal},
+    error::Violations,
+    idempotency::{self, Claim},
+};
+use prost::Message;
+use redis::aio::ConnectionManager;
+use sqlx::PgPool;
+use tokio::sync::Mutex;
+use tonic::{Request, Response, Status, service::Routes};
+use uuid::Uuid;
 
-struct Api;
+use crate::{
+    batcher::{self, Batcher, MAX_GROUP},
+    calendars::Calendars,
+    convert,
+    domain::{self, ClockKind, Point},
+    engine::{Engine, Settings},
+    schedule::Keys,
+    store::{self, TimerRow},
+};
 
-impl SlaService for Api {}
+const SERVICE: &str = "aftersales.sla.v1.SlaService";
 
-pub fn app(_ctx: Ctx) -> anyhow::Result<App> {
+/// Builds the service: API, engine and batcher tasks.
+pub fn app(ctx: Ctx) -> anyhow::Result<App> {
+    let env = ctx.cfg.env();
+    let settings = Settings {
+        max_attempts: env.parse_or("SLA_MAX_ATTEMPTS", 8u32)?,
+        straggler_grace_ms: env
+            .duration_or("SLA_STRAGGLER_GRACE", std::time::Duration::from_secs(2))?
+            .as_millis() as i64,
+        lease_ms: env
+            .duration_or("SLA_LEASE", std::time::Duration::from_secs(30))?
+            .as_millis() as i64,
+    };
+    if settings.max_attempts == 0 {
+        anyhow::bail!("environment variable SLA_MAX_ATTEMPTS must be at least 1");
+    }
+    let pool = ctx.pool();
+    let calendars = Calendars::default();
+    let keys = Keys::new(&ctx.cfg.redis_prefix);
+    let engine = Engine::new(
+        pool.clone(),
+        ctx.redis.clone(),
+        keys,
+        ctx.peers.clone(),
+        calendars.clone(),
+        settings,
+    );
+    let (batcher, batcher_task) = Batcher::new(pool.clone(), engine.clone(), ctx.redis.clone(), ctx.shutdown.clone());
+    let api = Api {
+        pool,
+        engine: engine.clone(),
+        batcher,
+        calendars,
+        redis: ctx.redis.clone(),
+        conn: Arc::new(Mutex::new(None)),
+    };
+    let svc = [Role::Service];
+    let ops = [Role::Service, Role::Agent];
+    let policy = Policy::new()
+        .allow(SERVICE, "ScheduleTimer", &svc)
+        .allow(SERVICE, "BatchScheduleTimers", &svc)
+        .allow(SERVICE, "GetTimer", &ops)
+        .allow(SERVICE, "ListTimers", &ops)
+        .allow(SERVICE, "CancelTimer", &svc)
+        .allow(SERVICE, "RescheduleTimer", &svc)
+        .allow(SERVICE, "PauseTimer", &svc)
+        .allow(SERVICE, "ResumeTimer", &svc)
+        .allow(SERVICE, "ListDeadLetters", &ops)
+        .allow(SERVICE, "ReplayDeadLetter", &[Role::Service, Role::Agent])
+        .allow(SERVICE, "ListBreaches", &[Role::Service, Role::Agent, Role::Arbitrator])
+        .allow(SERVICE, "GetCalendar", Role::ALL)
+        .allow(SERVICE, "ComputeDeadline", Role::ALL)
+        .allow(SERVICE, "UpsertCalendarYear", &[]);
+    let shutdown = ctx.shutdown.clone();
     Ok(App {
-        routes: Routes::new(SlaServiceServer::new(Api)),
-        policy: Policy::new().allow_service("aftersales.sla.v1.SlaService", Role::ALL),
-        tasks: Vec::new(),
+        routes: Routes::new(SlaServiceServer::new(api)),
+        policy,
+        tasks: vec![Box::pin(engine.run(shutdown)), Box::pin(batcher_task)],
     })
+}
+
+struct Api {
+    pool: PgPool,
+    engine: Arc<Engine>,
+    batcher: Batcher,
+    calendars: Calendars,
+    redis: redis::Client,
+    conn: Arc<Mutex<Option<ConnectionManager>>>,
+}
+
+/// Whose timers a caller may see and change: a service its own; agents and admins all.
+fn owner_scope(who: &Principal) -> Option<String> {
+    match who.role {
+        Role::Service => Some(who.id.clone()),
+        _ => None,
+    }
+}
+
+fn parse_name(field: &str, name: &str, prefix: &str) -> Result<String, Error> {
+    name.strip_prefix(prefix)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| Error::invalid(field, format!("must look like {prefix}{{id}}")))
+}
+
+fn timer_id(name: &str) -> Result<Uuid, Error> {
+    let raw = parse_name("name", name, "timers/")?;
+    Uuid::parse_str(&raw).map_err(|_| Error::invalid("name", "timer id must be a UUID"))
+}
+
+fn page_size(v: &mut Violations, size: i32) -> i64 {
+    if size < 0 {
+        v.add("page_size", "must not be negative");
+    }
+    if size == 0 { 20 } else { size.clamp(1, 100) as i64 }
+}
+
+impl Api {
+    /// Validates a schedule request and computes the new timer row.
+    fn new_row(&self, owner: &str, r: &ScheduleTimerRequest, field: &str, v: &mut Violations) -> Option<TimerRow> {
+        let now = Utc::now();
+        let f = |name: &str| {
+            if field.is_empty() {
+                name.to_string()
+            } else {
+                format!("{field}.{name}")
+            }
+        };
+        for (name, value) in [("subject", &r.subject), ("kind", &r.kind)] {
+            if value.is_empty() || value.len() > 200 {
+                v.add(f(name), "is required, at most 200 characters");
+            }
+        }
+        let id = if r.timer_id.is_empty() {
+            Some(Uuid::now_v7())
+        } else {
+            v.check(&f("timer_id"), Uuid::parse_str(&r.timer_id).map_err(|_| "must be a UUID"))
+        };
+        if !r.request_id.is_empty() {
+            v.check(&f("request_id"), idempotency::parse_request_id(&r.request_id));
+        }
+        if r.payload.len() > 64 * 1024 {
+            v.add(f("payload"), "at most 64 KiB");
+        }
+        convert::labels(v, &f("labels"), &r.labels);
+        let reminders = convert::reminders(v, &f("reminders"), &r.reminders);
+        let (spec, start) = convert::trigger(v, &f("trigger"), r.trigger.as_ref(), now)?;
+        let cal_name = match &spec {
+            domain::Spec::WorkingDays { calendar, .. } => Some(calendar.clone()),
+            _ => None,
+        };
+        let cal = cal_name.as_ref().and_then(|n| self.calendars.get(n));
+        if cal_name.is_some() && cal.is_none() {
+            v.add(f("trigger.working_days.calendar"), "unknown calendar");
+            return None;
+        }
+        let (due, fallback) = spec.due(start, cal.as_ref());
+        if !fallback.is_empty() {
+            metrics::counter!("sla_calendar_fallback_total").increment(1);
+            tracing::warn!(years = ?fallback, "no calendar data: weekends only assumed");
+        }
+        let reminder_at = domain::reminder_instants(start, due, &reminders);
+        let done = domain::mask_past(&reminder_at, now);
+        let (point, at) = domain::next_point(&reminder_at, done, due);
+        Some(TimerRow {
+            id: id?,
+            owner: owner.to_string(),
+            subject: r.subject.clone(),
+            kind: r.kind.clone(),
+            request_id: (!r.request_id.is_empty()).then(|| r.request_id.clone()),
+            state: "scheduled".into(),
+            trigger: r.trigger.as_ref().map(Message::encode_to_vec).unwrap_or_default(),
+            reminder_specs: convert::encode_reminders(&r.reminders),
+            reminder_at: sqlx::types::Json(reminder_at.iter().map(|t| t.timestamp_millis()).collect()),
+            reminders_done: done as i32,
+            start_time: start,
+            due_time: due,
+            clock: spec.clock().as_str().into(),
+            calendar: cal_name,
+            remaining_ms: None,
+            payload: r.payload.clone(),
+            labels: sqlx::types::Json(r.labels.clone()),
+            generation: 0,
+            next_point: Some(point.to_db()),
+            next_fire_at: Some(at),
+            attempts: 0,
+            last_error: None,
+            fired_time: None,
+            reschedule_count: 0,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    async fn redis(&self) -> Option<ConnectionManager> {
+        let mut guard = self.conn.lock().await;
+        if guard.is_none() {
+            *guard = ConnectionManager::new(self.redis.clone()).await.ok();
+        }
+        guard.clone()
+    }
+
+    /// After a committed change: take the old event out of Redis, put the new one in.
+    async fn sync(&self, before: &TimerRow, after: &TimerRow) {
+        let Some(mut c) = self.redis().await else {
+            tracing::warn!(timer = %after.id, "redis unavailable; the reconciler will catch up");
+            return;
+        };
+        if before.state == "scheduled"
+            && let Some(p) = before.next_point
+        {
+            let id = before.id.to_string();
+            let member = domain::delivery_id(&id, before.generation, Point::from_db(p));
+            if let Err(e) = self.engine.schedule().remove(&mut c, Keys::shard_of(&id), &member).await {
+                tracing::warn!(error = %e, "removing a stale event failed");
+            }
+        }
+        if let Err(e) = batcher::add_to_schedule(&self.engine, &mut c, std::slice::from_ref(after)).await {
+            tracing::warn!(error = %e, "adding an event failed; the reconciler will catch up");
+        }
+    }
+
+    /// Runs a state change on one timer in a transaction, with request-id idempotency.
+    async fn change<M: Message + Default>(
+        &self,
+        who: &Principal,
+        method: &str,
+        name: &str,
+        request_id: &str,
+        request: &M,
+        apply: impl FnOnce(&mut TimerRow) -> Result<(), Error>,
+    ) -> Result<Timer, Error> {
+        let id = timer_id(name)?;
+        if !request_id.is_empty() {
+            idempotency::parse_request_id(request_id).map_err(|e| Error::invalid("request_id", e))?;
+        }
+        let caller = format!("{}:{}", who.role, who.id);
+        let mut tx = self.pool.begin().await?;
+        if !request_id.is_empty()
+            && let Claim::Replay(bytes) = idempotency::claim(&mut tx, &caller, method, request_id, request).await?
+        {
+            return idempotency::decode_replay(&bytes);
+        }
+        let before = store::lock(&mut tx, id)
+            .await?
+            .filter(|t| owner_scope(who).is_none_or(|o| o == t.owner))
+            .ok_or_else(|| Error::NotFound {
+                resource: "timer",
+                name: name.to_string(),
+            })?;
+        let mut after = before.clone();
+        apply(&mut after)?;
+        store::update(&mut tx, &after).await?;
+        let answer = convert::timer(&after);
+        if !request_id.is_empty() {
+            idempotency::complete(&mut tx, &caller, method, request_id, &answer).await?;
+        }
+        tx.commit().await?;
+        self.sync(&before, &after).await;
+        Ok(answer)
+    }
+}
+
+fn require_state(t: &TimerRow, allowed: &[&str], action: &str) -> Result<(), Error> {
+    if allowed.contains(&t.state.as_str()) {
+        Ok(())
+    } else {
+        Err(Error::illegal_state(format!("timers/{}", t.id), &t.state, action))
+    }
+}
+
+#[tonic::async_trait]
+impl SlaService for Api {
+    async fn schedule_timer(
+        &self,
+        req: Request<ScheduleTimerRequest>,
+    ) -> Result<Response<ScheduleTimerResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Violations::new();
+        let row = self.new_row(&who.id, &r, "", &mut v);
+        v.finish()?;
+        let row = row.ok_or_else(|| Error::invalid("trigger", "is invalid"))?;
+        let (timer, created) = self
+            .batcher
+            .submit(row)
+            .await
+            .map_err(Error::Unavailable)?;
+        Ok(Response::new(ScheduleTimerResponse {
+            timer: Some(convert::timer(&timer)),
+            created,
+        }))
+    }
+
+    async fn batch_schedule_timers(
+        &self,
+        req: Request<BatchScheduleTimersRequest>,
+    ) -> Result<Response<BatchScheduleTimersResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Violations::new();
+        if r.requests.is_empty() || r.requests.len() > MAX_GROUP {
+            v.add("requests", format!("between 1 and {MAX_GROUP} timers per call"));
+        }
+        let rows: Vec<Option<TimerRow>> = r
+            .requests
+            .iter()
+            .enumerate()
+            .map(|(i, req)| self.new_row(&who.id, req, &format!("requests[{i}]"), &mut v))
+            .collect();
+        v.finish()?;
+        let rows: Vec<TimerRow> = rows.into_iter().flatten().collect();
+        // One statement, one commit for the whole batch: all or nothing.
+        let results = store::insert_batch(&self.pool, &rows).await.map_err(Error::from)?;
+        let created: Vec<TimerRow> = results.iter().filter(|(_, c)| *c).map(|(r, _)| r.clone()).collect();
+        match self.redis().await {
+            Some(mut c) => {
+                if let Err(e) = batcher::add_to_schedule(&self.engine, &mut c, &created).await {
+                    tracing::warn!(error = %e, "adding a batch to redis failed; the reconciler will catch up");
+                }
+            }
+            None => tracing::warn!("redis unavailable; the reconciler will catch up"),
+        }
+        Ok(Response::new(BatchScheduleTimersResponse {
+            results: results
+                .iter()
+                .map(|(t, created)| ScheduleTimerResponse {
+                    timer: Some(convert::timer(t)),
+                    created: *created,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn get_timer(&self, req: Request<GetTimerRequest>) -> Result<Response<Timer>, Status> {
+        let who = principal(&req)?;
+        let name = req.into_inner().name;
+        let id = timer_id(&name)?;
+        let row = store::get(&self.pool, id)
+            .await
+            .map_err(Error::from)?
+            .filter(|t| owner_scope(&who).is_none_or(|o| o == t.owner))
+            .ok_or(Error::NotFound {
+                resource: "timer",
+                name,
+            })?;
+        Ok(Response::new(convert::timer(&row)))
+    }
+
+    async fn list_timers(
+        &self,
+        req: Request<ListTimersRequest>,
+    ) -> Result<Response<ListTimersResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Violations::new();
+        let limit = page_size(&mut v, r.page_size);
+        let after = if r.page_token.is_empty() {
+            None
+        } else {
+            v.check("page_token", Uuid::parse_str(&r.page_token).map_err(|_| "is not a token from this list"))
+        };
+        let mut states = Vec::new();
+        for (i, s) in r.states.iter().enumerate() {
+            match convert::state_name(*s) {
+                Some(n) => states.push(n.to_string()),
+                None => v.add(format!("states[{i}]"), "unknown state"),
+            }
+        }
+        let owner = match owner_scope(&who) {
+            Some(own) => {
+                if !r.owner.is_empty() && r.owner != own {
+                    v.add("owner", "a service lists only its own timers");
+                }
+                Some(own)
+            }
+            None => (!r.owner.is_empty()).then_some(r.owner.clone()),
+        };
+        v.finish()?;
+        let filter = store::TimerFilter {
+            owner,
+            subject: (!r.subject.is_empty()).then_some(r.subject),
+            kind: (!r.kind.is_empty()).then_some(r.kind),
+            states,
+            after,
+            limit,
+        };
+        let rows = store::list(&self.pool, &filter).await.map_err(Error::from)?;
+        let next_page_token = if rows.len() as i64 == limit {
+            rows.last().map(|r| r.id.to_string()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(ListTimersResponse {
+            timers: rows.iter().map(convert::timer).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn cancel_timer(&self, req: Request<CancelTimerRequest>) -> Result<Response<Timer>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let t = self
+            .change(&who, "CancelTimer", &r.name, &r.request_id, &r, |t| {
+                require_state(t, &["scheduled", "paused"], "cancel")?;
+                t.state = "cancelled".into();
+                t.next_point = None;
+                t.next_fire_at = None;
+                Ok(())
+            })
+            .await?;
+        Ok(Response::new(t))
+    }
+
+    async fn reschedule_timer(
+        &self,
+        req: Request<RescheduleTimerRequest>,
+    ) -> Result<Response<Timer>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let now = Utc::now();
+        let mut v = Violations::new();
+        if r.reason.trim().is_empty() {
+            v.add("reason", "is required: an extension must say why");
+        }
+        let parsed = convert::trigger(&mut v, "trigger", r.trigger.as_ref(), now);
+        v.finish()?;
+        let (spec, start) = parsed.ok_or_else(|| Error::invalid("trigger", "is invalid"))?;
+        let cal_name = match &spec {
+            domain::Spec::WorkingDays { calendar, .. } => Some(calendar.clone()),
+            _ => None,
+        };
+        let cal = cal_name.as_ref().and_then(|n| self.calendars.get(n));
+        if cal_name.is_some() && cal.is_none() {
+            return Err(Error::invalid("trigger.working_days.calendar", "unknown calendar").into());
+        }
+        let trigger_bytes = r.trigger.as_ref().map(Message::encode_to_vec).unwrap_or_default();
+        let t = self
+            .change(&who, "RescheduleTimer", &r.name, &r.request_id, &r, |t| {
+                require_state(t, &["scheduled", "paused"], "reschedule")?;
+                let (due, _) = spec.due(start, cal.as_ref());
+                let specs: Vec<_> = {
+                    let mut scratch = Violations::new();
+                    convert::reminders(&mut scratch, "reminders", &convert::decode_reminders(&t.reminder_specs))
+                };
+                let at = domain::reminder_instants(start, due, &specs);
+                t.reminders_done = domain::mask_past(&at, now) as i32;
+                t.reminder_at = sqlx::types::Json(at.iter().map(|x| x.timestamp_millis()).collect());
+                t.trigger = trigger_bytes;
+                t.start_time = start;
+                t.due_time = due;
+                t.clock = spec.clock().as_str().into();
+                t.calendar = cal_name;
+                t.generation += 1;
+                t.reschedule_count += 1;
+                t.attempts = 0;
+                t.last_error = None;
+                if t.state == "paused" {
+                    let clock = if t.clock == "working" { ClockKind::Working } else { ClockKind::Wall };
+                    t.remaining_ms = Some(domain::remaining(clock, now, due, cal.as_ref()).num_milliseconds());
+                } else {
+                    let (p, at) = domain::next_point(&at, t.reminders_done as u32, due);
+                    t.next_point = Some(p.to_db());
+                    t.next_fire_at = Some(at);
+                }
+                Ok(())
+            })
+            .await?;
+        tracing::info!(timer = %r.name, reason = %r.reason, "timer rescheduled");
+        Ok(Response::new(t))
+    }
+
+    async fn pause_timer(&self, req: Request<PauseTimerRequest>) -> Result<Response<Timer>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let now = Utc::now();
+        let calendars = self.calendars.clone();
+        let t = self
+            .change(&who, "PauseTimer", &r.name, &r.request_id, &r, |t| {
+                require_state(t, &["scheduled"], "pause")?;
+                let clock = if t.clock == "working" { ClockKind::Working } else { ClockKind::Wall };
+                let cal = t.calendar.as_ref().and_then(|c| calendars.get(c));
+                t.remaining_ms = Some(domain::remaining(clock, now, t.due_time, cal.as_ref()).num_milliseconds());
+                t.state = "paused".into();
+                t.next_point = None;
+                t.next_fire_at = None;
+                Ok(())
+            })
+            .await?;
+        Ok(Response::new(t))
+    }
+
+    async fn resume_timer(&self, req: Request<ResumeTimerRequest>) -> Result<Response<Timer>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let now = Utc::now();
+        let calendars = self.calendars.clone();
+        let t = self
+            .change(&who, "ResumeTimer", &r.name, &r.request_id, &r, |t| {
+                require_state(t, &["paused"], "resume")?;
+                let clock = if t.clock == "working" { ClockKind::Working } else { ClockKind::Wall };
+                let cal = t.calendar.as_ref().and_then(|c| calendars.get(c));
+                let left = Duration::milliseconds(t.remaining_ms.unwrap_or_default());
+                let due = domain::resumed_due(clock, now, left, cal.as_ref());
+                // Reminders keep their distance to the deadline.
+                let shift = due - t.due_time;
+                let at: Vec<_> = t.reminder_instants().into_iter().map(|x| x + shift).collect();
+                t.reminder_at = sqlx::types::Json(at.iter().map(|x| x.timestamp_millis()).collect());
+                t.due_time = due;
+                t.state = "scheduled".into();
+                t.remaining_ms = None;
+                t.generation += 1;
+                let (p, next_at) = domain::next_point(&at, t.reminders_done as u32, due);
+                t.next_point = Some(p.to_db());
+                t.next_fire_at = Some(next_at);
+                Ok(())
+            })
+            .await?;
+        Ok(Response::new(t))
+    }
+
+    async fn list_dead_letters(
+        &self,
+        req: Request<ListDeadLettersRequest>,
+    ) -> Result<Response<ListDeadLettersResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Violations::new();
+        let limit = page_size(&mut v, r.page_size);
+        let after = if r.page_token.is_empty() {
+            0
+        } else {
+            v.check("page_token", r.page_token.parse::<i64>()).unwrap_or(0)
+        };
+        v.finish()?;
+        let owner = owner_scope(&who).or((!r.owner.is_empty()).then_some(r.owner));
+        let rows = store::list_dead_letters(&self.pool, owner.as_deref(), after, limit)
+            .await
+            .map_err(Error::from)?;
+        let next_page_token = if rows.len() as i64 == limit {
+            rows.last().map(|d| d.id.to_string()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(ListDeadLettersResponse {
+            dead_letters: rows.iter().map(convert::dead_letter).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn replay_dead_letter(
+        &self,
+        req: Request<ReplayDeadLetterRequest>,
+    ) -> Result<Response<DeadLetter>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let raw = parse_name("name", &r.name, "deadLetters/")?;
+        let id: i64 = raw.parse().map_err(|_| Error::invalid("name", "dead letter id must be a number"))?;
+        let mut tx = self.pool.begin().await.map_err(Error::from)?;
+        let not_found = || Error::NotFound {
+            resource: "dead letter",
+            name: r.name.clone(),
+        };
+        let dl = store::lock_dead_letter(&mut tx, id)
+            .await
+            .map_err(Error::from)?
+            .filter(|d| owner_scope(&who).is_none_or(|o| o == d.owner))
+            .ok_or_else(not_found)?;
+        if dl.replayed_at.is_some() {
+            // Replaying twice is answered with the first replay (a retried click).
+            return Ok(Response::new(convert::dead_letter(&dl)));
+        }
+        let before = store::lock(&mut tx, dl.timer_id).await.map_err(Error::from)?.ok_or_else(not_found)?;
+        if dl.point >= 0 || before.state != "dead_letter" || before.generation != dl.generation {
+            return Err(Error::FailedPrecondition {
+                reason: "DEAD_LETTER_NOT_REPLAYABLE",
+                kind: "STATE",
+                subject: r.name.clone(),
+                description: "only the expiry of a timer still parked can be replayed; its clock has moved on".into(),
+            }
+            .into());
+        }
+        let mut after = before.clone();
+        after.state = "scheduled".into();
+        after.next_point = Some(-1);
+        after.next_fire_at = Some(Utc::now());
+        after.attempts = 0;
+        after.last_error = None;
+        store::update(&mut tx, &after).await.map_err(Error::from)?;
+        let dl = store::mark_replayed(&mut tx, id).await.map_err(Error::from)?;
+        tx.commit().await.map_err(Error::from)?;
+        self.sync(&before, &after).await;
+        Ok(Response::new(convert::dead_letter(&dl)))
+    }
+
+    async fn list_breaches(
+        &self,
+        req: Request<ListBreachesRequest>,
+    ) -> Result<Response<ListBreachesResponse>, Status> {
+        let _who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Violations::new();
+        let limit = page_size(&mut v, r.page_size);
+        let after = if r.page_token.is_empty() {
+            0
+        } else {
+            v.check("page_token", r.page_token.parse::<i64>()).unwrap_or(0)
+        };
+        let label = if r.label.is_empty() {
+            None
+        } else {
+            match r.label.split_once('=') {
+                Some((k, val)) if !k.is_empty() => Some((k.to_string(), val.to_string())),
+                _ => {
+                    v.add("label", "must look like key=value");
+                    None
+                }
+            }
+        };
+        v.finish()?;
+        let filter = store::BreachFilter {
+            owner: (!r.owner.is_empty()).then_some(r.owner),
+            kind: (!r.kind.is_empty()).then_some(r.kind),
+            from: r.start_time.as_ref().and_then(convert::from_ts),
+            to: r.end_time.as_ref().and_then(convert::from_ts),
+            label,
+            after,
+            limit,
+        };
+        let (rows, total) = store::list_breaches(&self.pool, &filter).await.map_err(Error::from)?;
+        let next_page_token = if rows.len() as i64 == limit {
+            rows.last().map(|b| b.id.to_string()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(ListBreachesResponse {
+            breaches: rows.iter().map(convert::breach).collect(),
+            next_page_token,
+            total_size: total as u32,
+        }))
+    }
+
+    async fn get_calendar(&self, req: Request<GetCalendarRequest>) -> Result<Response<Calendar>, Status> {
+        let r = req.into_inner();
+        let name = parse_name("name", &r.name, "calendars/")?;
+        let cal = self.calendars.get(&name).ok_or(Error::NotFound {
+            resource: "calendar",
+            name: r.name.clone(),
+        })?;
+        let years = cal
+            .years()
+            .into_iter()
+            .filter(|y| r.year == 0 || *y == r.year as i32)
+            .filter_map(|y| cal.schedule(y))
+            .map(|s| CalendarYear {
+                year: s.year as u32,
+                holidays: s.holidays.iter().map(|h| h.date.to_string()).collect(),
+                makeup_working_days: s.makeup_working_days.iter().map(|d| d.to_string()).collect(),
+                update_time: None,
+            })
+            .collect();
+        Ok(Response::new(Calendar {
+            name: r.name,
+            time_zone: cal.zone().to_string(),
+            years,
+        }))
+    }
+
+    async fn upsert_calendar_year(
+        &self,
+        req: Request<UpsertCalendarYearRequest>,
+    ) -> Result<Response<Calendar>, Status> {
+        let r = req.into_inner();
+        let name = parse_name("calendar", &r.calendar, "calendars/")?;
+        let year = r.year.clone().ok_or_else(|| Error::invalid("year", "is required"))?;
+        if !(2000..=2100).contains(&year.year) {
+            return Err(Error::invalid("year.year", "must be between 2000 and 2100").into());
+        }
+        self.calendars
+            .apply_year(&name, year.year as i32, &year.holidays, &year.makeup_working_days)
+            .map_err(|e| match e {
+                crate::calendars::YearError::UnknownCalendar(_) => Error::NotFound {
+                    resource: "calendar",
+                    name: r.calendar.clone(),
+                },
+                crate::calendars::YearError::Invalid { field, message } => Error::invalid(field, message),
+            })?;
+        let holidays: Vec<(String, String)> = year.holidays.iter().map(|d| (d.clone(), "holiday".into())).collect();
+        store::upsert_calendar_year(&self.pool, &name, year.year as i32, &holidays, &year.makeup_working_days)
+            .await
+            .map_err(Error::from)?;
+        self.get_calendar(Request::new(GetCalendarRequest {
+            name: r.calendar,
+            year: year.year,
+        }))
+        .await
+    }
+
+    async fn compute_deadline(
+        &self,
+        req: Request<ComputeDeadlineRequest>,
+    ) -> Result<Response<ComputeDeadlineResponse>, Status> {
+        let r = req.into_inner();
+        let mut v = Violations::new();
+        let start = match r.start_time.as_ref().map(convert::from_ts) {
+            None => Utc::now(),
+            Some(Some(t)) => t,
+            Some(None) => {
+                v.add("start_time", "is not a valid timestamp");
+                Utc::now()
+            }
+        };
+        let wd = r.working_days.clone().unwrap_or_default();
+        if wd.days == 0 || wd.days > 2000 {
+            v.add("working_days.days", "must be between 1 and 2000");
+        }
+        v.finish()?;
+        let cal_name = if wd.calendar.is_empty() { crate::calendars::DEFAULT.to_string() } else { wd.calendar };
+        let result = self
+            .calendars
+            .with(&cal_name, |c| c.add_working_days(start, wd.days))
+            .ok_or_else(|| Error::invalid("working_days.calendar", "unknown calendar"))?;
+        Ok(Response::new(ComputeDeadlineResponse {
+            due_time: Some(convert::ts(result.value)),
+            fell_back_to_weekends: !result.fallback_years.is_empty(),
+        }))
+    }
 }

@@ -1,6 +1,17 @@
-//! The shared SLA timer service: deadlines, reminders, pauses, business calendars (SPEC §8).
+//! The shared SLA timer service (SPEC §8): deadlines for the other services, absolute or
+//! in hours or working days on a business calendar, with reminders, pause/resume, cancel
+//! and reschedule; fired once to the owner's `TimerCallback` (at least once, deduplicated
+//! by delivery id), durable in Postgres, scheduled in sharded Redis sorted sets, shared by
+//! replicas without a coordinator.
 
 mod api;
+mod batcher;
+mod calendars;
+mod convert;
+pub mod domain;
+mod engine;
+pub mod schedule;
+mod store;
 
 use kit::{App, Ctx, ServiceSpec};
 

@@ -1,0 +1,130 @@
+//! Group commit for ScheduleTimer: concurrent calls queue their new timer here and one task
+//! writes everything queued in a single INSERT and a single commit, then adds the events to
+//! Redis in one pipeline. Under load each commit carries hundreds of timers, so durable
+//! scheduling costs one fsync per batch rather than per timer.
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    domain::{self, Point},
+    engine::Engine,
+    schedule::Keys,
+    store::{self, TimerRow},
+};
+
+/// The largest group written in one statement (binds stay far below Postgres' limit).
+pub const MAX_GROUP: usize = 1000;
+
+type Reply = oneshot::Sender<Result<(TimerRow, bool), String>>;
+
+/// Queues timers for the next group commit.
+#[derive(Clone)]
+pub struct Batcher {
+    tx: mpsc::Sender<(TimerRow, Reply)>,
+}
+
+impl Batcher {
+    /// The batcher and its task.
+    pub fn new(
+        pool: PgPool,
+        engine: Arc<Engine>,
+        redis: redis::Client,
+        shutdown: CancellationToken,
+    ) -> (Self, impl std::future::Future<Output = ()>) {
+        let (tx, rx) = mpsc::channel(16 * MAX_GROUP);
+        (Self { tx }, run(pool, engine, redis, rx, shutdown))
+    }
+
+    /// Schedules one timer; returns it and whether it was created (false: it existed).
+    pub async fn submit(&self, row: TimerRow) -> Result<(TimerRow, bool), String> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send((row, reply))
+            .await
+            .map_err(|_| "scheduler stopped".to_string())?;
+        rx.await.map_err(|_| "scheduler stopped".to_string())?
+    }
+}
+
+async fn run(
+    pool: PgPool,
+    engine: Arc<Engine>,
+    redis: redis::Client,
+    mut rx: mpsc::Receiver<(TimerRow, Reply)>,
+    shutdown: CancellationToken,
+) {
+    let mut conn: Option<redis::aio::ConnectionManager> = None;
+    loop {
+        let first = tokio::select! {
+            item = rx.recv() => match item { Some(i) => i, None => return },
+            _ = shutdown.cancelled() => return,
+        };
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(i) => group.push(i),
+                Err(_) => break,
+            }
+        }
+        let rows: Vec<TimerRow> = group.iter().map(|(r, _)| r.clone()).collect();
+        metrics::histogram!("sla_schedule_group_size").record(rows.len() as f64);
+        match store::insert_batch(&pool, &rows).await {
+            Ok(results) => {
+                if conn.is_none() {
+                    conn = redis::aio::ConnectionManager::new(redis.clone()).await.ok();
+                }
+                let created: Vec<TimerRow> = results
+                    .iter()
+                    .filter(|(_, c)| *c)
+                    .map(|(r, _)| r.clone())
+                    .collect();
+                if let Some(c) = conn.as_mut()
+                    && let Err(e) = add_to_schedule(&engine, c, &created).await
+                {
+                    // Durable already: the reconciler restores these from Postgres.
+                    tracing::warn!(error = %e, "adding new timers to redis failed");
+                    conn = None;
+                }
+                for ((_, reply), result) in group.into_iter().zip(results) {
+                    let _ = reply.send(Ok(result));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "group commit failed");
+                for (_, reply) in group {
+                    let _ = reply.send(Err("database unavailable".into()));
+                }
+            }
+        }
+    }
+}
+
+/// Adds the next event of each (newly created or changed) scheduled timer to Redis.
+pub async fn add_to_schedule(
+    engine: &Engine,
+    c: &mut redis::aio::ConnectionManager,
+    rows: &[TimerRow],
+) -> redis::RedisResult<()> {
+    let events: Vec<(u32, String, i64)> = rows
+        .iter()
+        .filter(|r| r.state == "scheduled")
+        .filter_map(|r| {
+            let (p, at) = (r.next_point?, r.next_fire_at?);
+            let id = r.id.to_string();
+            Some((
+                Keys::shard_of(&id),
+                domain::delivery_id(&id, r.generation, Point::from_db(p)),
+                at.timestamp_millis(),
+            ))
+        })
+        .collect();
+    engine.schedule().add(c, &events).await?;
+    for (_, _, at) in &events {
+        engine.nudge(*at);
+    }
+    Ok(())
+}

@@ -1,0 +1,312 @@
+//! The Redis side of the schedule: per shard a `due` sorted set (member = delivery id,
+//! score = fire time in epoch ms) and a `lease` sorted set of events a replica has claimed
+//! (score = lease expiry). Every key of a shard carries the hash tag `{n}`, so each Lua
+//! script touches one Redis Cluster slot and the shards spread over the cluster. Redis is a
+//! cache of Postgres: everything here can be rebuilt from the `timers` table.
+
+use redis::{Script, aio::ConnectionManager};
+
+/// Number of shards: enough that one hot key does not cap throughput, few enough that a
+/// claim pass over all of them stays cheap.
+pub const SHARDS: u32 = 16;
+
+/// How long a completed event is remembered, so a reconcile pass that read Postgres just
+/// before the completion cannot put it back.
+const TOMBSTONE_MS: i64 = 120_000;
+
+/// Key names under one prefix.
+#[derive(Clone, Debug)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    /// Keys under `prefix` (the service's `REDIS_KEY_PREFIX`).
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_string(),
+        }
+    }
+    /// The shard of a timer: stable, from its id.
+    pub fn shard_of(timer_id: &str) -> u32 {
+        // FNV-1a: tiny, stable across processes and versions (unlike std's hasher).
+        let mut h: u32 = 0x811c_9dc5;
+        for b in timer_id.bytes() {
+            h ^= b as u32;
+            h = h.wrapping_mul(0x0100_0193);
+        }
+        h % SHARDS
+    }
+    /// Due events of shard `n`.
+    pub fn due(&self, n: u32) -> String {
+        format!("{}sla:{{{n}}}:due", self.prefix)
+    }
+    /// Claimed events of shard `n`.
+    pub fn lease(&self, n: u32) -> String {
+        format!("{}sla:{{{n}}}:lease", self.prefix)
+    }
+    /// Tombstone of a completed event.
+    pub fn done(&self, n: u32, member: &str) -> String {
+        format!("{}sla:{{{n}}}:done:{member}", self.prefix)
+    }
+    /// Present while the schedule is known to be complete; its absence means Redis lost
+    /// data (or never had it) and the schedule must be rebuilt from Postgres.
+    pub fn epoch(&self) -> String {
+        format!("{}sla:epoch", self.prefix)
+    }
+}
+
+/// Moves events due by `horizon` from `due` to `lease`, returning (member, score) pairs.
+const CLAIM: &str = r#"
+local items = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[3]))
+local now = tonumber(ARGV[1])
+for i = 1, #items, 2 do
+  local score = tonumber(items[i + 1])
+  redis.call('ZREM', KEYS[1], items[i])
+  redis.call('ZADD', KEYS[2], math.max(score, now) + tonumber(ARGV[4]), items[i])
+end
+return items
+"#;
+
+/// Returns 1 per member still leased (not cancelled or taken back meanwhile), else 0.
+const CONFIRM: &str = r#"
+local out = {}
+for i = 1, #ARGV do
+  if redis.call('ZSCORE', KEYS[1], ARGV[i]) then out[i] = 1 else out[i] = 0 end
+end
+return out
+"#;
+
+/// Ends a delivered event: drops its lease and leaves a tombstone.
+const COMPLETE: &str = r#"
+for i = 2, #KEYS do
+  redis.call('ZREM', KEYS[1], ARGV[i - 1])
+  redis.call('SET', KEYS[i], '1', 'PX', tonumber(ARGV[#ARGV]))
+end
+return 1
+"#;
+
+/// Puts a failed event back to `due` at `score`, if it is still leased.
+const RETRY: &str = r#"
+if redis.call('ZREM', KEYS[2], ARGV[1]) == 1 then
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+  return 1
+end
+return 0
+"#;
+
+/// Moves leases that expired (their holder died) back to `due`, to fire at once.
+const REAP: &str = r#"
+local items = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for i = 1, #items do
+  redis.call('ZREM', KEYS[2], items[i])
+  redis.call('ZADD', KEYS[1], ARGV[1], items[i])
+end
+return #items
+"#;
+
+/// Adds an event found in Postgres unless it is leased, due already, or just completed.
+const RESTORE: &str = r#"
+if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end
+return redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
+"#;
+
+/// The compiled scripts (sent by SHA, loaded on first use).
+#[derive(Clone)]
+pub struct Schedule {
+    keys: Keys,
+    /// How long a claimed event stays invisible to other replicas; a replica that dies
+    /// holding it only delays it by this much.
+    lease_ms: i64,
+    claim: Script,
+    confirm: Script,
+    complete: Script,
+    retry: Script,
+    reap: Script,
+    restore: Script,
+}
+
+/// A claimed event.
+#[derive(Clone, Debug)]
+pub struct Claimed {
+    /// Delivery id.
+    pub member: String,
+    /// When it is due (epoch ms).
+    pub at_ms: i64,
+}
+
+impl Schedule {
+    /// Scripts over `keys`, claiming with a lease of `lease_ms`.
+    pub fn new(keys: Keys, lease_ms: i64) -> Self {
+        Self {
+            keys,
+            lease_ms,
+            claim: Script::new(CLAIM),
+            confirm: Script::new(CONFIRM),
+            complete: Script::new(COMPLETE),
+            retry: Script::new(RETRY),
+            reap: Script::new(REAP),
+            restore: Script::new(RESTORE),
+        }
+    }
+
+    /// The key names.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// Adds new events (freshly scheduled timers) in one pipeline.
+    pub async fn add(
+        &self,
+        c: &mut ConnectionManager,
+        events: &[(u32, String, i64)],
+    ) -> redis::RedisResult<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for (shard, member, at) in events {
+            pipe.zadd(self.keys.due(*shard), member, *at).ignore();
+        }
+        pipe.query_async(c).await
+    }
+
+    /// Removes an event wherever it is (cancel, reschedule, pause).
+    pub async fn remove(
+        &self,
+        c: &mut ConnectionManager,
+        shard: u32,
+        member: &str,
+    ) -> redis::RedisResult<()> {
+        redis::pipe()
+            .zrem(self.keys.due(shard), member)
+            .ignore()
+            .zrem(self.keys.lease(shard), member)
+            .ignore()
+            .query_async(c)
+            .await
+    }
+
+    /// Claims up to `limit` events of `shard` due by `horizon_ms`.
+    pub async fn claim(
+        &self,
+        c: &mut ConnectionManager,
+        shard: u32,
+        now_ms: i64,
+        horizon_ms: i64,
+        limit: usize,
+    ) -> redis::RedisResult<Vec<Claimed>> {
+        let flat: Vec<String> = self
+            .claim
+            .key(self.keys.due(shard))
+            .key(self.keys.lease(shard))
+            .arg(now_ms)
+            .arg(horizon_ms)
+            .arg(limit)
+            .arg(self.lease_ms)
+            .invoke_async(c)
+            .await?;
+        Ok(flat
+            .chunks_exact(2)
+            .map(|p| Claimed {
+                member: p[0].clone(),
+                at_ms: p[1].parse::<f64>().unwrap_or_default() as i64,
+            })
+            .collect())
+    }
+
+    /// Which of `members` (all of `shard`) are still leased to be fired.
+    pub async fn confirm(
+        &self,
+        c: &mut ConnectionManager,
+        shard: u32,
+        members: &[String],
+    ) -> redis::RedisResult<Vec<bool>> {
+        let flags: Vec<i64> = self
+            .confirm
+            .key(self.keys.lease(shard))
+            .arg(members)
+            .invoke_async(c)
+            .await?;
+        Ok(flags.into_iter().map(|f| f == 1).collect())
+    }
+
+    /// Completes delivered events of `shard`.
+    pub async fn complete(
+        &self,
+        c: &mut ConnectionManager,
+        shard: u32,
+        members: &[String],
+    ) -> redis::RedisResult<()> {
+        if members.is_empty() {
+            return Ok(());
+        }
+        let mut inv = self.complete.key(self.keys.lease(shard));
+        for m in members {
+            inv.key(self.keys.done(shard, m));
+        }
+        inv.arg(members).arg(TOMBSTONE_MS).invoke_async::<i64>(c).await?;
+        Ok(())
+    }
+
+    /// Puts a failed event back for a retry at `at_ms`.
+    pub async fn retry(
+        &self,
+        c: &mut ConnectionManager,
+        shard: u32,
+        member: &str,
+        at_ms: i64,
+    ) -> redis::RedisResult<()> {
+        self.retry
+            .key(self.keys.due(shard))
+            .key(self.keys.lease(shard))
+            .arg(member)
+            .arg(at_ms)
+            .invoke_async::<i64>(c)
+            .await?;
+        Ok(())
+    }
+
+    /// Returns expired leases of `shard` to `due`; how many.
+    pub async fn reap(
+        &self,
+        c: &mut ConnectionManager,
+        shard: u32,
+        now_ms: i64,
+    ) -> redis::RedisResult<i64> {
+        self.reap
+            .key(self.keys.due(shard))
+            .key(self.keys.lease(shard))
+            .arg(now_ms)
+            .arg(1000)
+            .invoke_async(c)
+            .await
+    }
+
+    /// Restores events read from Postgres, skipping leased and just-completed ones.
+    pub async fn restore(
+        &self,
+        c: &mut ConnectionManager,
+        events: &[(u32, String, i64)],
+    ) -> redis::RedisResult<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for (shard, member, at) in events {
+            pipe.invoke_script(
+                self.restore
+                    .key(self.keys.due(*shard))
+                    .key(self.keys.lease(*shard))
+                    .key(self.keys.done(*shard, member))
+                    .arg(member)
+                    .arg(*at),
+            )
+            .ignore();
+        }
+        // Load the script first: a pipeline of EVALSHA cannot recover from NOSCRIPT.
+        self.restore.prepare_invoke().load_async(c).await?;
+        pipe.query_async(c).await
+    }
+}

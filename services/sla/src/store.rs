@@ -1,0 +1,533 @@
+//! Postgres: the only file that knows the tables. Timers are the truth; breaches and dead
+//! letters are the facts operators report on; calendar years loaded at run time live here
+//! too so every replica sees them.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+/// Every column of a timer.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct TimerRow {
+    pub id: Uuid,
+    pub owner: String,
+    pub subject: String,
+    pub kind: String,
+    pub request_id: Option<String>,
+    pub state: String,
+    pub trigger: Vec<u8>,
+    pub reminder_specs: Vec<u8>,
+    pub reminder_at: sqlx::types::Json<Vec<i64>>,
+    pub reminders_done: i32,
+    pub start_time: DateTime<Utc>,
+    pub due_time: DateTime<Utc>,
+    pub clock: String,
+    pub calendar: Option<String>,
+    pub remaining_ms: Option<i64>,
+    pub payload: Vec<u8>,
+    pub labels: sqlx::types::Json<std::collections::BTreeMap<String, String>>,
+    pub generation: i32,
+    pub next_point: Option<i32>,
+    pub next_fire_at: Option<DateTime<Utc>>,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub fired_time: Option<DateTime<Utc>>,
+    pub reschedule_count: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, owner, subject, kind, request_id, state, trigger, reminder_specs, reminder_at, \
+     reminders_done, start_time, due_time, clock, calendar, remaining_ms, payload, labels, generation, \
+     next_point, next_fire_at, attempts, last_error, fired_time, reschedule_count, created_at, updated_at";
+
+impl TimerRow {
+    /// Reminder instants as timestamps.
+    pub fn reminder_instants(&self) -> Vec<DateTime<Utc>> {
+        self.reminder_at
+            .0
+            .iter()
+            .map(|ms| DateTime::from_timestamp_millis(*ms).unwrap_or_default())
+            .collect()
+    }
+}
+
+/// Inserts a group of new timers in one statement and one commit (group commit). A timer
+/// whose live key (owner, subject, kind) or request id exists already is not inserted; the
+/// existing one is returned with `created = false`.
+pub async fn insert_batch(pool: &PgPool, rows: &[TimerRow]) -> Result<Vec<(TimerRow, bool)>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(format!("INSERT INTO timers ({COLUMNS}) "));
+    qb.push_values(rows, |mut b, r| {
+        b.push_bind(r.id)
+            .push_bind(&r.owner)
+            .push_bind(&r.subject)
+            .push_bind(&r.kind)
+            .push_bind(&r.request_id)
+            .push_bind(&r.state)
+            .push_bind(&r.trigger)
+            .push_bind(&r.reminder_specs)
+            .push_bind(&r.reminder_at)
+            .push_bind(r.reminders_done)
+            .push_bind(r.start_time)
+            .push_bind(r.due_time)
+            .push_bind(&r.clock)
+            .push_bind(&r.calendar)
+            .push_bind(r.remaining_ms)
+            .push_bind(&r.payload)
+            .push_bind(&r.labels)
+            .push_bind(r.generation)
+            .push_bind(r.next_point)
+            .push_bind(r.next_fire_at)
+            .push_bind(r.attempts)
+            .push_bind(&r.last_error)
+            .push_bind(r.fired_time)
+            .push_bind(r.reschedule_count)
+            .push_bind(r.created_at)
+            .push_bind(r.updated_at);
+    });
+    qb.push(" ON CONFLICT DO NOTHING RETURNING id");
+    let inserted: Vec<(Uuid,)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+    let inserted: std::collections::HashSet<Uuid> = inserted.into_iter().map(|(id,)| id).collect();
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        if inserted.contains(&r.id) {
+            out.push((r.clone(), true));
+        } else {
+            // A replay (same request id) or a live timer for the same key: answer with it.
+            let existing = existing_for(&mut tx, r).await?;
+            out.push((existing.unwrap_or_else(|| r.clone()), false));
+        }
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+async fn existing_for(tx: &mut PgConnection, r: &TimerRow) -> Result<Option<TimerRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM timers
+         WHERE owner = $1 AND (request_id = $2 OR (subject = $3 AND kind = $4 AND state IN ('scheduled', 'paused')))
+         ORDER BY (request_id = $2) DESC NULLS LAST LIMIT 1"
+    ))
+    .bind(&r.owner)
+    .bind(&r.request_id)
+    .bind(&r.subject)
+    .bind(&r.kind)
+    .fetch_optional(&mut *tx)
+    .await
+}
+
+/// One timer.
+pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<TimerRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM timers WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Filters of a timer listing.
+#[derive(Debug, Default)]
+pub struct TimerFilter {
+    pub owner: Option<String>,
+    pub subject: Option<String>,
+    pub kind: Option<String>,
+    pub states: Vec<String>,
+    pub after: Option<Uuid>,
+    pub limit: i64,
+}
+
+/// Timers matching `f`, in id (creation) order, keyset-paginated.
+pub async fn list(pool: &PgPool, f: &TimerFilter) -> Result<Vec<TimerRow>, sqlx::Error> {
+    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(format!("SELECT {COLUMNS} FROM timers WHERE true"));
+    if let Some(o) = &f.owner {
+        qb.push(" AND owner = ").push_bind(o);
+    }
+    if let Some(s) = &f.subject {
+        qb.push(" AND subject = ").push_bind(s);
+    }
+    if let Some(k) = &f.kind {
+        qb.push(" AND kind = ").push_bind(k);
+    }
+    if !f.states.is_empty() {
+        qb.push(" AND state = ANY(").push_bind(&f.states).push(")");
+    }
+    if let Some(a) = f.after {
+        qb.push(" AND id > ").push_bind(a);
+    }
+    qb.push(" ORDER BY id LIMIT ").push_bind(f.limit);
+    qb.build_query_as().fetch_all(pool).await
+}
+
+/// Locks a timer for a state change in `tx`.
+pub async fn lock(tx: &mut PgConnection, id: Uuid) -> Result<Option<TimerRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM timers WHERE id = $1 FOR UPDATE"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+}
+
+/// Writes every mutable column of `r`.
+pub async fn update(tx: &mut PgConnection, r: &TimerRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE timers SET state = $2, trigger = $3, reminder_at = $4, reminders_done = $5, start_time = $6,
+            due_time = $7, remaining_ms = $8, generation = $9, next_point = $10, next_fire_at = $11,
+            attempts = $12, last_error = $13, fired_time = $14, reschedule_count = $15, updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(r.id)
+    .bind(&r.state)
+    .bind(&r.trigger)
+    .bind(&r.reminder_at)
+    .bind(r.reminders_done)
+    .bind(r.start_time)
+    .bind(r.due_time)
+    .bind(r.remaining_ms)
+    .bind(r.generation)
+    .bind(r.next_point)
+    .bind(r.next_fire_at)
+    .bind(r.attempts)
+    .bind(&r.last_error)
+    .bind(r.fired_time)
+    .bind(r.reschedule_count)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Timers by id, for the events a replica just claimed.
+pub async fn load(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<TimerRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM timers WHERE id = ANY($1)"))
+        .bind(ids)
+        .fetch_all(pool)
+        .await
+}
+
+/// An acknowledged expiry.
+pub struct Expired {
+    pub id: Uuid,
+    pub generation: i32,
+    pub fired: DateTime<Utc>,
+    pub attempts: i32,
+}
+
+/// Marks expiries fired and records their breaches, in one statement. Returns the ids that
+/// were still current (a timer rescheduled or cancelled meanwhile is left alone).
+pub async fn complete_expiries(tx: &mut PgConnection, items: &[Expired]) -> Result<Vec<Uuid>, sqlx::Error> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = items.iter().map(|i| i.id).collect();
+    let gens: Vec<i32> = items.iter().map(|i| i.generation).collect();
+    let fired: Vec<DateTime<Utc>> = items.iter().map(|i| i.fired).collect();
+    let attempts: Vec<i32> = items.iter().map(|i| i.attempts).collect();
+    let rows: Vec<(Uuid,)> = sqlx::query_as(
+        "WITH c AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::int[]) AS c(id, gen, fired, attempts)),
+         u AS (
+            UPDATE timers t SET state = 'fired', fired_time = c.fired, attempts = c.attempts,
+                   next_point = NULL, next_fire_at = NULL, last_error = NULL, updated_at = now()
+            FROM c WHERE t.id = c.id AND t.generation = c.gen AND t.state = 'scheduled' AND t.next_point = -1
+            RETURNING t.id, t.generation, t.owner, t.subject, t.kind, t.due_time, c.fired, t.labels),
+         b AS (
+            INSERT INTO breaches (timer_id, generation, owner, subject, kind, due_time, fired_time, lateness_ms, labels)
+            SELECT id, generation, owner, subject, kind, due_time, fired,
+                   greatest(0, (extract(epoch FROM fired - due_time) * 1000)::bigint), labels FROM u
+            ON CONFLICT ON CONSTRAINT breaches_once DO NOTHING)
+         SELECT id FROM u",
+    )
+    .bind(&ids)
+    .bind(&gens)
+    .bind(&fired)
+    .bind(&attempts)
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// An acknowledged reminder and the event that follows it.
+pub struct Reminded {
+    pub id: Uuid,
+    pub generation: i32,
+    pub point: i32,
+    pub next_point: i32,
+    pub next_at: DateTime<Utc>,
+}
+
+/// Marks reminders done and moves each timer to its next event. Returns the ids advanced.
+pub async fn complete_reminders(tx: &mut PgConnection, items: &[Reminded]) -> Result<Vec<Uuid>, sqlx::Error> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(Uuid,)> = sqlx::query_as(
+        "UPDATE timers t SET reminders_done = t.reminders_done | (1 << c.point), next_point = c.next_point,
+                next_fire_at = c.next_at, attempts = 0, last_error = NULL, updated_at = now()
+         FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::timestamptz[]) AS c(id, gen, point, next_point, next_at)
+         WHERE t.id = c.id AND t.generation = c.gen AND t.state = 'scheduled' AND t.next_point = c.point
+         RETURNING t.id",
+    )
+    .bind(items.iter().map(|i| i.id).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.generation).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.point).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.next_point).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.next_at).collect::<Vec<_>>())
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// A failed delivery to retry later.
+pub struct Failed {
+    pub id: Uuid,
+    pub generation: i32,
+    pub point: i32,
+    pub attempts: i32,
+    pub retry_at: DateTime<Utc>,
+    pub error: String,
+}
+
+/// Records failed attempts and when each will be retried.
+pub async fn record_failures(tx: &mut PgConnection, items: &[Failed]) -> Result<(), sqlx::Error> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE timers t SET attempts = c.attempts, last_error = c.error, next_fire_at = c.retry_at, updated_at = now()
+         FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::timestamptz[], $6::text[])
+              AS c(id, gen, point, attempts, retry_at, error)
+         WHERE t.id = c.id AND t.generation = c.gen AND t.state = 'scheduled' AND t.next_point = c.point",
+    )
+    .bind(items.iter().map(|i| i.id).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.generation).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.point).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.attempts).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.retry_at).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.error.clone()).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// A dead letter row.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct DeadLetterRow {
+    pub id: i64,
+    pub timer_id: Uuid,
+    pub owner: String,
+    pub subject: String,
+    pub kind: String,
+    pub point: i32,
+    pub generation: i32,
+    pub delivery_id: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub replayed_at: Option<DateTime<Utc>>,
+}
+
+/// Parks a delivery that exhausted its retries. An expiry parks the timer too; a reminder
+/// is skipped so the clock still runs to its deadline. Returns the parked row, or None when
+/// the timer moved on meanwhile.
+pub async fn dead_letter(
+    tx: &mut PgConnection,
+    id: Uuid,
+    generation: i32,
+    point: i32,
+    delivery_id: &str,
+    attempts: i32,
+    error: &str,
+    next: Option<(i32, DateTime<Utc>)>,
+) -> Result<Option<DeadLetterRow>, sqlx::Error> {
+    let Some(t) = lock(tx, id).await? else { return Ok(None) };
+    if t.generation != generation || t.state != "scheduled" || t.next_point != Some(point) {
+        return Ok(None);
+    }
+    if point < 0 {
+        sqlx::query(
+            "UPDATE timers SET state = 'dead_letter', attempts = $2, last_error = $3, next_fire_at = NULL, updated_at = now() WHERE id = $1",
+        )
+        .bind(id)
+        .bind(attempts)
+        .bind(error)
+        .execute(&mut *tx)
+        .await?;
+    } else {
+        let (np, at) = next.expect("a reminder is followed by another event");
+        sqlx::query(
+            "UPDATE timers SET reminders_done = reminders_done | (1 << $2), next_point = $3, next_fire_at = $4,
+                    attempts = 0, last_error = NULL, updated_at = now() WHERE id = $1",
+        )
+        .bind(id)
+        .bind(point)
+        .bind(np)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let row = sqlx::query_as(
+        "INSERT INTO dead_letters (timer_id, owner, subject, kind, point, generation, delivery_id, attempts, last_error)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *",
+    )
+    .bind(id)
+    .bind(&t.owner)
+    .bind(&t.subject)
+    .bind(&t.kind)
+    .bind(point)
+    .bind(generation)
+    .bind(delivery_id)
+    .bind(attempts)
+    .bind(error)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(Some(row))
+}
+
+/// Dead letters, newest last, optionally of one owner.
+pub async fn list_dead_letters(
+    pool: &PgPool,
+    owner: Option<&str>,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<DeadLetterRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT * FROM dead_letters WHERE ($1::text IS NULL OR owner = $1) AND id > $2 ORDER BY id LIMIT $3",
+    )
+    .bind(owner)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Locks a dead letter for replay.
+pub async fn lock_dead_letter(tx: &mut PgConnection, id: i64) -> Result<Option<DeadLetterRow>, sqlx::Error> {
+    sqlx::query_as("SELECT * FROM dead_letters WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+}
+
+/// Marks a dead letter replayed.
+pub async fn mark_replayed(tx: &mut PgConnection, id: i64) -> Result<DeadLetterRow, sqlx::Error> {
+    sqlx::query_as("UPDATE dead_letters SET replayed_at = now() WHERE id = $1 RETURNING *")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+}
+
+/// A breach row.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct BreachRow {
+    pub id: i64,
+    pub timer_id: Uuid,
+    pub owner: String,
+    pub subject: String,
+    pub kind: String,
+    pub due_time: DateTime<Utc>,
+    pub fired_time: DateTime<Utc>,
+    pub lateness_ms: i64,
+    pub labels: sqlx::types::Json<std::collections::BTreeMap<String, String>>,
+}
+
+/// Filters of a breach listing.
+#[derive(Debug, Default)]
+pub struct BreachFilter {
+    pub owner: Option<String>,
+    pub kind: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub label: Option<(String, String)>,
+    pub after: i64,
+    pub limit: i64,
+}
+
+/// Breaches matching `f` and the total count of matches.
+pub async fn list_breaches(pool: &PgPool, f: &BreachFilter) -> Result<(Vec<BreachRow>, i64), sqlx::Error> {
+    let filter = |qb: &mut QueryBuilder<'_, Postgres>| {
+        if let Some(o) = &f.owner {
+            qb.push(" AND owner = ").push_bind(o.clone());
+        }
+        if let Some(k) = &f.kind {
+            qb.push(" AND kind = ").push_bind(k.clone());
+        }
+        if let Some(t) = f.from {
+            qb.push(" AND due_time >= ").push_bind(t);
+        }
+        if let Some(t) = f.to {
+            qb.push(" AND due_time < ").push_bind(t);
+        }
+        if let Some((k, v)) = &f.label {
+            qb.push(" AND labels ->> ").push_bind(k.clone()).push(" = ").push_bind(v.clone());
+        }
+    };
+    let mut qb = QueryBuilder::new("SELECT id, timer_id, owner, subject, kind, due_time, fired_time, lateness_ms, labels FROM breaches WHERE true");
+    filter(&mut qb);
+    qb.push(" AND id > ").push_bind(f.after).push(" ORDER BY id LIMIT ").push_bind(f.limit);
+    let rows = qb.build_query_as().fetch_all(pool).await?;
+    let mut qc = QueryBuilder::new("SELECT count(*) FROM breaches WHERE true");
+    filter(&mut qc);
+    let (total,): (i64,) = qc.build_query_as().fetch_one(pool).await?;
+    Ok((rows, total))
+}
+
+/// Live scheduled timers after `after` (keyset), for rebuilding Redis.
+pub async fn scan_scheduled(
+    pool: &PgPool,
+    after: Uuid,
+    limit: i64,
+) -> Result<Vec<(Uuid, i32, i32, DateTime<Utc>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, generation, next_point, next_fire_at FROM timers
+         WHERE state = 'scheduled' AND next_fire_at IS NOT NULL AND id > $1 ORDER BY id LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Scheduled timers whose next event is overdue by more than `grace_ms`: stragglers whose
+/// Redis entry was lost (e.g. a crash between commit and ZADD).
+pub async fn overdue(
+    pool: &PgPool,
+    grace_ms: i64,
+    limit: i64,
+) -> Result<Vec<(Uuid, i32, i32, DateTime<Utc>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, generation, next_point, next_fire_at FROM timers
+         WHERE state = 'scheduled' AND next_fire_at < now() - make_interval(secs => $1 / 1000.0)
+         ORDER BY next_fire_at LIMIT $2",
+    )
+    .bind(grace_ms as f64)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Calendar years loaded at run time.
+pub async fn calendar_years(
+    pool: &PgPool,
+) -> Result<Vec<(String, i32, sqlx::types::Json<Vec<(String, String)>>, sqlx::types::Json<Vec<String>>)>, sqlx::Error> {
+    sqlx::query_as("SELECT calendar, year, holidays, makeup_days FROM calendar_years ORDER BY calendar, year")
+        .fetch_all(pool)
+        .await
+}
+
+/// Stores a calendar year (replacing it).
+pub async fn upsert_calendar_year(
+    pool: &PgPool,
+    calendar: &str,
+    year: i32,
+    holidays: &[(String, String)],
+    makeup: &[String],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO calendar_years (calendar, year, holidays, makeup_days) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (calendar, year) DO UPDATE SET holidays = excluded.holidays, makeup_days = excluded.makeup_days, updated_at = now()",
+    )
+    .bind(calendar)
+    .bind(year)
+    .bind(sqlx::types::Json(holidays))
+    .bind(sqlx::types::Json(makeup))
+    .execute(pool)
+    .await?;
+    Ok(())
+}

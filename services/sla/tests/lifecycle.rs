@@ -1,0 +1,366 @@
+//! A timer's life over real gRPC, Postgres and Redis: schedule (idempotent, validated),
+//! fire on time to the owner, cancel, reschedule, pause and resume, reminders, working-day
+//! deadlines over the Spring Festival, retries and the dead letter an operator replays.
+
+mod common;
+
+use std::time::{Duration, SystemTime};
+
+use aftersales_proto::aftersales::sla::v1::{
+    CancelTimerRequest, ComputeDeadlineRequest, GetTimerRequest, ListBreachesRequest,
+    ListDeadLettersRequest, ListTimersRequest, PauseTimerRequest, Reminder, ReplayDeadLetterRequest,
+    RescheduleTimerRequest, ResumeTimerRequest, ScheduleTimerRequest, TimerEventKind, TimerState,
+    Trigger, WorkingDays, reminder::At, trigger::Spec,
+};
+use common::{Behaviour, Harness, ms_between};
+use kit::auth::Role;
+use testkit::{authed, eventually};
+use tonic::Code;
+use tonic_types::StatusExt;
+
+fn after(ms: u64) -> Option<Trigger> {
+    Some(Trigger {
+        spec: Some(Spec::After(prost_types::Duration {
+            seconds: (ms / 1000) as i64,
+            nanos: ((ms % 1000) * 1_000_000) as i32,
+        })),
+        start_time: None,
+    })
+}
+
+#[tokio::test]
+async fn a_timer_fires_once_on_time_and_leaves_a_breach() {
+    let h = Harness::new().await;
+    let sla = h.replica().await;
+    let mut c = h.client(&sla);
+    let t = h.schedule_after(&mut c, "returns/1", "merchant_review", Duration::from_millis(700)).await;
+    assert_eq!(t.state, TimerState::Scheduled as i32);
+
+    eventually(Duration::from_secs(10), || {
+        let n = h.owner.of("returns/1").len();
+        async move { n == 1 }
+    })
+    .await;
+    let d = &h.owner.of("returns/1")[0];
+    assert_eq!(d.event_kind, TimerEventKind::Expired as i32);
+    assert_eq!(d.delivery_id, format!("{}:0:x", t.name.trim_start_matches("timers/")));
+    let late = ms_between(d.due, d.received);
+    assert!((0..500).contains(&late), "fired {late} ms after its due time");
+
+    // Recorded as fired, with a breach fact for compliance reporting.
+    eventually(Duration::from_secs(5), || {
+        let mut c = c.clone();
+        let req = h.req(GetTimerRequest { name: t.name.clone() });
+        async move { c.get_timer(req).await.unwrap().into_inner().state == TimerState::Fired as i32 }
+    })
+    .await;
+    let breaches = c
+        .list_breaches(h.req(ListBreachesRequest {
+            owner: "returns".into(),
+            kind: "merchant_review".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(breaches.total_size, 1);
+    assert_eq!(breaches.breaches[0].subject, "returns/1");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(h.owner.of("returns/1").len(), 1, "fired exactly once");
+    sla.stop().await;
+}
+
+#[tokio::test]
+async fn scheduling_is_idempotent_and_validated() {
+    let h = Harness::new().await;
+    let sla = h.replica().await;
+    let mut c = h.client(&sla);
+
+    // 20 concurrent schedules of one (owner, subject, kind): one timer.
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let mut c = c.clone();
+        let req = h.req(ScheduleTimerRequest {
+            subject: "returns/7".into(),
+            kind: "merchant_review".into(),
+            trigger: after(60_000),
+            ..Default::default()
+        });
+        set.spawn(async move { c.schedule_timer(req).await.unwrap().into_inner() });
+    }
+    let mut names = std::collections::BTreeSet::new();
+    let mut created = 0;
+    while let Some(r) = set.join_next().await {
+        let r = r.unwrap();
+        created += r.created as usize;
+        names.insert(r.timer.unwrap().name);
+    }
+    assert_eq!((names.len(), created), (1, 1));
+
+    // The same request id answers with the same timer.
+    let rid = uuid::Uuid::new_v4().to_string();
+    let mk = || ScheduleTimerRequest {
+        subject: "returns/8".into(),
+        kind: "ship_back".into(),
+        trigger: after(60_000),
+        request_id: rid.clone(),
+        ..Default::default()
+    };
+    let a = c.schedule_timer(h.req(mk())).await.unwrap().into_inner();
+    let b = c.schedule_timer(h.req(mk())).await.unwrap().into_inner();
+    assert!(a.created && !b.created);
+    assert_eq!(a.timer.unwrap().name, b.timer.unwrap().name);
+
+    // Bad input: every field named, nothing written.
+    let err = c
+        .schedule_timer(h.req(ScheduleTimerRequest {
+            subject: "".into(),
+            kind: "k".into(),
+            request_id: "nope".into(),
+            reminders: vec![Reminder { at: Some(At::ElapsedFraction(1.5)) }],
+            trigger: None,
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let mut fields: Vec<String> = err
+        .get_error_details()
+        .bad_request()
+        .unwrap()
+        .field_violations
+        .iter()
+        .map(|f| f.field.clone())
+        .collect();
+    fields.sort();
+    assert_eq!(fields, ["reminders[0].elapsed_fraction", "request_id", "subject", "trigger"]);
+
+    // Only services schedule; another service cannot see this owner's timers.
+    let buyer = h.world.token(Role::Buyer, "b1");
+    let err = c.schedule_timer(authed(mk(), &buyer)).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let other = h.world.token(Role::Service, "repairs");
+    let name = names.into_iter().next().unwrap();
+    let err = c
+        .get_timer(authed(GetTimerRequest { name: name.clone() }, &other))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    let listed = c
+        .list_timers(authed(ListTimersRequest::default(), &other))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.timers.is_empty());
+    sla.stop().await;
+}
+
+#[tokio::test]
+async fn cancel_reschedule_pause_and_resume() {
+    let h = Harness::new().await;
+    let sla = h.replica().await;
+    let mut c = h.client(&sla);
+
+    // Cancelled: never fires; cancelling again is an illegal transition.
+    let t = h.schedule_after(&mut c, "returns/c", "review", Duration::from_millis(600)).await;
+    let cancelled = c
+        .cancel_timer(h.req(CancelTimerRequest { name: t.name.clone(), ..Default::default() }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(cancelled.state, TimerState::Cancelled as i32);
+    let err = c
+        .cancel_timer(h.req(CancelTimerRequest { name: t.name.clone(), ..Default::default() }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+
+    // Rescheduled: an extension needs a reason; the old clock never fires, the new one does.
+    let r = h.schedule_after(&mut c, "returns/r", "review", Duration::from_millis(500)).await;
+    let err = c
+        .reschedule_timer(h.req(RescheduleTimerRequest { name: r.name.clone(), trigger: after(1500), ..Default::default() }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let moved = c
+        .reschedule_timer(h.req(RescheduleTimerRequest {
+            name: r.name.clone(),
+            trigger: after(1500),
+            reason: "buyer asked for more time".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(moved.reschedule_count, 1);
+
+    // Paused right away for 1.5 s; resumed with its remaining ~800 ms.
+    let p = h.schedule_after(&mut c, "returns/p", "review", Duration::from_millis(800)).await;
+    let paused = c
+        .pause_timer(h.req(PauseTimerRequest { name: p.name.clone(), ..Default::default() }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(paused.state, TimerState::Paused as i32);
+    let left = paused.remaining.unwrap();
+    assert!(left.seconds * 1000 + left.nanos as i64 / 1_000_000 > 600);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(h.owner.of("returns/p").is_empty(), "a paused clock does not fire");
+    let resumed_at = SystemTime::now();
+    c.resume_timer(h.req(ResumeTimerRequest { name: p.name.clone(), ..Default::default() }))
+        .await
+        .unwrap();
+    let err = c
+        .resume_timer(h.req(ResumeTimerRequest { name: p.name.clone(), ..Default::default() }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+
+    eventually(Duration::from_secs(10), || {
+        let done = h.owner.of("returns/r").len() == 1 && h.owner.of("returns/p").len() == 1;
+        async move { done }
+    })
+    .await;
+    assert!(h.owner.of("returns/c").is_empty());
+    let r_fire = &h.owner.of("returns/r")[0];
+    assert!(r_fire.delivery_id.ends_with(":1:x"), "the new clock fired: {}", r_fire.delivery_id);
+    let p_fire = &h.owner.of("returns/p")[0];
+    let after_resume = ms_between(resumed_at, p_fire.received);
+    assert!((500..1500).contains(&after_resume), "fired {after_resume} ms after resume");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(h.owner.of("returns/r").len(), 1, "the old clock never fired");
+    sla.stop().await;
+}
+
+#[tokio::test]
+async fn reminders_come_before_the_expiry() {
+    let h = Harness::new().await;
+    let sla = h.replica().await;
+    let mut c = h.client(&sla);
+    c.schedule_timer(h.req(ScheduleTimerRequest {
+        subject: "returns/rem".into(),
+        kind: "ship_back".into(),
+        trigger: after(1200),
+        reminders: vec![
+            Reminder { at: Some(At::ElapsedFraction(0.8)) },
+            Reminder { at: Some(At::ElapsedFraction(0.5)) },
+        ],
+        ..Default::default()
+    }))
+    .await
+    .unwrap();
+    eventually(Duration::from_secs(10), || {
+        let n = h.owner.of("returns/rem").len();
+        async move { n == 3 }
+    })
+    .await;
+    let got: Vec<(i32, u32)> = h
+        .owner
+        .of("returns/rem")
+        .iter()
+        .map(|d| (d.event_kind, d.reminder_index))
+        .collect();
+    let reminder = TimerEventKind::Reminder as i32;
+    let expired = TimerEventKind::Expired as i32;
+    assert_eq!(got, [(reminder, 1), (reminder, 0), (expired, 0)]);
+    sla.stop().await;
+}
+
+#[tokio::test]
+async fn working_day_deadlines_skip_the_spring_festival_and_count_the_make_up_saturday() {
+    let h = Harness::new().await;
+    let sla = h.replica().await;
+    let mut c = h.client(&sla);
+    // Fri 13 Feb 2026 17:00 Beijing.
+    let start = prost_types::Timestamp { seconds: 1_770_973_200, nanos: 0 };
+    let t = c
+        .schedule_timer(h.req(ScheduleTimerRequest {
+            subject: "returns/wd".into(),
+            kind: "inspection".into(),
+            trigger: Some(Trigger {
+                spec: Some(Spec::WorkingDays(WorkingDays { days: 3, calendar: "cn".into() })),
+                start_time: Some(start),
+            }),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .timer
+        .unwrap();
+    // Sat 14 Feb (make-up) 1, Tue 24 Feb 2, Wed 25 Feb 3: due at its 24:00 Beijing.
+    assert_eq!(t.due_time.unwrap().seconds, 1_772_035_200); // 2026-02-25T16:00:00Z
+    let d = c
+        .compute_deadline(h.req(ComputeDeadlineRequest {
+            start_time: Some(prost_types::Timestamp { seconds: 1_790_740_800, nanos: 0 }), // Wed 30 Sep 2026 12:00 Beijing
+            working_days: Some(WorkingDays { days: 3, calendar: String::new() }),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    // National Day 1-7 Oct off; Thu 8 (1), Fri 9 (2), make-up Sat 10 Oct (3).
+    assert_eq!(d.due_time.unwrap().seconds, 1_791_648_000); // 2026-10-10T16:00:00Z
+    assert!(!d.fell_back_to_weekends);
+    // That deadline has long passed, so the timer fires at once.
+    eventually(Duration::from_secs(10), || {
+        let n = h.owner.of("returns/wd").len();
+        async move { n == 1 }
+    })
+    .await;
+    sla.stop().await;
+}
+
+#[tokio::test]
+async fn failed_deliveries_retry_then_park_as_dead_letters_that_replay() {
+    let h = Harness::new().await;
+    h.owner.behave("returns/flaky", Behaviour::FailTimes(2));
+    h.owner.behave("returns/dead", Behaviour::FailAlways);
+    let sla = h.replica().await;
+    let mut c = h.client(&sla);
+    h.schedule_after(&mut c, "returns/flaky", "review", Duration::from_millis(300)).await;
+    let dead = h.schedule_after(&mut c, "returns/dead", "review", Duration::from_millis(300)).await;
+
+    // Two failures, then the third attempt is acknowledged.
+    eventually(Duration::from_secs(10), || {
+        let n = h.owner.of("returns/flaky").len();
+        async move { n == 1 }
+    })
+    .await;
+    assert_eq!(h.owner.of("returns/flaky")[0].attempt, 3);
+
+    // Three failures (SLA_MAX_ATTEMPTS=3): parked.
+    let list = || {
+        let mut c = c.clone();
+        let req = h.req(ListDeadLettersRequest::default());
+        async move { c.list_dead_letters(req).await.unwrap().into_inner().dead_letters }
+    };
+    eventually(Duration::from_secs(10), || {
+        let l = list();
+        async move { l.await.len() == 1 }
+    })
+    .await;
+    let dl = list().await.remove(0);
+    assert_eq!(dl.timer, dead.name);
+    assert_eq!(dl.attempts, 3);
+    let state = c
+        .get_timer(h.req(GetTimerRequest { name: dead.name.clone() }))
+        .await
+        .unwrap()
+        .into_inner()
+        .state;
+    assert_eq!(state, TimerState::DeadLetter as i32);
+
+    // The owner recovers; the operator replays; the same delivery id arrives once.
+    h.owner.heal();
+    let agent = h.world.token(Role::Agent, "ops-1");
+    c.replay_dead_letter(authed(ReplayDeadLetterRequest { name: dl.name.clone(), ..Default::default() }, &agent))
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(10), || {
+        let n = h.owner.of("returns/dead").len();
+        async move { n == 1 }
+    })
+    .await;
+    assert_eq!(h.owner.of("returns/dead")[0].delivery_id, dl.delivery_id);
+    sla.stop().await;
+}
