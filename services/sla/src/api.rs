@@ -64,7 +64,12 @@ pub fn app(ctx: Ctx) -> anyhow::Result<App> {
         calendars.clone(),
         settings,
     );
-    let (batcher, batcher_task) = Batcher::new(pool.clone(), engine.clone(), ctx.redis.clone(), ctx.shutdown.clone());
+    let (batcher, batcher_task) = Batcher::new(
+        pool.clone(),
+        engine.clone(),
+        ctx.redis.clone(),
+        ctx.shutdown.clone(),
+    );
     let api = Api {
         pool,
         engine: engine.clone(),
@@ -86,7 +91,11 @@ pub fn app(ctx: Ctx) -> anyhow::Result<App> {
         .allow(SERVICE, "ResumeTimer", &svc)
         .allow(SERVICE, "ListDeadLetters", &ops)
         .allow(SERVICE, "ReplayDeadLetter", &[Role::Service, Role::Agent])
-        .allow(SERVICE, "ListBreaches", &[Role::Service, Role::Agent, Role::Arbitrator])
+        .allow(
+            SERVICE,
+            "ListBreaches",
+            &[Role::Service, Role::Agent, Role::Arbitrator],
+        )
         .allow(SERVICE, "GetCalendar", Role::ALL)
         .allow(SERVICE, "ComputeDeadline", Role::ALL)
         .allow(SERVICE, "UpsertCalendarYear", &[]);
@@ -131,12 +140,22 @@ fn page_size(v: &mut Violations, size: i32) -> i64 {
     if size < 0 {
         v.add("page_size", "must not be negative");
     }
-    if size == 0 { 20 } else { size.clamp(1, 100) as i64 }
+    if size == 0 {
+        20
+    } else {
+        size.clamp(1, 100) as i64
+    }
 }
 
 impl Api {
     /// Validates a schedule request and computes the new timer row.
-    fn new_row(&self, owner: &str, r: &ScheduleTimerRequest, field: &str, v: &mut Violations) -> Option<TimerRow> {
+    fn new_row(
+        &self,
+        owner: &str,
+        r: &ScheduleTimerRequest,
+        field: &str,
+        v: &mut Violations,
+    ) -> Option<TimerRow> {
         let now = Utc::now();
         let f = |name: &str| {
             if field.is_empty() {
@@ -153,10 +172,16 @@ impl Api {
         let id = if r.timer_id.is_empty() {
             Some(Uuid::now_v7())
         } else {
-            v.check(&f("timer_id"), Uuid::parse_str(&r.timer_id).map_err(|_| "must be a UUID"))
+            v.check(
+                &f("timer_id"),
+                Uuid::parse_str(&r.timer_id).map_err(|_| "must be a UUID"),
+            )
         };
         if !r.request_id.is_empty() {
-            v.check(&f("request_id"), idempotency::parse_request_id(&r.request_id));
+            v.check(
+                &f("request_id"),
+                idempotency::parse_request_id(&r.request_id),
+            );
         }
         if r.payload.len() > 64 * 1024 {
             v.add(f("payload"), "at most 64 KiB");
@@ -188,9 +213,15 @@ impl Api {
             kind: r.kind.clone(),
             request_id: (!r.request_id.is_empty()).then(|| r.request_id.clone()),
             state: "scheduled".into(),
-            trigger: r.trigger.as_ref().map(Message::encode_to_vec).unwrap_or_default(),
+            trigger: r
+                .trigger
+                .as_ref()
+                .map(Message::encode_to_vec)
+                .unwrap_or_default(),
             reminder_specs: convert::encode_reminders(&r.reminders),
-            reminder_at: sqlx::types::Json(reminder_at.iter().map(|t| t.timestamp_millis()).collect()),
+            reminder_at: sqlx::types::Json(
+                reminder_at.iter().map(|t| t.timestamp_millis()).collect(),
+            ),
             reminders_done: done as i32,
             start_time: start,
             due_time: due,
@@ -230,11 +261,18 @@ impl Api {
         {
             let id = before.id.to_string();
             let member = domain::delivery_id(&id, before.generation, Point::from_db(p));
-            if let Err(e) = self.engine.schedule().remove(&mut c, Keys::shard_of(&id), &member).await {
+            if let Err(e) = self
+                .engine
+                .schedule()
+                .remove(&mut c, Keys::shard_of(&id), &member)
+                .await
+            {
                 tracing::warn!(error = %e, "removing a stale event failed");
             }
         }
-        if let Err(e) = batcher::add_to_schedule(&self.engine, &mut c, std::slice::from_ref(after)).await {
+        if let Err(e) =
+            batcher::add_to_schedule(&self.engine, &mut c, std::slice::from_ref(after)).await
+        {
             tracing::warn!(error = %e, "adding an event failed; the reconciler will catch up");
         }
     }
@@ -251,12 +289,14 @@ impl Api {
     ) -> Result<Timer, Error> {
         let id = timer_id(name)?;
         if !request_id.is_empty() {
-            idempotency::parse_request_id(request_id).map_err(|e| Error::invalid("request_id", e))?;
+            idempotency::parse_request_id(request_id)
+                .map_err(|e| Error::invalid("request_id", e))?;
         }
         let caller = format!("{}:{}", who.role, who.id);
         let mut tx = self.pool.begin().await?;
         if !request_id.is_empty()
-            && let Claim::Replay(bytes) = idempotency::claim(&mut tx, &caller, method, request_id, request).await?
+            && let Claim::Replay(bytes) =
+                idempotency::claim(&mut tx, &caller, method, request_id, request).await?
         {
             return idempotency::decode_replay(&bytes);
         }
@@ -284,7 +324,11 @@ fn require_state(t: &TimerRow, allowed: &[&str], action: &str) -> Result<(), Err
     if allowed.contains(&t.state.as_str()) {
         Ok(())
     } else {
-        Err(Error::illegal_state(format!("timers/{}", t.id), &t.state, action))
+        Err(Error::illegal_state(
+            format!("timers/{}", t.id),
+            &t.state,
+            action,
+        ))
     }
 }
 
@@ -300,11 +344,7 @@ impl SlaService for Api {
         let row = self.new_row(&who.id, &r, "", &mut v);
         v.finish()?;
         let row = row.ok_or_else(|| Error::invalid("trigger", "is invalid"))?;
-        let (timer, created) = self
-            .batcher
-            .submit(row)
-            .await
-            .map_err(Error::Unavailable)?;
+        let (timer, created) = self.batcher.submit(row).await.map_err(Error::Unavailable)?;
         Ok(Response::new(ScheduleTimerResponse {
             timer: Some(convert::timer(&timer)),
             created,
@@ -319,7 +359,10 @@ impl SlaService for Api {
         let r = req.into_inner();
         let mut v = Violations::new();
         if r.requests.is_empty() || r.requests.len() > MAX_GROUP {
-            v.add("requests", format!("between 1 and {MAX_GROUP} timers per call"));
+            v.add(
+                "requests",
+                format!("between 1 and {MAX_GROUP} timers per call"),
+            );
         }
         let rows: Vec<Option<TimerRow>> = r
             .requests
@@ -330,8 +373,14 @@ impl SlaService for Api {
         v.finish()?;
         let rows: Vec<TimerRow> = rows.into_iter().flatten().collect();
         // One statement, one commit for the whole batch: all or nothing.
-        let results = store::insert_batch(&self.pool, &rows).await.map_err(Error::from)?;
-        let created: Vec<TimerRow> = results.iter().filter(|(_, c)| *c).map(|(r, _)| r.clone()).collect();
+        let results = store::insert_batch(&self.pool, &rows)
+            .await
+            .map_err(Error::from)?;
+        let created: Vec<TimerRow> = results
+            .iter()
+            .filter(|(_, c)| *c)
+            .map(|(r, _)| r.clone())
+            .collect();
         match self.redis().await {
             Some(mut c) => {
                 if let Err(e) = batcher::add_to_schedule(&self.engine, &mut c, &created).await {
@@ -377,7 +426,10 @@ impl SlaService for Api {
         let after = if r.page_token.is_empty() {
             None
         } else {
-            v.check("page_token", Uuid::parse_str(&r.page_token).map_err(|_| "is not a token from this list"))
+            v.check(
+                "page_token",
+                Uuid::parse_str(&r.page_token).map_err(|_| "is not a token from this list"),
+            )
         };
         let mut states = Vec::new();
         for (i, s) in r.states.iter().enumerate() {
@@ -404,7 +456,9 @@ impl SlaService for Api {
             after,
             limit,
         };
-        let rows = store::list(&self.pool, &filter).await.map_err(Error::from)?;
+        let rows = store::list(&self.pool, &filter)
+            .await
+            .map_err(Error::from)?;
         let next_page_token = if rows.len() as i64 == limit {
             rows.last().map(|r| r.id.to_string()).unwrap_or_default()
         } else {
@@ -416,7 +470,10 @@ impl SlaService for Api {
         }))
     }
 
-    async fn cancel_timer(&self, req: Request<CancelTimerRequest>) -> Result<Response<Timer>, Status> {
+    async fn cancel_timer(
+        &self,
+        req: Request<CancelTimerRequest>,
+    ) -> Result<Response<Timer>, Status> {
         let who = principal(&req)?;
         let r = req.into_inner();
         let t = self
@@ -453,18 +510,27 @@ impl SlaService for Api {
         if cal_name.is_some() && cal.is_none() {
             return Err(Error::invalid("trigger.working_days.calendar", "unknown calendar").into());
         }
-        let trigger_bytes = r.trigger.as_ref().map(Message::encode_to_vec).unwrap_or_default();
+        let trigger_bytes = r
+            .trigger
+            .as_ref()
+            .map(Message::encode_to_vec)
+            .unwrap_or_default();
         let t = self
             .change(&who, "RescheduleTimer", &r.name, &r.request_id, &r, |t| {
                 require_state(t, &["scheduled", "paused"], "reschedule")?;
                 let (due, _) = spec.due(start, cal.as_ref());
                 let specs: Vec<_> = {
                     let mut scratch = Violations::new();
-                    convert::reminders(&mut scratch, "reminders", &convert::decode_reminders(&t.reminder_specs))
+                    convert::reminders(
+                        &mut scratch,
+                        "reminders",
+                        &convert::decode_reminders(&t.reminder_specs),
+                    )
                 };
                 let at = domain::reminder_instants(start, due, &specs);
                 t.reminders_done = domain::mask_past(&at, now) as i32;
-                t.reminder_at = sqlx::types::Json(at.iter().map(|x| x.timestamp_millis()).collect());
+                t.reminder_at =
+                    sqlx::types::Json(at.iter().map(|x| x.timestamp_millis()).collect());
                 t.trigger = trigger_bytes;
                 t.start_time = start;
                 t.due_time = due;
@@ -475,8 +541,13 @@ impl SlaService for Api {
                 t.attempts = 0;
                 t.last_error = None;
                 if t.state == "paused" {
-                    let clock = if t.clock == "working" { ClockKind::Working } else { ClockKind::Wall };
-                    t.remaining_ms = Some(domain::remaining(clock, now, due, cal.as_ref()).num_milliseconds());
+                    let clock = if t.clock == "working" {
+                        ClockKind::Working
+                    } else {
+                        ClockKind::Wall
+                    };
+                    t.remaining_ms =
+                        Some(domain::remaining(clock, now, due, cal.as_ref()).num_milliseconds());
                 } else {
                     let (p, at) = domain::next_point(&at, t.reminders_done as u32, due);
                     t.next_point = Some(p.to_db());
@@ -489,7 +560,10 @@ impl SlaService for Api {
         Ok(Response::new(t))
     }
 
-    async fn pause_timer(&self, req: Request<PauseTimerRequest>) -> Result<Response<Timer>, Status> {
+    async fn pause_timer(
+        &self,
+        req: Request<PauseTimerRequest>,
+    ) -> Result<Response<Timer>, Status> {
         let who = principal(&req)?;
         let r = req.into_inner();
         let now = Utc::now();
@@ -497,9 +571,15 @@ impl SlaService for Api {
         let t = self
             .change(&who, "PauseTimer", &r.name, &r.request_id, &r, |t| {
                 require_state(t, &["scheduled"], "pause")?;
-                let clock = if t.clock == "working" { ClockKind::Working } else { ClockKind::Wall };
+                let clock = if t.clock == "working" {
+                    ClockKind::Working
+                } else {
+                    ClockKind::Wall
+                };
                 let cal = t.calendar.as_ref().and_then(|c| calendars.get(c));
-                t.remaining_ms = Some(domain::remaining(clock, now, t.due_time, cal.as_ref()).num_milliseconds());
+                t.remaining_ms = Some(
+                    domain::remaining(clock, now, t.due_time, cal.as_ref()).num_milliseconds(),
+                );
                 t.state = "paused".into();
                 t.next_point = None;
                 t.next_fire_at = None;
@@ -509,7 +589,10 @@ impl SlaService for Api {
         Ok(Response::new(t))
     }
 
-    async fn resume_timer(&self, req: Request<ResumeTimerRequest>) -> Result<Response<Timer>, Status> {
+    async fn resume_timer(
+        &self,
+        req: Request<ResumeTimerRequest>,
+    ) -> Result<Response<Timer>, Status> {
         let who = principal(&req)?;
         let r = req.into_inner();
         let now = Utc::now();
@@ -517,14 +600,23 @@ impl SlaService for Api {
         let t = self
             .change(&who, "ResumeTimer", &r.name, &r.request_id, &r, |t| {
                 require_state(t, &["paused"], "resume")?;
-                let clock = if t.clock == "working" { ClockKind::Working } else { ClockKind::Wall };
+                let clock = if t.clock == "working" {
+                    ClockKind::Working
+                } else {
+                    ClockKind::Wall
+                };
                 let cal = t.calendar.as_ref().and_then(|c| calendars.get(c));
                 let left = Duration::milliseconds(t.remaining_ms.unwrap_or_default());
                 let due = domain::resumed_due(clock, now, left, cal.as_ref());
                 // Reminders keep their distance to the deadline.
                 let shift = due - t.due_time;
-                let at: Vec<_> = t.reminder_instants().into_iter().map(|x| x + shift).collect();
-                t.reminder_at = sqlx::types::Json(at.iter().map(|x| x.timestamp_millis()).collect());
+                let at: Vec<_> = t
+                    .reminder_instants()
+                    .into_iter()
+                    .map(|x| x + shift)
+                    .collect();
+                t.reminder_at =
+                    sqlx::types::Json(at.iter().map(|x| x.timestamp_millis()).collect());
                 t.due_time = due;
                 t.state = "scheduled".into();
                 t.remaining_ms = None;
@@ -549,7 +641,8 @@ impl SlaService for Api {
         let after = if r.page_token.is_empty() {
             0
         } else {
-            v.check("page_token", r.page_token.parse::<i64>()).unwrap_or(0)
+            v.check("page_token", r.page_token.parse::<i64>())
+                .unwrap_or(0)
         };
         v.finish()?;
         let owner = owner_scope(&who).or((!r.owner.is_empty()).then_some(r.owner));
@@ -574,7 +667,9 @@ impl SlaService for Api {
         let who = principal(&req)?;
         let r = req.into_inner();
         let raw = parse_name("name", &r.name, "deadLetters/")?;
-        let id: i64 = raw.parse().map_err(|_| Error::invalid("name", "dead letter id must be a number"))?;
+        let id: i64 = raw
+            .parse()
+            .map_err(|_| Error::invalid("name", "dead letter id must be a number"))?;
         let mut tx = self.pool.begin().await.map_err(Error::from)?;
         let not_found = || Error::NotFound {
             resource: "dead letter",
@@ -589,7 +684,10 @@ impl SlaService for Api {
             // Replaying twice is answered with the first replay (a retried click).
             return Ok(Response::new(convert::dead_letter(&dl)));
         }
-        let before = store::lock(&mut tx, dl.timer_id).await.map_err(Error::from)?.ok_or_else(not_found)?;
+        let before = store::lock(&mut tx, dl.timer_id)
+            .await
+            .map_err(Error::from)?
+            .ok_or_else(not_found)?;
         if dl.point >= 0 || before.state != "dead_letter" || before.generation != dl.generation {
             return Err(Error::FailedPrecondition {
                 reason: "DEAD_LETTER_NOT_REPLAYABLE",
@@ -606,7 +704,9 @@ impl SlaService for Api {
         after.attempts = 0;
         after.last_error = None;
         store::update(&mut tx, &after).await.map_err(Error::from)?;
-        let dl = store::mark_replayed(&mut tx, id).await.map_err(Error::from)?;
+        let dl = store::mark_replayed(&mut tx, id)
+            .await
+            .map_err(Error::from)?;
         tx.commit().await.map_err(Error::from)?;
         self.sync(&before, &after).await;
         Ok(Response::new(convert::dead_letter(&dl)))
@@ -623,7 +723,8 @@ impl SlaService for Api {
         let after = if r.page_token.is_empty() {
             0
         } else {
-            v.check("page_token", r.page_token.parse::<i64>()).unwrap_or(0)
+            v.check("page_token", r.page_token.parse::<i64>())
+                .unwrap_or(0)
         };
         let label = if r.label.is_empty() {
             None
@@ -646,7 +747,9 @@ impl SlaService for Api {
             after,
             limit,
         };
-        let (rows, total) = store::list_breaches(&self.pool, &filter).await.map_err(Error::from)?;
+        let (rows, total) = store::list_breaches(&self.pool, &filter)
+            .await
+            .map_err(Error::from)?;
         let next_page_token = if rows.len() as i64 == limit {
             rows.last().map(|b| b.id.to_string()).unwrap_or_default()
         } else {
@@ -659,7 +762,10 @@ impl SlaService for Api {
         }))
     }
 
-    async fn get_calendar(&self, req: Request<GetCalendarRequest>) -> Result<Response<Calendar>, Status> {
+    async fn get_calendar(
+        &self,
+        req: Request<GetCalendarRequest>,
+    ) -> Result<Response<Calendar>, Status> {
         let r = req.into_inner();
         let name = parse_name("name", &r.name, "calendars/")?;
         let cal = self.calendars.get(&name).ok_or(Error::NotFound {
@@ -674,7 +780,11 @@ impl SlaService for Api {
             .map(|s| CalendarYear {
                 year: s.year as u32,
                 holidays: s.holidays.iter().map(|h| h.date.to_string()).collect(),
-                makeup_working_days: s.makeup_working_days.iter().map(|d| d.to_string()).collect(),
+                makeup_working_days: s
+                    .makeup_working_days
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect(),
                 update_time: None,
             })
             .collect();
@@ -691,23 +801,43 @@ impl SlaService for Api {
     ) -> Result<Response<Calendar>, Status> {
         let r = req.into_inner();
         let name = parse_name("calendar", &r.calendar, "calendars/")?;
-        let year = r.year.clone().ok_or_else(|| Error::invalid("year", "is required"))?;
+        let year = r
+            .year
+            .clone()
+            .ok_or_else(|| Error::invalid("year", "is required"))?;
         if !(2000..=2100).contains(&year.year) {
             return Err(Error::invalid("year.year", "must be between 2000 and 2100").into());
         }
         self.calendars
-            .apply_year(&name, year.year as i32, &year.holidays, &year.makeup_working_days)
+            .apply_year(
+                &name,
+                year.year as i32,
+                &year.holidays,
+                &year.makeup_working_days,
+            )
             .map_err(|e| match e {
                 crate::calendars::YearError::UnknownCalendar(_) => Error::NotFound {
                     resource: "calendar",
                     name: r.calendar.clone(),
                 },
-                crate::calendars::YearError::Invalid { field, message } => Error::invalid(field, message),
+                crate::calendars::YearError::Invalid { field, message } => {
+                    Error::invalid(field, message)
+                }
             })?;
-        let holidays: Vec<(String, String)> = year.holidays.iter().map(|d| (d.clone(), "holiday".into())).collect();
-        store::upsert_calendar_year(&self.pool, &name, year.year as i32, &holidays, &year.makeup_working_days)
-            .await
-            .map_err(Error::from)?;
+        let holidays: Vec<(String, String)> = year
+            .holidays
+            .iter()
+            .map(|d| (d.clone(), "holiday".into()))
+            .collect();
+        store::upsert_calendar_year(
+            &self.pool,
+            &name,
+            year.year as i32,
+            &holidays,
+            &year.makeup_working_days,
+        )
+        .await
+        .map_err(Error::from)?;
         self.get_calendar(Request::new(GetCalendarRequest {
             name: r.calendar,
             year: year.year,
@@ -734,7 +864,11 @@ impl SlaService for Api {
             v.add("working_days.days", "must be between 1 and 2000");
         }
         v.finish()?;
-        let cal_name = if wd.calendar.is_empty() { crate::calendars::DEFAULT.to_string() } else { wd.calendar };
+        let cal_name = if wd.calendar.is_empty() {
+            crate::calendars::DEFAULT.to_string()
+        } else {
+            wd.calendar
+        };
         let result = self
             .calendars
             .with(&cal_name, |c| c.add_working_days(start, wd.days))

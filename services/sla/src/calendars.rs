@@ -38,7 +38,10 @@ pub enum YearError {
     #[error("unknown calendar {0:?}")]
     UnknownCalendar(String),
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
 }
 
 /// Parses `YYYY-MM-DD` dates.
@@ -56,7 +59,11 @@ fn dates(field: &'static str, raw: &[String]) -> Result<Vec<NaiveDate>, YearErro
 impl Calendars {
     /// Runs `f` with calendar `name`, if known.
     pub fn with<R>(&self, name: &str, f: impl FnOnce(&BusinessCalendar) -> R) -> Option<R> {
-        self.inner.read().expect("calendars poisoned").get(name).map(f)
+        self.inner
+            .read()
+            .expect("calendars poisoned")
+            .get(name)
+            .map(f)
     }
 
     /// A copy of calendar `name`.

@@ -77,20 +77,31 @@ pub fn trigger(
         Some(ProtoSpec::DueTime(d)) => match from_ts(d) {
             Some(d) if d <= now + Duration::days(MAX_HORIZON_DAYS) => Spec::At(d),
             _ => {
-                v.add(format!("{field}.due_time"), "must be a valid time within ten years");
+                v.add(
+                    format!("{field}.due_time"),
+                    "must be a valid time within ten years",
+                );
                 return None;
             }
         },
         Some(ProtoSpec::After(d)) => match from_dur(d) {
-            Some(d) if d > Duration::zero() && d <= Duration::days(MAX_HORIZON_DAYS) => Spec::After(d),
+            Some(d) if d > Duration::zero() && d <= Duration::days(MAX_HORIZON_DAYS) => {
+                Spec::After(d)
+            }
             _ => {
-                v.add(format!("{field}.after"), "must be positive and at most ten years");
+                v.add(
+                    format!("{field}.after"),
+                    "must be positive and at most ten years",
+                );
                 return None;
             }
         },
         Some(ProtoSpec::WorkingDays(WorkingDays { days, calendar })) => {
             if *days == 0 || *days > 2000 {
-                v.add(format!("{field}.working_days.days"), "must be between 1 and 2000");
+                v.add(
+                    format!("{field}.working_days.days"),
+                    "must be between 1 and 2000",
+                );
                 return None;
             }
             let calendar = if calendar.is_empty() {
@@ -116,13 +127,21 @@ pub fn reminders(v: &mut Violations, field: &str, rs: &[Reminder]) -> Vec<Remind
     let mut out = Vec::new();
     for (i, r) in rs.iter().enumerate() {
         match &r.at {
-            Some(At::ElapsedFraction(f)) if *f > 0.0 && *f < 1.0 => out.push(ReminderSpec::Fraction(*f)),
-            Some(At::ElapsedFraction(_)) => v.add(format!("{field}[{i}].elapsed_fraction"), "must be between 0 and 1 exclusive"),
+            Some(At::ElapsedFraction(f)) if *f > 0.0 && *f < 1.0 => {
+                out.push(ReminderSpec::Fraction(*f))
+            }
+            Some(At::ElapsedFraction(_)) => v.add(
+                format!("{field}[{i}].elapsed_fraction"),
+                "must be between 0 and 1 exclusive",
+            ),
             Some(At::BeforeDue(d)) => match from_dur(d) {
                 Some(d) if d > Duration::zero() => out.push(ReminderSpec::Before(d)),
                 _ => v.add(format!("{field}[{i}].before_due"), "must be positive"),
             },
-            None => v.add(format!("{field}[{i}]"), "needs elapsed_fraction or before_due"),
+            None => v.add(
+                format!("{field}[{i}]"),
+                "needs elapsed_fraction or before_due",
+            ),
         }
     }
     out
@@ -238,6 +257,9 @@ pub fn dead_letter(d: &DeadLetterRow) -> DeadLetter {
 /// Labels limited in size: they travel with every delivery.
 pub fn labels(v: &mut Violations, field: &str, l: &BTreeMap<String, String>) {
     if l.len() > 32 || l.iter().any(|(k, val)| k.len() > 64 || val.len() > 256) {
-        v.add(field, "at most 32 labels, keys up to 64 and values up to 256 bytes");
+        v.add(
+            field,
+            "at most 32 labels, keys up to 64 and values up to 256 bytes",
+        );
     }
 }

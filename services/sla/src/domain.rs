@@ -55,7 +55,11 @@ impl Spec {
     }
 
     /// The due time from `start`, and the years the calendar had to assume weekends-only.
-    pub fn due(&self, start: DateTime<Utc>, cal: Option<&BusinessCalendar>) -> (DateTime<Utc>, Vec<i32>) {
+    pub fn due(
+        &self,
+        start: DateTime<Utc>,
+        cal: Option<&BusinessCalendar>,
+    ) -> (DateTime<Utc>, Vec<i32>) {
         match self {
             Spec::At(t) => (*t, Vec::new()),
             Spec::After(d) => (start + *d, Vec::new()),
@@ -238,7 +242,11 @@ mod tests {
         let at = reminder_instants(
             start,
             due,
-            &[ReminderSpec::Fraction(0.8), ReminderSpec::Fraction(0.5), ReminderSpec::Before(Duration::hours(11))],
+            &[
+                ReminderSpec::Fraction(0.8),
+                ReminderSpec::Fraction(0.5),
+                ReminderSpec::Before(Duration::hours(11)),
+            ],
         );
         assert_eq!(at[0], start + Duration::hours(8));
         assert_eq!(at[1], start + Duration::hours(5));
@@ -263,22 +271,38 @@ mod tests {
         // 4 h of Friday + make-up Saturday 24 h + Tue 24 h + Wed 24 h.
         assert_eq!(left, Duration::hours(76));
         // Resume Mon 2 Mar 09:00 Beijing: 15 h of Monday, Tue 24 h, Wed 24 h, Thu 13 h.
-        let resumed = resumed_due(ClockKind::Working, t("2026-03-02T01:00:00Z"), left, Some(&cal));
+        let resumed = resumed_due(
+            ClockKind::Working,
+            t("2026-03-02T01:00:00Z"),
+            left,
+            Some(&cal),
+        );
         assert_eq!(resumed, t("2026-03-05T05:00:00Z"));
         // Wall clocks move by exactly the pause.
         let wall_left = remaining(ClockKind::Wall, paused, due, None);
         assert_eq!(
-            resumed_due(ClockKind::Wall, paused + Duration::hours(5), wall_left, None),
+            resumed_due(
+                ClockKind::Wall,
+                paused + Duration::hours(5),
+                wall_left,
+                None
+            ),
             due + Duration::hours(5)
         );
-        assert_eq!(remaining(ClockKind::Wall, due + Duration::hours(1), due, None), Duration::zero());
+        assert_eq!(
+            remaining(ClockKind::Wall, due + Duration::hours(1), due, None),
+            Duration::zero()
+        );
     }
 
     #[test]
     fn delivery_ids_round_trip() {
         let id = delivery_id("0191-abc", 3, Point::Reminder(2));
         assert_eq!(id, "0191-abc:3:r2");
-        assert_eq!(parse_delivery_id(&id), Some(("0191-abc".into(), 3, Point::Reminder(2))));
+        assert_eq!(
+            parse_delivery_id(&id),
+            Some(("0191-abc".into(), 3, Point::Reminder(2)))
+        );
         assert_eq!(
             parse_delivery_id("u:0:x"),
             Some(("u".into(), 0, Point::Expiry))

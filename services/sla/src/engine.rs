@@ -63,6 +63,9 @@ struct Held {
     row: Arc<TimerRow>,
 }
 
+/// A claimed member parsed: (shard, member, generation, point, due ms).
+type ClaimRef = (u32, String, i32, Point, i64);
+
 /// What happened to one delivery.
 enum Outcome {
     Acked { held: Held, fired: DateTime<Utc> },
@@ -184,7 +187,7 @@ impl Engine {
         if claimed.is_empty() {
             return Ok(());
         }
-        let mut wanted: HashMap<Uuid, Vec<(u32, String, i32, Point, i64)>> = HashMap::new();
+        let mut wanted: HashMap<Uuid, Vec<ClaimRef>> = HashMap::new();
         let mut garbage: Vec<(u32, String)> = Vec::new();
         for (shard, item) in claimed {
             match domain::parse_delivery_id(&item.member)
@@ -205,7 +208,9 @@ impl Engine {
         let mut fresh = Vec::new();
         for row in rows {
             let row = Arc::new(row);
-            for (shard, member, generation, point, at_ms) in wanted.remove(&row.id).unwrap_or_default() {
+            for (shard, member, generation, point, at_ms) in
+                wanted.remove(&row.id).unwrap_or_default()
+            {
                 if row.state == "scheduled"
                     && row.generation == generation
                     && row.next_point == Some(point.to_db())
@@ -244,7 +249,11 @@ impl Engine {
 
     // ---- firing ---------------------------------------------------------------------
 
-    async fn fire_loop(self: Arc<Self>, out: mpsc::UnboundedSender<Outcome>, shutdown: CancellationToken) {
+    async fn fire_loop(
+        self: Arc<Self>,
+        out: mpsc::UnboundedSender<Outcome>,
+        shutdown: CancellationToken,
+    ) {
         let mut conn = None;
         while !shutdown.is_cancelled() {
             let next = self
@@ -309,7 +318,11 @@ impl Engine {
         }
     }
 
-    async fn confirm(&self, c: &mut ConnectionManager, due: Vec<Held>) -> anyhow::Result<Vec<Held>> {
+    async fn confirm(
+        &self,
+        c: &mut ConnectionManager,
+        due: Vec<Held>,
+    ) -> anyhow::Result<Vec<Held>> {
         let mut by_shard: BTreeMap<u32, Vec<Held>> = BTreeMap::new();
         for h in due {
             by_shard.entry(h.shard).or_default().push(h);
@@ -372,7 +385,8 @@ impl Engine {
                 Outcome::Acked { held, fired }
             }
             Err(error) => {
-                metrics::counter!("sla_delivery_failures_total", "owner" => row.owner.clone()).increment(1);
+                metrics::counter!("sla_delivery_failures_total", "owner" => row.owner.clone())
+                    .increment(1);
                 tracing::warn!(timer = %row.id, owner = %row.owner, %error, "delivery failed");
                 Outcome::Failed { held, error }
             }
@@ -411,7 +425,11 @@ impl Engine {
         }
     }
 
-    async fn record(&self, batch: Vec<Outcome>, conn: Option<&mut ConnectionManager>) -> anyhow::Result<()> {
+    async fn record(
+        &self,
+        batch: Vec<Outcome>,
+        conn: Option<&mut ConnectionManager>,
+    ) -> anyhow::Result<()> {
         let mut expired = Vec::new();
         let mut reminded = Vec::new();
         let mut failed = Vec::new();
@@ -432,7 +450,11 @@ impl Engine {
                         }),
                         Point::Reminder(i) => {
                             let done_mask = row.reminders_done as u32 | (1 << i);
-                            let (np, at) = domain::next_point(&row.reminder_instants(), done_mask, row.due_time);
+                            let (np, at) = domain::next_point(
+                                &row.reminder_instants(),
+                                done_mask,
+                                row.due_time,
+                            );
                             reminded.push(store::Reminded {
                                 id: row.id,
                                 generation: row.generation,
@@ -464,7 +486,11 @@ impl Engine {
                             retry_at,
                             error,
                         });
-                        retries.push((held.shard, held.member.clone(), retry_at.timestamp_millis()));
+                        retries.push((
+                            held.shard,
+                            held.member.clone(),
+                            retry_at.timestamp_millis(),
+                        ));
                     }
                 }
             }
@@ -496,17 +522,20 @@ impl Engine {
             };
             let parked = store::dead_letter(
                 &mut tx,
-                row.id,
-                row.generation,
-                held.point.to_db(),
-                &held.member,
-                attempts as i32,
-                &error,
-                next,
+                store::Parking {
+                    id: row.id,
+                    generation: row.generation,
+                    point: held.point.to_db(),
+                    delivery_id: &held.member,
+                    attempts: attempts as i32,
+                    error: &error,
+                    next,
+                },
             )
             .await?;
             if parked.is_some() {
-                metrics::counter!("sla_dead_letters_total", "owner" => row.owner.clone()).increment(1);
+                metrics::counter!("sla_dead_letters_total", "owner" => row.owner.clone())
+                    .increment(1);
                 tracing::error!(timer = %row.id, owner = %row.owner, delivery = %held.member, "delivery parked as dead letter");
             }
             dead_done.push(held);
@@ -557,11 +586,15 @@ impl Engine {
                     for shard in 0..SHARDS {
                         let n = self.schedule.reap(c, shard, now).await?;
                         if n > 0 {
-                            tracing::warn!(shard, count = n, "expired leases returned to the schedule");
+                            tracing::warn!(
+                                shard,
+                                count = n,
+                                "expired leases returned to the schedule"
+                            );
                             self.claim_wake.notify_one();
                         }
                     }
-                    if ticks % 2 == 0 {
+                    if ticks.is_multiple_of(2) {
                         self.restore_stragglers(c).await?;
                     }
                     anyhow::Ok(())
@@ -572,7 +605,7 @@ impl Engine {
                     conn = None;
                 }
             }
-            if ticks % 30 == 0
+            if ticks.is_multiple_of(30)
                 && let Err(e) = self.calendars.refresh(&self.pool).await
             {
                 tracing::warn!(error = %e, "calendar refresh failed");
@@ -614,9 +647,17 @@ impl Engine {
                 .collect();
             self.schedule.restore(c, &events).await?;
         }
-        let _: () = redis::cmd("SET").arg(&epoch).arg(now_ms()).query_async(c).await?;
+        let _: () = redis::cmd("SET")
+            .arg(&epoch)
+            .arg(now_ms())
+            .query_async(c)
+            .await?;
         metrics::counter!("sla_schedule_rebuilds_total").increment(1);
-        tracing::warn!(timers = total, elapsed_ms = started.elapsed().as_millis() as u64, "redis schedule rebuilt from postgres");
+        tracing::warn!(
+            timers = total,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "redis schedule rebuilt from postgres"
+        );
         self.claim_wake.notify_one();
         Ok(())
     }
@@ -638,4 +679,3 @@ impl Engine {
         Ok(())
     }
 }
-

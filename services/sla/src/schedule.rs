@@ -246,7 +246,10 @@ impl Schedule {
         for m in members {
             inv.key(self.keys.done(shard, m));
         }
-        inv.arg(members).arg(TOMBSTONE_MS).invoke_async::<i64>(c).await?;
+        inv.arg(members)
+            .arg(TOMBSTONE_MS)
+            .invoke_async::<i64>(c)
+            .await?;
         Ok(())
     }
 

@@ -55,9 +55,13 @@ impl TimerRow {
 /// Inserts a group of new timers in one statement and one commit (group commit). A timer
 /// whose live key (owner, subject, kind) or request id exists already is not inserted; the
 /// existing one is returned with `created = false`.
-pub async fn insert_batch(pool: &PgPool, rows: &[TimerRow]) -> Result<Vec<(TimerRow, bool)>, sqlx::Error> {
+pub async fn insert_batch(
+    pool: &PgPool,
+    rows: &[TimerRow],
+) -> Result<Vec<(TimerRow, bool)>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(format!("INSERT INTO timers ({COLUMNS}) "));
+    let mut qb: QueryBuilder<Postgres> =
+        QueryBuilder::new(format!("INSERT INTO timers ({COLUMNS}) "));
     qb.push_values(rows, |mut b, r| {
         b.push_bind(r.id)
             .push_bind(&r.owner)
@@ -103,7 +107,10 @@ pub async fn insert_batch(pool: &PgPool, rows: &[TimerRow]) -> Result<Vec<(Timer
     Ok(out)
 }
 
-async fn existing_for(tx: &mut PgConnection, r: &TimerRow) -> Result<Option<TimerRow>, sqlx::Error> {
+async fn existing_for(
+    tx: &mut PgConnection,
+    r: &TimerRow,
+) -> Result<Option<TimerRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM timers
          WHERE owner = $1 AND (request_id = $2 OR (subject = $3 AND kind = $4 AND state IN ('scheduled', 'paused')))
@@ -138,7 +145,8 @@ pub struct TimerFilter {
 
 /// Timers matching `f`, in id (creation) order, keyset-paginated.
 pub async fn list(pool: &PgPool, f: &TimerFilter) -> Result<Vec<TimerRow>, sqlx::Error> {
-    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(format!("SELECT {COLUMNS} FROM timers WHERE true"));
+    let mut qb: QueryBuilder<Postgres> =
+        QueryBuilder::new(format!("SELECT {COLUMNS} FROM timers WHERE true"));
     if let Some(o) = &f.owner {
         qb.push(" AND owner = ").push_bind(o);
     }
@@ -160,10 +168,12 @@ pub async fn list(pool: &PgPool, f: &TimerFilter) -> Result<Vec<TimerRow>, sqlx:
 
 /// Locks a timer for a state change in `tx`.
 pub async fn lock(tx: &mut PgConnection, id: Uuid) -> Result<Option<TimerRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM timers WHERE id = $1 FOR UPDATE"))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM timers WHERE id = $1 FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await
 }
 
 /// Writes every mutable column of `r`.
@@ -212,7 +222,10 @@ pub struct Expired {
 
 /// Marks expiries fired and records their breaches, in one statement. Returns the ids that
 /// were still current (a timer rescheduled or cancelled meanwhile is left alone).
-pub async fn complete_expiries(tx: &mut PgConnection, items: &[Expired]) -> Result<Vec<Uuid>, sqlx::Error> {
+pub async fn complete_expiries(
+    tx: &mut PgConnection,
+    items: &[Expired],
+) -> Result<Vec<Uuid>, sqlx::Error> {
     if items.is_empty() {
         return Ok(Vec::new());
     }
@@ -253,7 +266,10 @@ pub struct Reminded {
 }
 
 /// Marks reminders done and moves each timer to its next event. Returns the ids advanced.
-pub async fn complete_reminders(tx: &mut PgConnection, items: &[Reminded]) -> Result<Vec<Uuid>, sqlx::Error> {
+pub async fn complete_reminders(
+    tx: &mut PgConnection,
+    items: &[Reminded],
+) -> Result<Vec<Uuid>, sqlx::Error> {
     if items.is_empty() {
         return Ok(Vec::new());
     }
@@ -323,20 +339,36 @@ pub struct DeadLetterRow {
     pub replayed_at: Option<DateTime<Utc>>,
 }
 
+/// A delivery to park as dead, and (for a reminder) the event that follows it.
+pub struct Parking<'a> {
+    pub id: Uuid,
+    pub generation: i32,
+    pub point: i32,
+    pub delivery_id: &'a str,
+    pub attempts: i32,
+    pub error: &'a str,
+    pub next: Option<(i32, DateTime<Utc>)>,
+}
+
 /// Parks a delivery that exhausted its retries. An expiry parks the timer too; a reminder
 /// is skipped so the clock still runs to its deadline. Returns the parked row, or None when
 /// the timer moved on meanwhile.
 pub async fn dead_letter(
     tx: &mut PgConnection,
-    id: Uuid,
-    generation: i32,
-    point: i32,
-    delivery_id: &str,
-    attempts: i32,
-    error: &str,
-    next: Option<(i32, DateTime<Utc>)>,
+    p: Parking<'_>,
 ) -> Result<Option<DeadLetterRow>, sqlx::Error> {
-    let Some(t) = lock(tx, id).await? else { return Ok(None) };
+    let Parking {
+        id,
+        generation,
+        point,
+        delivery_id,
+        attempts,
+        error,
+        next,
+    } = p;
+    let Some(t) = lock(tx, id).await? else {
+        return Ok(None);
+    };
     if t.generation != generation || t.state != "scheduled" || t.next_point != Some(point) {
         return Ok(None);
     }
@@ -398,7 +430,10 @@ pub async fn list_dead_letters(
 }
 
 /// Locks a dead letter for replay.
-pub async fn lock_dead_letter(tx: &mut PgConnection, id: i64) -> Result<Option<DeadLetterRow>, sqlx::Error> {
+pub async fn lock_dead_letter(
+    tx: &mut PgConnection,
+    id: i64,
+) -> Result<Option<DeadLetterRow>, sqlx::Error> {
     sqlx::query_as("SELECT * FROM dead_letters WHERE id = $1 FOR UPDATE")
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -440,7 +475,10 @@ pub struct BreachFilter {
 }
 
 /// Breaches matching `f` and the total count of matches.
-pub async fn list_breaches(pool: &PgPool, f: &BreachFilter) -> Result<(Vec<BreachRow>, i64), sqlx::Error> {
+pub async fn list_breaches(
+    pool: &PgPool,
+    f: &BreachFilter,
+) -> Result<(Vec<BreachRow>, i64), sqlx::Error> {
     let filter = |qb: &mut QueryBuilder<'_, Postgres>| {
         if let Some(o) = &f.owner {
             qb.push(" AND owner = ").push_bind(o.clone());
@@ -455,12 +493,20 @@ pub async fn list_breaches(pool: &PgPool, f: &BreachFilter) -> Result<(Vec<Breac
             qb.push(" AND due_time < ").push_bind(t);
         }
         if let Some((k, v)) = &f.label {
-            qb.push(" AND labels ->> ").push_bind(k.clone()).push(" = ").push_bind(v.clone());
+            qb.push(" AND labels ->> ")
+                .push_bind(k.clone())
+                .push(" = ")
+                .push_bind(v.clone());
         }
     };
-    let mut qb = QueryBuilder::new("SELECT id, timer_id, owner, subject, kind, due_time, fired_time, lateness_ms, labels FROM breaches WHERE true");
+    let mut qb = QueryBuilder::new(
+        "SELECT id, timer_id, owner, subject, kind, due_time, fired_time, lateness_ms, labels FROM breaches WHERE true",
+    );
     filter(&mut qb);
-    qb.push(" AND id > ").push_bind(f.after).push(" ORDER BY id LIMIT ").push_bind(f.limit);
+    qb.push(" AND id > ")
+        .push_bind(f.after)
+        .push(" ORDER BY id LIMIT ")
+        .push_bind(f.limit);
     let rows = qb.build_query_as().fetch_all(pool).await?;
     let mut qc = QueryBuilder::new("SELECT count(*) FROM breaches WHERE true");
     filter(&mut qc);
@@ -505,10 +551,20 @@ pub async fn overdue(
 /// Calendar years loaded at run time.
 pub async fn calendar_years(
     pool: &PgPool,
-) -> Result<Vec<(String, i32, sqlx::types::Json<Vec<(String, String)>>, sqlx::types::Json<Vec<String>>)>, sqlx::Error> {
-    sqlx::query_as("SELECT calendar, year, holidays, makeup_days FROM calendar_years ORDER BY calendar, year")
-        .fetch_all(pool)
-        .await
+) -> Result<
+    Vec<(
+        String,
+        i32,
+        sqlx::types::Json<Vec<(String, String)>>,
+        sqlx::types::Json<Vec<String>>,
+    )>,
+    sqlx::Error,
+> {
+    sqlx::query_as(
+        "SELECT calendar, year, holidays, makeup_days FROM calendar_years ORDER BY calendar, year",
+    )
+    .fetch_all(pool)
+    .await
 }
 
 /// Stores a calendar year (replacing it).

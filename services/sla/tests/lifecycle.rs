@@ -8,9 +8,9 @@ use std::time::{Duration, SystemTime};
 
 use aftersales_proto::aftersales::sla::v1::{
     CancelTimerRequest, ComputeDeadlineRequest, GetTimerRequest, ListBreachesRequest,
-    ListDeadLettersRequest, ListTimersRequest, PauseTimerRequest, Reminder, ReplayDeadLetterRequest,
-    RescheduleTimerRequest, ResumeTimerRequest, ScheduleTimerRequest, TimerEventKind, TimerState,
-    Trigger, WorkingDays, reminder::At, trigger::Spec,
+    ListDeadLettersRequest, ListTimersRequest, PauseTimerRequest, Reminder,
+    ReplayDeadLetterRequest, RescheduleTimerRequest, ResumeTimerRequest, ScheduleTimerRequest,
+    TimerEventKind, TimerState, Trigger, WorkingDays, reminder::At, trigger::Spec,
 };
 use common::{Behaviour, Harness, ms_between};
 use kit::auth::Role;
@@ -33,7 +33,14 @@ async fn a_timer_fires_once_on_time_and_leaves_a_breach() {
     let h = Harness::new().await;
     let sla = h.replica().await;
     let mut c = h.client(&sla);
-    let t = h.schedule_after(&mut c, "returns/1", "merchant_review", Duration::from_millis(700)).await;
+    let t = h
+        .schedule_after(
+            &mut c,
+            "returns/1",
+            "merchant_review",
+            Duration::from_millis(700),
+        )
+        .await;
     assert_eq!(t.state, TimerState::Scheduled as i32);
 
     eventually(Duration::from_secs(10), || {
@@ -43,9 +50,15 @@ async fn a_timer_fires_once_on_time_and_leaves_a_breach() {
     .await;
     let d = &h.owner.of("returns/1")[0];
     assert_eq!(d.event_kind, TimerEventKind::Expired as i32);
-    assert_eq!(d.delivery_id, format!("{}:0:x", t.name.trim_start_matches("timers/")));
+    assert_eq!(
+        d.delivery_id,
+        format!("{}:0:x", t.name.trim_start_matches("timers/"))
+    );
     let late = ms_between(d.due, d.received);
-    assert!((0..500).contains(&late), "fired {late} ms after its due time");
+    assert!(
+        (0..500).contains(&late),
+        "fired {late} ms after its due time"
+    );
 
     // Recorded as fired, with a breach fact for compliance reporting.
     eventually(Duration::from_secs(5), || {
@@ -117,7 +130,9 @@ async fn scheduling_is_idempotent_and_validated() {
             subject: "".into(),
             kind: "k".into(),
             request_id: "nope".into(),
-            reminders: vec![Reminder { at: Some(At::ElapsedFraction(1.5)) }],
+            reminders: vec![Reminder {
+                at: Some(At::ElapsedFraction(1.5)),
+            }],
             trigger: None,
             ..Default::default()
         }))
@@ -133,7 +148,15 @@ async fn scheduling_is_idempotent_and_validated() {
         .map(|f| f.field.clone())
         .collect();
     fields.sort();
-    assert_eq!(fields, ["reminders[0].elapsed_fraction", "request_id", "subject", "trigger"]);
+    assert_eq!(
+        fields,
+        [
+            "reminders[0].elapsed_fraction",
+            "request_id",
+            "subject",
+            "trigger"
+        ]
+    );
 
     // Only services schedule; another service cannot see this owner's timers.
     let buyer = h.world.token(Role::Buyer, "b1");
@@ -162,23 +185,37 @@ async fn cancel_reschedule_pause_and_resume() {
     let mut c = h.client(&sla);
 
     // Cancelled: never fires; cancelling again is an illegal transition.
-    let t = h.schedule_after(&mut c, "returns/c", "review", Duration::from_millis(600)).await;
+    let t = h
+        .schedule_after(&mut c, "returns/c", "review", Duration::from_millis(600))
+        .await;
     let cancelled = c
-        .cancel_timer(h.req(CancelTimerRequest { name: t.name.clone(), ..Default::default() }))
+        .cancel_timer(h.req(CancelTimerRequest {
+            name: t.name.clone(),
+            ..Default::default()
+        }))
         .await
         .unwrap()
         .into_inner();
     assert_eq!(cancelled.state, TimerState::Cancelled as i32);
     let err = c
-        .cancel_timer(h.req(CancelTimerRequest { name: t.name.clone(), ..Default::default() }))
+        .cancel_timer(h.req(CancelTimerRequest {
+            name: t.name.clone(),
+            ..Default::default()
+        }))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
 
     // Rescheduled: an extension needs a reason; the old clock never fires, the new one does.
-    let r = h.schedule_after(&mut c, "returns/r", "review", Duration::from_millis(500)).await;
+    let r = h
+        .schedule_after(&mut c, "returns/r", "review", Duration::from_millis(500))
+        .await;
     let err = c
-        .reschedule_timer(h.req(RescheduleTimerRequest { name: r.name.clone(), trigger: after(1500), ..Default::default() }))
+        .reschedule_timer(h.req(RescheduleTimerRequest {
+            name: r.name.clone(),
+            trigger: after(1500),
+            ..Default::default()
+        }))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
@@ -195,9 +232,14 @@ async fn cancel_reschedule_pause_and_resume() {
     assert_eq!(moved.reschedule_count, 1);
 
     // Paused right away for 1.5 s; resumed with its remaining ~800 ms.
-    let p = h.schedule_after(&mut c, "returns/p", "review", Duration::from_millis(800)).await;
+    let p = h
+        .schedule_after(&mut c, "returns/p", "review", Duration::from_millis(800))
+        .await;
     let paused = c
-        .pause_timer(h.req(PauseTimerRequest { name: p.name.clone(), ..Default::default() }))
+        .pause_timer(h.req(PauseTimerRequest {
+            name: p.name.clone(),
+            ..Default::default()
+        }))
         .await
         .unwrap()
         .into_inner();
@@ -205,13 +247,22 @@ async fn cancel_reschedule_pause_and_resume() {
     let left = paused.remaining.unwrap();
     assert!(left.seconds * 1000 + left.nanos as i64 / 1_000_000 > 600);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(h.owner.of("returns/p").is_empty(), "a paused clock does not fire");
+    assert!(
+        h.owner.of("returns/p").is_empty(),
+        "a paused clock does not fire"
+    );
     let resumed_at = SystemTime::now();
-    c.resume_timer(h.req(ResumeTimerRequest { name: p.name.clone(), ..Default::default() }))
-        .await
-        .unwrap();
+    c.resume_timer(h.req(ResumeTimerRequest {
+        name: p.name.clone(),
+        ..Default::default()
+    }))
+    .await
+    .unwrap();
     let err = c
-        .resume_timer(h.req(ResumeTimerRequest { name: p.name.clone(), ..Default::default() }))
+        .resume_timer(h.req(ResumeTimerRequest {
+            name: p.name.clone(),
+            ..Default::default()
+        }))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
@@ -223,12 +274,23 @@ async fn cancel_reschedule_pause_and_resume() {
     .await;
     assert!(h.owner.of("returns/c").is_empty());
     let r_fire = &h.owner.of("returns/r")[0];
-    assert!(r_fire.delivery_id.ends_with(":1:x"), "the new clock fired: {}", r_fire.delivery_id);
+    assert!(
+        r_fire.delivery_id.ends_with(":1:x"),
+        "the new clock fired: {}",
+        r_fire.delivery_id
+    );
     let p_fire = &h.owner.of("returns/p")[0];
     let after_resume = ms_between(resumed_at, p_fire.received);
-    assert!((500..1500).contains(&after_resume), "fired {after_resume} ms after resume");
+    assert!(
+        (500..1500).contains(&after_resume),
+        "fired {after_resume} ms after resume"
+    );
     tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(h.owner.of("returns/r").len(), 1, "the old clock never fired");
+    assert_eq!(
+        h.owner.of("returns/r").len(),
+        1,
+        "the old clock never fired"
+    );
     sla.stop().await;
 }
 
@@ -242,8 +304,12 @@ async fn reminders_come_before_the_expiry() {
         kind: "ship_back".into(),
         trigger: after(1200),
         reminders: vec![
-            Reminder { at: Some(At::ElapsedFraction(0.8)) },
-            Reminder { at: Some(At::ElapsedFraction(0.5)) },
+            Reminder {
+                at: Some(At::ElapsedFraction(0.8)),
+            },
+            Reminder {
+                at: Some(At::ElapsedFraction(0.5)),
+            },
         ],
         ..Default::default()
     }))
@@ -272,13 +338,19 @@ async fn working_day_deadlines_skip_the_spring_festival_and_count_the_make_up_sa
     let sla = h.replica().await;
     let mut c = h.client(&sla);
     // Fri 13 Feb 2026 17:00 Beijing.
-    let start = prost_types::Timestamp { seconds: 1_770_973_200, nanos: 0 };
+    let start = prost_types::Timestamp {
+        seconds: 1_770_973_200,
+        nanos: 0,
+    };
     let t = c
         .schedule_timer(h.req(ScheduleTimerRequest {
             subject: "returns/wd".into(),
             kind: "inspection".into(),
             trigger: Some(Trigger {
-                spec: Some(Spec::WorkingDays(WorkingDays { days: 3, calendar: "cn".into() })),
+                spec: Some(Spec::WorkingDays(WorkingDays {
+                    days: 3,
+                    calendar: "cn".into(),
+                })),
                 start_time: Some(start),
             }),
             ..Default::default()
@@ -292,8 +364,14 @@ async fn working_day_deadlines_skip_the_spring_festival_and_count_the_make_up_sa
     assert_eq!(t.due_time.unwrap().seconds, 1_772_035_200); // 2026-02-25T16:00:00Z
     let d = c
         .compute_deadline(h.req(ComputeDeadlineRequest {
-            start_time: Some(prost_types::Timestamp { seconds: 1_790_740_800, nanos: 0 }), // Wed 30 Sep 2026 12:00 Beijing
-            working_days: Some(WorkingDays { days: 3, calendar: String::new() }),
+            start_time: Some(prost_types::Timestamp {
+                seconds: 1_790_740_800,
+                nanos: 0,
+            }), // Wed 30 Sep 2026 12:00 Beijing
+            working_days: Some(WorkingDays {
+                days: 3,
+                calendar: String::new(),
+            }),
         }))
         .await
         .unwrap()
@@ -317,8 +395,16 @@ async fn failed_deliveries_retry_then_park_as_dead_letters_that_replay() {
     h.owner.behave("returns/dead", Behaviour::FailAlways);
     let sla = h.replica().await;
     let mut c = h.client(&sla);
-    h.schedule_after(&mut c, "returns/flaky", "review", Duration::from_millis(300)).await;
-    let dead = h.schedule_after(&mut c, "returns/dead", "review", Duration::from_millis(300)).await;
+    h.schedule_after(
+        &mut c,
+        "returns/flaky",
+        "review",
+        Duration::from_millis(300),
+    )
+    .await;
+    let dead = h
+        .schedule_after(&mut c, "returns/dead", "review", Duration::from_millis(300))
+        .await;
 
     // Two failures, then the third attempt is acknowledged.
     eventually(Duration::from_secs(10), || {
@@ -332,7 +418,13 @@ async fn failed_deliveries_retry_then_park_as_dead_letters_that_replay() {
     let list = || {
         let mut c = c.clone();
         let req = h.req(ListDeadLettersRequest::default());
-        async move { c.list_dead_letters(req).await.unwrap().into_inner().dead_letters }
+        async move {
+            c.list_dead_letters(req)
+                .await
+                .unwrap()
+                .into_inner()
+                .dead_letters
+        }
     };
     eventually(Duration::from_secs(10), || {
         let l = list();
@@ -343,7 +435,9 @@ async fn failed_deliveries_retry_then_park_as_dead_letters_that_replay() {
     assert_eq!(dl.timer, dead.name);
     assert_eq!(dl.attempts, 3);
     let state = c
-        .get_timer(h.req(GetTimerRequest { name: dead.name.clone() }))
+        .get_timer(h.req(GetTimerRequest {
+            name: dead.name.clone(),
+        }))
         .await
         .unwrap()
         .into_inner()
@@ -353,9 +447,15 @@ async fn failed_deliveries_retry_then_park_as_dead_letters_that_replay() {
     // The owner recovers; the operator replays; the same delivery id arrives once.
     h.owner.heal();
     let agent = h.world.token(Role::Agent, "ops-1");
-    c.replay_dead_letter(authed(ReplayDeadLetterRequest { name: dl.name.clone(), ..Default::default() }, &agent))
-        .await
-        .unwrap();
+    c.replay_dead_letter(authed(
+        ReplayDeadLetterRequest {
+            name: dl.name.clone(),
+            ..Default::default()
+        },
+        &agent,
+    ))
+    .await
+    .unwrap();
     eventually(Duration::from_secs(10), || {
         let n = h.owner.of("returns/dead").len();
         async move { n == 1 }

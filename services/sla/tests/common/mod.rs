@@ -75,13 +75,14 @@ impl TimerCallback for Owner {
                 reminder_index: r.reminder_index,
                 attempt: r.attempt,
                 received: SystemTime::now(),
-                due: SystemTime::UNIX_EPOCH
-                    + Duration::new(due.seconds as u64, due.nanos as u32),
+                due: SystemTime::UNIX_EPOCH + Duration::new(due.seconds as u64, due.nanos as u32),
             }
         };
         match behaviour {
             Some(Behaviour::FailAlways) => Err(Status::unavailable("owner down")),
-            Some(Behaviour::FailTimes(n)) if r.attempt <= n => Err(Status::unavailable("owner busy")),
+            Some(Behaviour::FailTimes(n)) if r.attempt <= n => {
+                Err(Status::unavailable("owner busy"))
+            }
             Some(Behaviour::Hang(d)) => {
                 tokio::time::sleep(d).await;
                 self.deliveries.lock().unwrap().push(record(&r));
@@ -109,7 +110,10 @@ impl Owner {
 
     /// Sets the behaviour for subjects starting with `prefix`.
     pub fn behave(&self, prefix: &str, b: Behaviour) {
-        self.behaviours.lock().unwrap().insert(prefix.to_string(), b);
+        self.behaviours
+            .lock()
+            .unwrap()
+            .insert(prefix.to_string(), b);
     }
 
     /// Back to answering OK at once.
