@@ -327,18 +327,21 @@ impl Engine {
         for h in due {
             by_shard.entry(h.shard).or_default().push(h);
         }
-        let mut out = Vec::new();
-        for (shard, items) in by_shard {
-            let members: Vec<String> = items.iter().map(|h| h.member.clone()).collect();
-            let flags = self.schedule.confirm(c, shard, &members).await?;
-            out.extend(
+        let query: Vec<(u32, Vec<String>)> = by_shard
+            .iter()
+            .map(|(s, items)| (*s, items.iter().map(|h| h.member.clone()).collect()))
+            .collect();
+        let flags = self.schedule.confirm(c, &query).await?;
+        Ok(by_shard
+            .into_values()
+            .zip(flags)
+            .flat_map(|(items, flags)| {
                 items
                     .into_iter()
                     .zip(flags)
-                    .filter_map(|(h, ok)| ok.then_some(h)),
-            );
-        }
-        Ok(out)
+                    .filter_map(|(h, ok)| ok.then_some(h))
+            })
+            .collect())
     }
 
     async fn deliver(&self, held: Held) -> Outcome {

@@ -125,6 +125,7 @@ pub struct Schedule {
     retry: Script,
     reap: Script,
     restore: Script,
+    confirm_loaded: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A claimed event.
@@ -148,6 +149,7 @@ impl Schedule {
             retry: Script::new(RETRY),
             reap: Script::new(REAP),
             restore: Script::new(RESTORE),
+            confirm_loaded: Default::default(),
         }
     }
 
@@ -216,20 +218,43 @@ impl Schedule {
             .collect())
     }
 
-    /// Which of `members` (all of `shard`) are still leased to be fired.
+    /// Which members are still leased to be fired, for several shards in one round trip
+    /// (the fire path's only Redis call before the owner is called).
     pub async fn confirm(
         &self,
         c: &mut ConnectionManager,
-        shard: u32,
-        members: &[String],
-    ) -> redis::RedisResult<Vec<bool>> {
-        let flags: Vec<i64> = self
-            .confirm
-            .key(self.keys.lease(shard))
-            .arg(members)
-            .invoke_async(c)
-            .await?;
-        Ok(flags.into_iter().map(|f| f == 1).collect())
+        by_shard: &[(u32, Vec<String>)],
+    ) -> redis::RedisResult<Vec<Vec<bool>>> {
+        if by_shard.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for (shard, members) in by_shard {
+            pipe.invoke_script(self.confirm.key(self.keys.lease(*shard)).arg(members));
+        }
+        // A pipeline of EVALSHA cannot recover from NOSCRIPT: make sure it is loaded.
+        if !self
+            .confirm_loaded
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            self.confirm.prepare_invoke().load_async(c).await?;
+            self.confirm_loaded
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        let flags: Vec<Vec<i64>> = match pipe.query_async(c).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == redis::ErrorKind::NoScriptError => {
+                // Redis restarted (or was flushed) and forgot the script.
+                self.confirm_loaded
+                    .store(false, std::sync::atomic::Ordering::Relaxed);
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(flags
+            .into_iter()
+            .map(|v| v.into_iter().map(|f| f == 1).collect())
+            .collect())
     }
 
     /// Completes delivered events of `shard`.
