@@ -3,6 +3,7 @@
 
 use std::{
     collections::HashMap,
+    ops::Range,
     sync::{
         Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
@@ -103,6 +104,8 @@ pub struct Outcome {
     /// Calls repeated after a transient error (same request_id, so idempotent).
     pub retries: usize,
     pub first_error: Option<String>,
+    /// Index ranges whose call failed for good: not counted as missing if never fired.
+    pub failed: Vec<Range<usize>>,
     pub elapsed: Duration,
 }
 
@@ -189,6 +192,7 @@ pub async fn schedule(
                     }
                     Err(s) => {
                         mine.errors += requests.len();
+                        mine.failed.push(start..end);
                         mine.first_error
                             .get_or_insert_with(|| format!("{:?}: {}", s.code(), s.message()));
                     }
@@ -199,6 +203,7 @@ pub async fn schedule(
             t.errors += mine.errors;
             t.late_scheduled += mine.late_scheduled;
             t.retries += mine.retries;
+            t.failed.extend(mine.failed);
             if t.first_error.is_none() {
                 t.first_error = mine.first_error;
             }
