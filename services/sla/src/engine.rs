@@ -656,11 +656,15 @@ impl Engine {
             .query_async(c)
             .await?;
         metrics::counter!("sla_schedule_rebuilds_total").increment(1);
-        tracing::warn!(
-            timers = total,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "redis schedule rebuilt from postgres"
-        );
+        if total > 0 {
+            tracing::warn!(
+                timers = total,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "redis schedule rebuilt from postgres"
+            );
+        } else {
+            tracing::info!("redis schedule initialised (no live timers)");
+        }
         self.claim_wake.notify_one();
         Ok(())
     }

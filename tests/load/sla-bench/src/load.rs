@@ -2,7 +2,7 @@
 //! calls or BatchScheduleTimers batches with a fixed number of calls in flight.
 
 use std::{
-    collections::HashMap,
+    collections::BTreeMap,
     ops::Range,
     sync::{
         Arc, Mutex,
@@ -12,8 +12,8 @@ use std::{
 };
 
 use aftersales_proto::aftersales::sla::v1::{
-    BatchScheduleTimersRequest, ScheduleTimerRequest, Trigger, sla_service_client::SlaServiceClient,
-    trigger::Spec,
+    BatchScheduleTimersRequest, ScheduleTimerRequest, Trigger,
+    sla_service_client::SlaServiceClient, trigger::Spec,
 };
 use tonic::{Code, Request, Status, metadata::MetadataValue, transport::Channel};
 
@@ -80,7 +80,7 @@ impl Plan {
                 start_time: None,
             }),
             request_id: uuid::Uuid::new_v4().to_string(),
-            labels: HashMap::from([("bench_run".to_string(), self.run.clone())]),
+            labels: BTreeMap::from([("bench_run".to_string(), self.run.clone())]),
             ..Default::default()
         }
     }

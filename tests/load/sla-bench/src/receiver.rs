@@ -62,7 +62,8 @@ impl Recorder {
 
     fn record(&self, d: Delivery) {
         let mut log = self.log.lock().expect("receiver log");
-        let first = d.event_kind == TimerEventKind::Expiry as i32 && log.timers.insert(d.timer.clone());
+        let first =
+            d.event_kind == TimerEventKind::Expired as i32 && log.timers.insert(d.timer.clone());
         log.deliveries.push(d);
         if first {
             let n = log.timers.len();

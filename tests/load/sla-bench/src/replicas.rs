@@ -35,7 +35,10 @@ impl Setup {
             .env("METRICS_LISTEN", "127.0.0.1:0")
             .env("LOG_FORMAT", "json")
             // warn: logging every delivery would cost the replicas CPU the bench measures.
-            .env("RUST_LOG", std::env::var("SLA_BENCH_RUST_LOG").unwrap_or("warn".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("SLA_BENCH_RUST_LOG").unwrap_or("warn".into()),
+            )
             .stdin(Stdio::null());
         cmd
     }
@@ -146,7 +149,10 @@ impl Replicas {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             if matches!(r.child.try_wait(), Ok(None)) {
-                eprintln!("sla-bench: replica on port {} ignored SIGTERM; killing it", r.port);
+                eprintln!(
+                    "sla-bench: replica on port {} ignored SIGTERM; killing it",
+                    r.port
+                );
                 let _ = r.child.kill();
                 let _ = r.child.wait();
             }
@@ -170,13 +176,19 @@ async fn wait_serving(r: &mut Replica) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Some(status) = r.child.try_wait()? {
-            bail!("replica on {url} exited ({status}) before serving:\n{}", tail(&r.log, 20));
+            bail!(
+                "replica on {url} exited ({status}) before serving:\n{}",
+                tail(&r.log, 20)
+            );
         }
         if matches!(kit::server::check_health(&url, "").await, Ok(true)) {
             return Ok(());
         }
         if Instant::now() > deadline {
-            bail!("replica on {url} not SERVING after 60 s:\n{}", tail(&r.log, 20));
+            bail!(
+                "replica on {url} not SERVING after 60 s:\n{}",
+                tail(&r.log, 20)
+            );
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -1,7 +1,10 @@
 //! From the recorded deliveries to the figures: lateness percentiles of each timer's first
 //! expiry, duplicates and missing timers.
 
-use std::{collections::HashMap, time::SystemTime};
+use std::{
+    collections::{HashMap, HashSet},
+    time::SystemTime,
+};
 
 use aftersales_proto::aftersales::sla::v1::TimerEventKind;
 
@@ -14,6 +17,9 @@ pub struct Firing {
     pub lateness_ms: Vec<f64>,
     /// Expiry deliveries beyond the first per timer.
     pub duplicates: usize,
+    /// Of those, the ones repeating an already seen delivery_id (a redelivery the owner
+    /// deduplicates); the others are a second firing under a new id, which it would not.
+    pub same_id_duplicates: usize,
     /// Timers that were scheduled and never delivered.
     pub missing: usize,
     /// First deliveries that arrived before the due time.
@@ -38,12 +44,13 @@ fn ms_between(a: SystemTime, b: SystemTime) -> f64 {
 pub fn firing(plan: &Plan, deliveries: &[Delivery], scheduled: &[bool]) -> Firing {
     let mut f = Firing::default();
     let mut first: HashMap<usize, SystemTime> = HashMap::new();
+    let mut ids: HashSet<&str> = HashSet::new();
     for d in deliveries {
         let Some(i) = plan.index_of(&d.subject) else {
             f.foreign += 1;
             continue;
         };
-        if d.event_kind != TimerEventKind::Expiry as i32 {
+        if d.event_kind != TimerEventKind::Expired as i32 {
             f.foreign += 1;
             continue;
         }
@@ -53,9 +60,13 @@ pub fn firing(plan: &Plan, deliveries: &[Delivery], scheduled: &[bool]) -> Firin
         {
             f.due_mismatch += 1;
         }
+        let new_id = ids.insert(&d.delivery_id);
         match first.get_mut(&i) {
             Some(t) => {
                 f.duplicates += 1;
+                if !new_id {
+                    f.same_id_duplicates += 1;
+                }
                 // Deliveries are recorded in arrival order, but keep the earliest anyway.
                 *t = (*t).min(d.received);
             }

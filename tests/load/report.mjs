@@ -1,0 +1,101 @@
+//! Side-by-side table of the SLA benchmark runs (JSON lines from sla-bench and the BullMQ
+//! peer), the ratios, and issue 4's targets as PASS/FAIL. Exit 0 whatever the figures:
+//! a benchmark reports, it does not gate.
+//
+//   node tests/load/report.mjs results.jsonl
+
+import { readFileSync } from 'node:fs';
+
+const P99_TARGET_MS = 20;
+const BATCH_FACTOR = 3;
+
+const runs = readFileSync(process.argv[2], 'utf8')
+  .split('\n')
+  .filter((l) => l.startsWith('{'))
+  .map((l) => JSON.parse(l));
+
+const label = (r) => `${r.system} ${r.mode} x${r.replicas}`;
+const num = (x, digits = 1) => (x === null || x === undefined ? '-' : Number(x).toFixed(digits));
+const pad = (s, n) => String(s).padEnd(n);
+const lpad = (s, n) => String(s).padStart(n);
+
+// ---- the table -------------------------------------------------------------------
+const cols = [
+  ['run', 26, (r) => label(r), pad],
+  ['timers', 8, (r) => r.timers, lpad],
+  ['sched/s', 10, (r) => num(r.schedule_rate, 0), lpad],
+  ['p50 ms', 9, (r) => num(r.p50_ms), lpad],
+  ['p99 ms', 9, (r) => num(r.p99_ms), lpad],
+  ['p99.9 ms', 9, (r) => num(r.p999_ms), lpad],
+  ['max ms', 9, (r) => num(r.max_ms), lpad],
+  ['dup', 6, (r) => r.duplicates, lpad],
+  ['missing', 8, (r) => r.missing, lpad],
+  ['late-sched', 11, (r) => r.late_scheduled ?? 0, lpad],
+];
+console.log('');
+console.log(cols.map(([h, w, , f]) => f(h, w)).join(' '));
+console.log(cols.map(([, w]) => '-'.repeat(w)).join(' '));
+for (const r of runs) console.log(cols.map(([, w, get, f]) => f(get(r), w)).join(' '));
+console.log('');
+
+// ---- ratios and targets ----------------------------------------------------------
+const find = (system, mode, replicas) =>
+  runs.find((r) => r.system === system && r.mode === mode && (replicas === undefined || r.replicas === replicas));
+const bullSingle = find('bullmq', 'single');
+const bullBulk = find('bullmq', 'bulk');
+const sla = runs.filter((r) => r.system === 'aftersales-sla');
+const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}x` : 'n/a');
+
+const results = [];
+const check = (ok, text) => {
+  results.push(ok);
+  console.log(`  ${ok === null ? 'N/A ' : ok ? 'PASS' : 'FAIL'}  ${text}`);
+};
+
+console.log('ratios (aftersales-sla / bullmq):');
+for (const r of sla) {
+  const peer = r.mode === 'single' ? bullSingle : bullBulk;
+  console.log(
+    `  ${pad(label(r), 26)} rate vs bullmq single ${pad(ratio(r.schedule_rate, bullSingle?.schedule_rate), 8)}` +
+      ` rate vs bullmq ${r.mode === 'single' ? 'single' : 'bulk  '} ${pad(ratio(r.schedule_rate, peer?.schedule_rate), 8)}` +
+      ` p99 ${num(r.p99_ms)} ms vs ${num(peer?.p99_ms)} ms`,
+  );
+}
+console.log('');
+
+console.log('targets (issue 4):');
+if (!bullSingle) console.log('  (no bullmq single run: rate targets cannot be checked)');
+for (const r of sla) {
+  const peer = r.mode === 'single' ? bullSingle : bullBulk;
+  if (r.mode === 'single') {
+    check(
+      bullSingle ? r.schedule_rate >= bullSingle.schedule_rate : null,
+      `${label(r)}: single-call scheduling rate >= BullMQ's ` +
+        `(${num(r.schedule_rate, 0)}/s vs ${num(bullSingle?.schedule_rate, 0)}/s, ${ratio(r.schedule_rate, bullSingle?.schedule_rate)})`,
+    );
+  } else {
+    // The issue's "batched scheduling at least 3x BullMQ's": against BullMQ's single adds.
+    check(
+      bullSingle ? r.schedule_rate >= BATCH_FACTOR * bullSingle.schedule_rate : null,
+      `${label(r)}: batched scheduling rate >= ${BATCH_FACTOR}x BullMQ's single ` +
+        `(${num(r.schedule_rate, 0)}/s vs ${num(bullSingle?.schedule_rate, 0)}/s, ${ratio(r.schedule_rate, bullSingle?.schedule_rate)})`,
+    );
+  }
+  const p99ok = r.p99_ms !== null && r.p99_ms <= P99_TARGET_MS && (!peer || peer.p99_ms === null || r.p99_ms < peer.p99_ms);
+  check(
+    r.p99_ms === null ? false : p99ok,
+    `${label(r)}: p99 lateness <= ${P99_TARGET_MS} ms and below BullMQ's ${peer ? peer.mode : ''} ` +
+      `(${num(r.p99_ms)} ms vs ${num(peer?.p99_ms)} ms)`,
+  );
+}
+for (const r of runs) {
+  check(
+    r.duplicates === 0 && r.missing === 0 && (r.schedule_errors ?? 0) === 0,
+    `${label(r)}: zero duplicates and zero missing (duplicates ${r.duplicates}, missing ${r.missing}` +
+      `${r.schedule_errors ? `, ${r.schedule_errors} failed to schedule` : ''})`,
+  );
+}
+const failed = results.filter((x) => x === false).length;
+const passed = results.filter((x) => x === true).length;
+console.log('');
+console.log(`targets: ${passed} PASS, ${failed} FAIL${sla.length === 0 ? ' (no aftersales-sla run completed)' : ''}`);
