@@ -60,38 +60,69 @@ pub async fn insert_batch(
     rows: &[TimerRow],
 ) -> Result<Vec<(TimerRow, bool)>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let mut qb: QueryBuilder<Postgres> =
-        QueryBuilder::new(format!("INSERT INTO timers ({COLUMNS}) "));
-    qb.push_values(rows, |mut b, r| {
-        b.push_bind(r.id)
-            .push_bind(&r.owner)
-            .push_bind(&r.subject)
-            .push_bind(&r.kind)
-            .push_bind(&r.request_id)
-            .push_bind(&r.state)
-            .push_bind(&r.trigger)
-            .push_bind(&r.reminder_specs)
-            .push_bind(&r.reminder_at)
-            .push_bind(r.reminders_done)
-            .push_bind(r.start_time)
-            .push_bind(r.due_time)
-            .push_bind(&r.clock)
-            .push_bind(&r.calendar)
-            .push_bind(r.remaining_ms)
-            .push_bind(&r.payload)
-            .push_bind(&r.labels)
-            .push_bind(r.generation)
-            .push_bind(r.next_point)
-            .push_bind(r.next_fire_at)
-            .push_bind(r.attempts)
-            .push_bind(&r.last_error)
-            .push_bind(r.fired_time)
-            .push_bind(r.reschedule_count)
-            .push_bind(r.created_at)
-            .push_bind(r.updated_at);
-    });
-    qb.push(" ON CONFLICT DO NOTHING RETURNING id");
-    let inserted: Vec<(Uuid,)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+    // One statement text whatever the group size (arrays, not a VALUES list), so Postgres
+    // parses and plans it once per connection rather than once per distinct size.
+    // Columns with defaults (generation, attempts, timestamps, ...) are left to them.
+    let inserted: Vec<(Uuid,)> = sqlx::query_as(
+        "INSERT INTO timers (id, owner, subject, kind, request_id, state, trigger, reminder_specs,
+             reminder_at, reminders_done, start_time, due_time, clock, calendar, payload, labels,
+             next_point, next_fire_at, created_at, updated_at)
+         SELECT id, owner, subject, kind, request_id, 'scheduled', trigger, reminder_specs,
+             reminder_at::jsonb, reminders_done, start_time, due_time, clock, calendar, payload,
+             labels::jsonb, next_point, next_fire_at, created_at, created_at
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[],
+             $7::bytea[], $8::text[], $9::int[], $10::timestamptz[], $11::timestamptz[],
+             $12::text[], $13::text[], $14::bytea[], $15::text[], $16::int[], $17::timestamptz[],
+             $18::timestamptz[])
+           AS t(id, owner, subject, kind, request_id, trigger, reminder_specs, reminder_at,
+             reminders_done, start_time, due_time, clock, calendar, payload, labels, next_point,
+             next_fire_at, created_at)
+         ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.owner.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.subject.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| r.request_id.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.trigger.as_slice())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.reminder_specs.as_slice())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| json(&r.reminder_at.0))
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|r| r.reminders_done).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.start_time).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.due_time).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.clock.as_str()).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| r.calendar.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.payload.as_slice())
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|r| json(&r.labels.0)).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.next_point).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.next_fire_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+    .fetch_all(&mut *tx)
+    .await?;
     let inserted: std::collections::HashSet<Uuid> = inserted.into_iter().map(|(id,)| id).collect();
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
@@ -122,6 +153,10 @@ async fn existing_for(
     .bind(&r.kind)
     .fetch_optional(&mut *tx)
     .await
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("plain data serialises")
 }
 
 /// One timer.
