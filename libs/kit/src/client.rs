@@ -88,6 +88,7 @@ impl Peers {
         let channel = Endpoint::from_shared(url)
             .map_err(|e| Error::Internal(e.into()))?
             .connect_timeout(Duration::from_secs(3))
+            .tcp_nodelay(true)
             .timeout(Duration::from_secs(30))
             .connect_lazy();
         channels.insert(peer.to_string(), channel.clone());

@@ -130,7 +130,7 @@ where
                 .add_service(health_service)
                 .add_service(reflection),
         )
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), {
+        .serve_with_incoming_shutdown(incoming(listener), {
             let shutdown = shutdown.clone();
             let health = health.clone();
             let services = spec.grpc_services;
@@ -392,4 +392,18 @@ impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// Accepted connections with Nagle's algorithm off: gRPC writes many small frames, and
+/// Nagle plus delayed ACKs would hold them back for tens of milliseconds.
+fn incoming(
+    listener: TcpListener,
+) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use futures::StreamExt;
+    TcpListenerStream::new(listener).map(|conn| {
+        if let Ok(c) = &conn {
+            let _ = c.set_nodelay(true);
+        }
+        conn
+    })
 }

@@ -64,10 +64,13 @@ pub fn app(ctx: Ctx) -> anyhow::Result<App> {
         calendars.clone(),
         settings,
     );
+    // Group commits in flight at once (`SLA_COMMITTERS`).
+    let committers = env.parse_or("SLA_COMMITTERS", 4usize)?;
     let (batcher, batcher_task) = Batcher::new(
         pool.clone(),
         engine.clone(),
         ctx.redis.clone(),
+        committers,
         ctx.shutdown.clone(),
     );
     let api = Api {

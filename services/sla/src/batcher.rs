@@ -1,7 +1,9 @@
-//! Group commit for ScheduleTimer: concurrent calls queue their new timer here and one task
-//! writes everything queued in a single INSERT and a single commit, then adds the events to
-//! Redis in one pipeline. Under load each commit carries hundreds of timers, so durable
-//! scheduling costs one fsync per batch rather than per timer.
+//! Group commit for ScheduleTimer: concurrent calls queue their new timer here; a few
+//! committer tasks each take everything queued so far and write it in a single INSERT and
+//! a single commit, then add the events to Redis in one pipeline. Durable scheduling costs
+//! one fsync per group rather than per timer, and while one group commits the next one
+//! gathers and goes to another committer, so callers never wait for a whole queue of
+//! commits ahead of them.
 
 use std::sync::Arc;
 
@@ -28,15 +30,28 @@ pub struct Batcher {
 }
 
 impl Batcher {
-    /// The batcher and its task.
+    /// The batcher and its `committers` tasks (run them all).
     pub fn new(
         pool: PgPool,
         engine: Arc<Engine>,
         redis: redis::Client,
+        committers: usize,
         shutdown: CancellationToken,
     ) -> (Self, impl std::future::Future<Output = ()>) {
         let (tx, rx) = mpsc::channel(16 * MAX_GROUP);
-        (Self { tx }, run(pool, engine, redis, rx, shutdown))
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let tasks = (0..committers.max(1)).map(move |_| {
+            run(
+                pool.clone(),
+                engine.clone(),
+                redis.clone(),
+                rx.clone(),
+                shutdown.clone(),
+            )
+        });
+        (Self { tx }, async move {
+            futures::future::join_all(tasks).await;
+        })
     }
 
     /// Schedules one timer; returns it and whether it was created (false: it existed).
@@ -54,22 +69,31 @@ async fn run(
     pool: PgPool,
     engine: Arc<Engine>,
     redis: redis::Client,
-    mut rx: mpsc::Receiver<(TimerRow, Reply)>,
+    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<(TimerRow, Reply)>>>,
     shutdown: CancellationToken,
 ) {
     let mut conn: Option<redis::aio::ConnectionManager> = None;
     loop {
-        let first = tokio::select! {
-            item = rx.recv() => match item { Some(i) => i, None => return },
-            _ = shutdown.cancelled() => return,
-        };
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(i) => group.push(i),
-                Err(_) => break,
+        // Gather a group while holding the queue; commit it after letting go, so the next
+        // committer gathers the following group meanwhile.
+        let group = {
+            let mut rx = tokio::select! {
+                rx = rx.lock() => rx,
+                _ = shutdown.cancelled() => return,
+            };
+            let first = tokio::select! {
+                item = rx.recv() => match item { Some(i) => i, None => return },
+                _ = shutdown.cancelled() => return,
+            };
+            let mut group = vec![first];
+            while group.len() < MAX_GROUP {
+                match rx.try_recv() {
+                    Ok(i) => group.push(i),
+                    Err(_) => break,
+                }
             }
-        }
+            group
+        };
         let rows: Vec<TimerRow> = group.iter().map(|(r, _)| r.clone()).collect();
         metrics::histogram!("sla_schedule_group_size").record(rows.len() as f64);
         match store::insert_batch(&pool, &rows).await {
