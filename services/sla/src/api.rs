@@ -127,6 +127,13 @@ fn owner_scope(who: &Principal) -> Option<String> {
     }
 }
 
+/// A time-ordered (v7) UUID. Built from the clock and the thread-local RNG: `Uuid::now_v7`
+/// asks the kernel for randomness on every call, which showed in scheduling profiles.
+fn new_timer_id() -> Uuid {
+    let ms = Utc::now().timestamp_millis() as u64;
+    uuid::Builder::from_unix_timestamp_millis(ms, &rand::random::<[u8; 10]>()).into_uuid()
+}
+
 fn parse_name(field: &str, name: &str, prefix: &str) -> Result<String, Error> {
     name.strip_prefix(prefix)
         .filter(|s| !s.is_empty())
@@ -173,7 +180,7 @@ impl Api {
             }
         }
         let id = if r.timer_id.is_empty() {
-            Some(Uuid::now_v7())
+            Some(new_timer_id())
         } else {
             v.check(
                 &f("timer_id"),
@@ -273,9 +280,7 @@ impl Api {
                 tracing::warn!(error = %e, "removing a stale event failed");
             }
         }
-        if let Err(e) =
-            batcher::add_to_schedule(&self.engine, &mut c, std::slice::from_ref(after)).await
-        {
+        if let Err(e) = batcher::add_to_schedule(&self.engine, &mut c, [after]).await {
             tracing::warn!(error = %e, "adding an event failed; the reconciler will catch up");
         }
     }
@@ -376,17 +381,13 @@ impl SlaService for Api {
         v.finish()?;
         let rows: Vec<TimerRow> = rows.into_iter().flatten().collect();
         // One statement, one commit for the whole batch: all or nothing.
-        let results = store::insert_batch(&self.pool, &rows)
+        let results = store::insert_batch(&self.pool, rows)
             .await
             .map_err(Error::from)?;
-        let created: Vec<TimerRow> = results
-            .iter()
-            .filter(|(_, c)| *c)
-            .map(|(r, _)| r.clone())
-            .collect();
+        let created = results.iter().filter(|(_, c)| *c).map(|(r, _)| r);
         match self.redis().await {
             Some(mut c) => {
-                if let Err(e) = batcher::add_to_schedule(&self.engine, &mut c, &created).await {
+                if let Err(e) = batcher::add_to_schedule(&self.engine, &mut c, created).await {
                     tracing::warn!(error = %e, "adding a batch to redis failed; the reconciler will catch up");
                 }
             }

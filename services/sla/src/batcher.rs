@@ -94,32 +94,28 @@ async fn run(
             }
             group
         };
-        let rows: Vec<TimerRow> = group.iter().map(|(r, _)| r.clone()).collect();
+        let (rows, replies): (Vec<TimerRow>, Vec<Reply>) = group.into_iter().unzip();
         metrics::histogram!("sla_schedule_group_size").record(rows.len() as f64);
-        match store::insert_batch(&pool, &rows).await {
+        match store::insert_batch(&pool, rows).await {
             Ok(results) => {
                 if conn.is_none() {
                     conn = redis::aio::ConnectionManager::new(redis.clone()).await.ok();
                 }
-                let created: Vec<TimerRow> = results
-                    .iter()
-                    .filter(|(_, c)| *c)
-                    .map(|(r, _)| r.clone())
-                    .collect();
+                let created = results.iter().filter(|(_, c)| *c).map(|(r, _)| r);
                 if let Some(c) = conn.as_mut()
-                    && let Err(e) = add_to_schedule(&engine, c, &created).await
+                    && let Err(e) = add_to_schedule(&engine, c, created).await
                 {
                     // Durable already: the reconciler restores these from Postgres.
                     tracing::warn!(error = %e, "adding new timers to redis failed");
                     conn = None;
                 }
-                for ((_, reply), result) in group.into_iter().zip(results) {
+                for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(Ok(result));
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, "group commit failed");
-                for (_, reply) in group {
+                for reply in replies {
                     let _ = reply.send(Err("database unavailable".into()));
                 }
             }
@@ -128,13 +124,13 @@ async fn run(
 }
 
 /// Adds the next event of each (newly created or changed) scheduled timer to Redis.
-pub async fn add_to_schedule(
+pub async fn add_to_schedule<'a>(
     engine: &Engine,
     c: &mut redis::aio::ConnectionManager,
-    rows: &[TimerRow],
+    rows: impl IntoIterator<Item = &'a TimerRow>,
 ) -> redis::RedisResult<()> {
     let events: Vec<(u32, String, i64)> = rows
-        .iter()
+        .into_iter()
         .filter(|r| r.state == "scheduled")
         .filter_map(|r| {
             let (p, at) = (r.next_point?, r.next_fire_at?);
@@ -147,8 +143,8 @@ pub async fn add_to_schedule(
         })
         .collect();
     engine.schedule().add(c, &events).await?;
-    for (_, _, at) in &events {
-        engine.nudge(*at);
+    if let Some(earliest) = events.iter().map(|(_, _, at)| *at).min() {
+        engine.nudge(earliest);
     }
     Ok(())
 }

@@ -57,7 +57,7 @@ impl TimerRow {
 /// existing one is returned with `created = false`.
 pub async fn insert_batch(
     pool: &PgPool,
-    rows: &[TimerRow],
+    rows: Vec<TimerRow>,
 ) -> Result<Vec<(TimerRow, bool)>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     // One statement text whatever the group size (arrays, not a VALUES list), so Postgres
@@ -127,11 +127,11 @@ pub async fn insert_batch(
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         if inserted.contains(&r.id) {
-            out.push((r.clone(), true));
+            out.push((r, true));
         } else {
             // A replay (same request id) or a live timer for the same key: answer with it.
-            let existing = existing_for(&mut tx, r).await?;
-            out.push((existing.unwrap_or_else(|| r.clone()), false));
+            let existing = existing_for(&mut tx, &r).await?;
+            out.push((existing.unwrap_or(r), false));
         }
     }
     tx.commit().await?;
