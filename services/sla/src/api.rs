@@ -545,11 +545,7 @@ impl SlaService for Api {
                 t.attempts = 0;
                 t.last_error = None;
                 if t.state == "paused" {
-                    let clock = if t.clock == "working" {
-                        ClockKind::Working
-                    } else {
-                        ClockKind::Wall
-                    };
+                    let clock = ClockKind::from_db(&t.clock);
                     t.remaining_ms =
                         Some(domain::remaining(clock, now, due, cal.as_ref()).num_milliseconds());
                 } else {
@@ -575,11 +571,7 @@ impl SlaService for Api {
         let t = self
             .change(&who, "PauseTimer", &r.name, &r.request_id, &r, |t| {
                 require_state(t, &["scheduled"], "pause")?;
-                let clock = if t.clock == "working" {
-                    ClockKind::Working
-                } else {
-                    ClockKind::Wall
-                };
+                let clock = ClockKind::from_db(&t.clock);
                 let cal = t.calendar.as_ref().and_then(|c| calendars.get(c));
                 t.remaining_ms = Some(
                     domain::remaining(clock, now, t.due_time, cal.as_ref()).num_milliseconds(),
@@ -604,11 +596,7 @@ impl SlaService for Api {
         let t = self
             .change(&who, "ResumeTimer", &r.name, &r.request_id, &r, |t| {
                 require_state(t, &["paused"], "resume")?;
-                let clock = if t.clock == "working" {
-                    ClockKind::Working
-                } else {
-                    ClockKind::Wall
-                };
+                let clock = ClockKind::from_db(&t.clock);
                 let cal = t.calendar.as_ref().and_then(|c| calendars.get(c));
                 let left = Duration::milliseconds(t.remaining_ms.unwrap_or_default());
                 let due = domain::resumed_due(clock, now, left, cal.as_ref());

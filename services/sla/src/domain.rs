@@ -36,6 +36,15 @@ pub enum ClockKind {
 }
 
 impl ClockKind {
+    /// Inverse of [`ClockKind::as_str`] (anything else is wall time).
+    pub fn from_db(s: &str) -> Self {
+        if s == "working" {
+            ClockKind::Working
+        } else {
+            ClockKind::Wall
+        }
+    }
+
     /// Database name.
     pub fn as_str(self) -> &'static str {
         match self {
