@@ -146,6 +146,14 @@ fn timer_id(name: &str) -> Result<Uuid, Error> {
     Uuid::parse_str(&raw).map_err(|_| Error::invalid("name", "timer id must be a UUID"))
 }
 
+/// The keyset token after a full page (the last row's key), or none after a short page.
+fn next_token<T>(rows: &[T], limit: i64, key: impl Fn(&T) -> String) -> String {
+    match rows.last() {
+        Some(last) if rows.len() as i64 == limit => key(last),
+        _ => String::new(),
+    }
+}
+
 fn page_size(v: &mut Violations, size: i32) -> i64 {
     if size < 0 {
         v.add("page_size", "must not be negative");
@@ -463,11 +471,7 @@ impl SlaService for Api {
         let rows = store::list(&self.pool, &filter)
             .await
             .map_err(Error::from)?;
-        let next_page_token = if rows.len() as i64 == limit {
-            rows.last().map(|r| r.id.to_string()).unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = next_token(&rows, limit, |r| r.id.to_string());
         Ok(Response::new(ListTimersResponse {
             timers: rows.iter().map(convert::timer).collect(),
             next_page_token,
@@ -641,11 +645,7 @@ impl SlaService for Api {
         let rows = store::list_dead_letters(&self.pool, owner.as_deref(), after, limit)
             .await
             .map_err(Error::from)?;
-        let next_page_token = if rows.len() as i64 == limit {
-            rows.last().map(|d| d.id.to_string()).unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = next_token(&rows, limit, |d| d.id.to_string());
         Ok(Response::new(ListDeadLettersResponse {
             dead_letters: rows.iter().map(convert::dead_letter).collect(),
             next_page_token,
@@ -742,11 +742,7 @@ impl SlaService for Api {
         let (rows, total) = store::list_breaches(&self.pool, &filter)
             .await
             .map_err(Error::from)?;
-        let next_page_token = if rows.len() as i64 == limit {
-            rows.last().map(|b| b.id.to_string()).unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = next_token(&rows, limit, |b| b.id.to_string());
         Ok(Response::new(ListBreachesResponse {
             breaches: rows.iter().map(convert::breach).collect(),
             next_page_token,
