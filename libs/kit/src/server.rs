@@ -326,7 +326,7 @@ where
             None | Some("serve") => {
                 let _guard = telemetry::init(&cfg);
                 telemetry::start_metrics(cfg.metrics_listen);
-                let listener = TcpListener::bind(cfg.grpc_listen).await?;
+                let listener = bind(cfg.grpc_listen).await?;
                 tracing::info!(service = spec.name, addr = %cfg.grpc_listen, "listening");
                 let shutdown = CancellationToken::new();
                 tokio::spawn(cancel_on_signal(shutdown.clone()));
@@ -406,4 +406,20 @@ fn incoming(
         }
         conn
     })
+}
+
+/// Binds the service port, retrying briefly: a fixed port can be held for a moment by an
+/// outgoing connection that the kernel gave it as its ephemeral source port, or by the
+/// previous process of a restart still closing.
+async fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let mut tries = 0;
+    loop {
+        match TcpListener::bind(addr).await {
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && tries < 20 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            other => return other,
+        }
+    }
 }

@@ -81,6 +81,9 @@ pub struct Engine {
     calendars: Calendars,
     settings: Settings,
     held: Mutex<BTreeMap<(i64, String), Held>>,
+    /// Events this replica is delivering or recording: a rebuild after Redis lost its data
+    /// must not schedule them again, or they would fire twice.
+    busy: Mutex<std::collections::HashSet<String>>,
     fire_wake: Notify,
     claim_wake: Notify,
     in_flight: Arc<Semaphore>,
@@ -111,6 +114,7 @@ impl Engine {
             calendars,
             settings,
             held: Mutex::default(),
+            busy: Mutex::default(),
             fire_wake: Notify::new(),
             claim_wake: Notify::new(),
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
@@ -303,6 +307,10 @@ impl Engine {
                             .expect("semaphore never closed");
                         let this = self.clone();
                         let out = out.clone();
+                        self.busy
+                            .lock()
+                            .expect("busy poisoned")
+                            .insert(held.member.clone());
                         tokio::spawn(async move {
                             let outcome = this.deliver(held).await;
                             let _ = out.send(outcome);
@@ -419,11 +427,23 @@ impl Engine {
             if conn.is_none() {
                 conn = self.connect().await;
             }
+            let members: Vec<String> = batch
+                .iter()
+                .map(|o| match o {
+                    Outcome::Acked { held, .. } | Outcome::Failed { held, .. } => {
+                        held.member.clone()
+                    }
+                })
+                .collect();
             if let Err(e) = self.record(batch, conn.as_mut()).await {
                 // The events stay leased; the lease expires and they fire again, and
                 // owners deduplicate by delivery id. Nothing is lost.
                 tracing::error!(error = %e, "recording delivery outcomes failed");
                 conn = None;
+            }
+            let mut busy = self.busy.lock().expect("busy poisoned");
+            for m in &members {
+                busy.remove(m);
             }
         }
     }
@@ -637,17 +657,23 @@ impl Engine {
             let Some(last) = rows.last() else { break };
             after = last.0;
             total += rows.len();
-            let events: Vec<(u32, String, i64)> = rows
-                .iter()
-                .map(|(id, g, p, at)| {
-                    let id = id.to_string();
-                    (
-                        Keys::shard_of(&id),
-                        domain::delivery_id(&id, *g, Point::from_db(*p)),
-                        at.timestamp_millis(),
-                    )
-                })
-                .collect();
+            let events: Vec<(u32, String, i64)> = {
+                let busy = self.busy.lock().expect("busy poisoned");
+                let held = self.held.lock().expect("held poisoned");
+                rows.iter()
+                    .map(|(id, g, p, at)| {
+                        let id = id.to_string();
+                        (
+                            Keys::shard_of(&id),
+                            domain::delivery_id(&id, *g, Point::from_db(*p)),
+                            at.timestamp_millis(),
+                        )
+                    })
+                    // Ours in memory: they fire (or retry) from here; the straggler pass
+                    // restores any that fail meanwhile.
+                    .filter(|(_, m, at)| !busy.contains(m) && !held.contains_key(&(*at, m.clone())))
+                    .collect()
+            };
             self.schedule.restore(c, &events).await?;
         }
         let _: () = redis::cmd("SET")
