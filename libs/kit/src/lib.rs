@@ -13,6 +13,7 @@ pub mod layer;
 pub mod outbox;
 pub mod server;
 pub mod telemetry;
+pub mod time;
 
 pub use error::{Error, Result};
 pub use server::{App, Ctx, ServiceSpec};

@@ -1,6 +1,13 @@
 //! Refund ledger, payouts, compensation and shipping-insurance claims (SPEC §4).
 
 mod api;
+mod convert;
+pub mod domain;
+mod effects;
+mod payouts;
+pub mod settings;
+mod store;
+mod timers;
 
 use kit::{App, Ctx, ServiceSpec};
 
@@ -11,7 +18,10 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub const SPEC: ServiceSpec = ServiceSpec {
     name: "refunds",
     default_port: 50053,
-    grpc_services: &["aftersales.refunds.v1.RefundsService"],
+    grpc_services: &[
+        "aftersales.refunds.v1.RefundsService",
+        "aftersales.sla.v1.TimerCallback",
+    ],
     migrator: Some(&MIGRATOR),
 };
 

@@ -17,18 +17,7 @@ use crate::{
     store::{BreachRow, DeadLetterRow, TimerRow},
 };
 
-/// A chrono instant as a protobuf timestamp.
-pub fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: t.timestamp_subsec_nanos() as i32,
-    }
-}
-
-/// A protobuf timestamp as a chrono instant.
-pub fn from_ts(t: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32)
-}
+pub use kit::time::{from_ts, ts};
 
 fn dur(d: Duration) -> prost_types::Duration {
     prost_types::Duration {

@@ -1,0 +1,65 @@
+//! Stored refunds rendered as the contract's messages.
+
+use aftersales_proto::aftersales::{
+    common::v1::{Clock, Money},
+    refunds::v1::{PlatformAdvance, Refund},
+};
+use kit::time::ts;
+
+use crate::{
+    domain::{
+        refund::{State, payout_id},
+    },
+    effects::{SETTLEMENT_KIND, settlement_timer},
+    store::RefundRow,
+};
+
+fn money(minor: i64, currency: &str) -> Option<Money> {
+    Some(Money {
+        amount_minor: minor,
+        currency: currency.to_string(),
+    })
+}
+
+/// The contract's view of a stored refund.
+pub fn refund(r: &RefundRow) -> Refund {
+    let open = !matches!(r.state(), State::Settled);
+    let retrying = r.failures > 0 && r.next_attempt_at.is_some();
+    Refund {
+        name: r.name(),
+        kind: r.kind as i32,
+        state: r.state as i32,
+        source_case: r.source_case.clone(),
+        order_id: r.order_id.clone(),
+        order_line_id: r.order_line_id.clone(),
+        buyer_id: r.buyer_id.clone(),
+        merchant_id: r.merchant_id.clone(),
+        amount: money(r.amount_minor, &r.currency),
+        reason: r.reason.clone(),
+        funded_by: r.funded_by as i32,
+        payout_id: payout_id(&r.id, r.payout_seq),
+        original_payment_ref: r.payment_ref.clone(),
+        attempts: r.attempts.max(0) as u32,
+        last_error: r.last_error.clone(),
+        next_attempt_time: if retrying { r.next_attempt_at.map(ts) } else { None },
+        clock: open.then(|| Clock {
+            kind: SETTLEMENT_KIND.into(),
+            due_time: r.settle_due.map(ts),
+            timer: format!("timers/{}", settlement_timer(r)),
+            ..Default::default()
+        }),
+        advance: r.advance_time.map(|at| PlatformAdvance {
+            recover_from: r.advance_from.unwrap_or_default() as i32,
+            debtor_id: r.advance_debtor.clone().unwrap_or_default(),
+            reason: r.advance_reason.clone().unwrap_or_default(),
+            amount: money(r.amount_minor, &r.currency),
+            recovered: money(r.recovered_minor, &r.currency),
+            advance_time: Some(ts(at)),
+            recovered_time: r.recovered_time.map(ts),
+        }),
+        create_time: Some(ts(r.create_time)),
+        submit_time: r.submit_time.map(ts),
+        settle_time: r.settle_time.map(ts),
+        update_time: Some(ts(r.update_time)),
+    }
+}
