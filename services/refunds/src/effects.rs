@@ -32,10 +32,10 @@ const SEND: &str = "/aftersales.platform.v1.Notifier/Send";
 /// The SLA timer kind of the settlement clock.
 pub const SETTLEMENT_KIND: &str = "refund_settlement";
 
-/// The settlement timer's id: known before the SLA service answers, so cancelling it
-/// needs no stored reply.
+/// The settlement timer's id (a UUIDv5 of the refund): known before the SLA service
+/// answers, so cancelling it needs no stored reply.
 pub fn settlement_timer(r: &RefundRow) -> String {
-    format!("rs-{}", r.id.simple())
+    request_id_for(&format!("{}:settlement-timer", r.name()))
 }
 
 fn money(r: &RefundRow) -> Option<Money> {
