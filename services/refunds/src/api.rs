@@ -28,12 +28,13 @@ use tonic::{Request, Response, Status, service::Routes};
 use uuid::Uuid;
 
 use crate::{
-    convert, effects,
+    convert,
     domain::{
         money::Money,
         penalty::{self, PenaltyError, RATE_BP_PER_DAY},
         refund::{self, Funding, Kind, RecoverFrom, Retry},
     },
+    effects,
     payouts::Worker,
     settings::Settings,
     store::{self, Filter, NewRefund, Paid, WriteError},
@@ -61,10 +62,22 @@ pub fn app(ctx: Ctx) -> anyhow::Result<App> {
     let staff = [Agent, Arbitrator, Service];
     let policy = Policy::new()
         .allow(SERVICE, "CreateRefund", &staff)
-        .allow(SERVICE, "GetRefund", &[Buyer, Merchant, Agent, Arbitrator, Service])
-        .allow(SERVICE, "ListRefunds", &[Buyer, Merchant, Agent, Arbitrator, Service])
+        .allow(
+            SERVICE,
+            "GetRefund",
+            &[Buyer, Merchant, Agent, Arbitrator, Service],
+        )
+        .allow(
+            SERVICE,
+            "ListRefunds",
+            &[Buyer, Merchant, Agent, Arbitrator, Service],
+        )
         .allow(SERVICE, "RetryRefund", &[Agent])
-        .allow(SERVICE, "ComputeLatePenalty", &[Buyer, Merchant, Agent, Arbitrator, Service])
+        .allow(
+            SERVICE,
+            "ComputeLatePenalty",
+            &[Buyer, Merchant, Agent, Arbitrator, Service],
+        )
         .allow(SERVICE, "RecordPlatformAdvance", &staff)
         .allow(SERVICE, "RecordRecovery", &[Agent, Service])
         .allow(CALLBACK, "OnTimerEvent", &[Service]);
@@ -143,16 +156,29 @@ fn parse_create(r: &CreateRefundRequest) -> Result<Create, Error> {
     let mut v = Violations::new();
     let kind = Kind::from_i32(r.kind);
     if kind.is_none() {
-        v.add("kind", "must be one of GOODS, SHIPPING_FEE, LATE_PENALTY, SHIPPING_INSURANCE, GOODWILL");
+        v.add(
+            "kind",
+            "must be one of GOODS, SHIPPING_FEE, LATE_PENALTY, SHIPPING_INSURANCE, GOODWILL",
+        );
     }
     match r.source_case.split_once('/') {
         Some((svc, id)) if !svc.is_empty() && !id.is_empty() && r.source_case.len() <= 200 => {}
-        _ => v.add("source_case", "must name the causing case, e.g. returns/123"),
+        _ => v.add(
+            "source_case",
+            "must name the causing case, e.g. returns/123",
+        ),
     }
-    let order_id = r.order_id.strip_prefix("orders/").unwrap_or(&r.order_id).to_string();
+    let order_id = r
+        .order_id
+        .strip_prefix("orders/")
+        .unwrap_or(&r.order_id)
+        .to_string();
     required(&mut v, "order_id", &order_id, 100);
     if kind.is_some_and(Kind::needs_line) && r.order_line_id.is_empty() {
-        v.add("order_line_id", "is required for GOODS and SHIPPING_FEE refunds");
+        v.add(
+            "order_line_id",
+            "is required for GOODS and SHIPPING_FEE refunds",
+        );
     }
     if r.order_line_id.len() > 100 {
         v.add("order_line_id", "at most 100 bytes");
@@ -193,22 +219,25 @@ impl Api {
                 resource: "order",
                 name: format!("orders/{order_id}"),
             }),
-            Err(s) => Err(Error::Unavailable(format!("order directory: {}", s.message()))),
+            Err(s) => Err(Error::Unavailable(format!(
+                "order directory: {}",
+                s.message()
+            ))),
         }
     }
 
     /// The caller's refund, locked; NOT_FOUND when it does not exist.
-    async fn locked(
-        tx: &mut sqlx::PgConnection,
-        name: &str,
-    ) -> Result<store::RefundRow, Error> {
+    async fn locked(tx: &mut sqlx::PgConnection, name: &str) -> Result<store::RefundRow, Error> {
         let id = refund_id(name)?;
         store::lock(tx, id).await?.ok_or_else(|| not_found(name))
     }
 
     /// Explains a cap refusal with what remains on the line.
     async fn cap_refusal(&self, which: &'static str, order: &str, line: &str) -> Error {
-        let left = store::remaining(&self.pool, order, line).await.ok().flatten();
+        let left = store::remaining(&self.pool, order, line)
+            .await
+            .ok()
+            .flatten();
         let remaining = left.map(|(g, s, c)| match which {
             "goods" => g,
             "shipping fee" => s,
@@ -261,7 +290,10 @@ impl RefundsService for Api {
             (
                 Paid {
                     goods: line.paid_amount.as_ref().map_or(0, |m| m.amount_minor),
-                    shipping: line.shipping_fee_paid.as_ref().map_or(0, |m| m.amount_minor),
+                    shipping: line
+                        .shipping_fee_paid
+                        .as_ref()
+                        .map_or(0, |m| m.amount_minor),
                 },
                 line.paid_amount.as_ref().map(|m| m.currency.clone()),
             )
@@ -310,7 +342,8 @@ impl RefundsService for Api {
                 drop(tx);
                 return Err(match e {
                     WriteError::CapExceeded(which) => {
-                        self.cap_refusal(which, &new.order_id, &new.order_line_id).await
+                        self.cap_refusal(which, &new.order_id, &new.order_line_id)
+                            .await
                     }
                     WriteError::CurrencyMismatch(cur) => {
                         Error::invalid("amount.currency", format!("the line was paid in {cur}"))
@@ -325,14 +358,28 @@ impl RefundsService for Api {
                 .into());
             }
         };
-        store::audit(&mut tx, row.id, (who.role.as_str(), &who.id), None, row.state(), &row.reason)
-            .await
-            .map_err(Error::from)?;
+        store::audit(
+            &mut tx,
+            row.id,
+            (who.role.as_str(), &who.id),
+            None,
+            row.state(),
+            &row.reason,
+        )
+        .await
+        .map_err(Error::from)?;
         effects::requested(&mut tx, &row, &self.settings)
             .await
             .map_err(Error::from)?;
         let answer = convert::refund(&row);
-        idempotency::complete(&mut tx, &caller(&who), "CreateRefund", &r.request_id, &answer).await?;
+        idempotency::complete(
+            &mut tx,
+            &caller(&who),
+            "CreateRefund",
+            &r.request_id,
+            &answer,
+        )
+        .await?;
         tx.commit().await.map_err(Error::from)?;
         tracing::info!(refund = %row.name(), kind = row.kind().as_str(), amount = row.amount_minor, "refund recorded");
         self.wake.notify_one();
@@ -383,7 +430,10 @@ impl RefundsService for Api {
         if r.kinds.iter().any(|k| Kind::from_i32(*k).is_none()) {
             v.add("kinds", "unknown kind");
         }
-        if r.states.iter().any(|s| *s <= 0 || RefundState::try_from(*s).is_err()) {
+        if r.states
+            .iter()
+            .any(|s| *s <= 0 || RefundState::try_from(*s).is_err())
+        {
             v.add("states", "unknown state");
         }
         let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
@@ -409,12 +459,19 @@ impl RefundsService for Api {
             }
             _ => {
                 if f.order_id.is_none() && f.source_case.is_none() && f.merchant_id.is_none() {
-                    v.add("order_id", "one of order_id, source_case or merchant_id is required");
+                    v.add(
+                        "order_id",
+                        "one of order_id, source_case or merchant_id is required",
+                    );
                 }
             }
         }
         v.finish()?;
-        let limit = if r.page_size == 0 { 20 } else { r.page_size as i64 };
+        let limit = if r.page_size == 0 {
+            20
+        } else {
+            r.page_size as i64
+        };
         let mut rows = store::list(&self.pool, &f, after, limit + 1)
             .await
             .map_err(Error::from)?;
@@ -455,7 +512,10 @@ impl RefundsService for Api {
         let who = principal(&req)?;
         let r = req.into_inner();
         let mut v = Violations::new();
-        v.check("name", refund_id(&r.name).map_err(|_| "must look like refunds/{uuid}"));
+        v.check(
+            "name",
+            refund_id(&r.name).map_err(|_| "must look like refunds/{uuid}"),
+        );
         request_id(&mut v, &r.request_id);
         v.finish()?;
         let mut tx = self.pool.begin().await.map_err(Error::from)?;
@@ -469,7 +529,9 @@ impl RefundsService for Api {
             .ok_or_else(|| Error::illegal_state(&r.name, before.state().as_str(), "retry"))?;
         let row = match how {
             Retry::SamePayout => store::restart(&mut tx, before.id, before.payout_seq, false).await,
-            Retry::NextPayout => store::restart(&mut tx, before.id, before.payout_seq + 1, true).await,
+            Retry::NextPayout => {
+                store::restart(&mut tx, before.id, before.payout_seq + 1, true).await
+            }
         }
         .map_err(Error::from)?;
         store::audit(
@@ -483,7 +545,14 @@ impl RefundsService for Api {
         .await
         .map_err(Error::from)?;
         let answer = convert::refund(&row);
-        idempotency::complete(&mut tx, &caller(&who), "RetryRefund", &r.request_id, &answer).await?;
+        idempotency::complete(
+            &mut tx,
+            &caller(&who),
+            "RetryRefund",
+            &r.request_id,
+            &answer,
+        )
+        .await?;
         tx.commit().await.map_err(Error::from)?;
         self.wake.notify_one();
         Ok(Response::new(answer))
@@ -514,7 +583,9 @@ impl RefundsService for Api {
         let line = r.line_amount.as_ref().map_or(0, |m| m.amount_minor);
         let p = penalty::late_penalty(line, r.late_days, r.buyer_caused).map_err(|e| match e {
             PenaltyError::NegativeAmount => Error::invalid("line_amount", "must not be negative"),
-            PenaltyError::Overflow => Error::invalid("late_days", "the penalty does not fit in 64 bits"),
+            PenaltyError::Overflow => {
+                Error::invalid("late_days", "the penalty does not fit in 64 bits")
+            }
         })?;
         Ok(Response::new(ComputeLatePenaltyResponse {
             penalty: Some(ProtoMoney {
@@ -533,7 +604,10 @@ impl RefundsService for Api {
         let who = principal(&req)?;
         let r = req.into_inner();
         let mut v = Violations::new();
-        v.check("name", refund_id(&r.name).map_err(|_| "must look like refunds/{uuid}"));
+        v.check(
+            "name",
+            refund_id(&r.name).map_err(|_| "must look like refunds/{uuid}"),
+        );
         let from = RecoverFrom::from_i32(r.recover_from);
         if from.is_none() {
             v.add("recover_from", "must be MERCHANT_DEPOSIT or CARRIER");
@@ -547,9 +621,14 @@ impl RefundsService for Api {
         let from = from.expect("validated");
 
         let mut tx = self.pool.begin().await.map_err(Error::from)?;
-        if let Claim::Replay(bytes) =
-            idempotency::claim(&mut tx, &caller(&who), "RecordPlatformAdvance", &r.request_id, &r)
-                .await?
+        if let Claim::Replay(bytes) = idempotency::claim(
+            &mut tx,
+            &caller(&who),
+            "RecordPlatformAdvance",
+            &r.request_id,
+            &r,
+        )
+        .await?
         {
             return Ok(Response::new(idempotency::decode_replay(&bytes)?));
         }
@@ -580,7 +659,8 @@ impl RefundsService for Api {
                 reason: "NOT_RECOVERABLE",
                 kind: "LEDGER",
                 subject: r.name.clone(),
-                description: "only a refund the merchant or the carrier owes can be advanced".into(),
+                description: "only a refund the merchant or the carrier owes can be advanced"
+                    .into(),
             }
             .into());
         }
@@ -597,10 +677,18 @@ impl RefundsService for Api {
         )
         .await
         .map_err(Error::from)?;
-        effects::advanced(&mut tx, &row).await.map_err(Error::from)?;
+        effects::advanced(&mut tx, &row)
+            .await
+            .map_err(Error::from)?;
         let answer = convert::refund(&row);
-        idempotency::complete(&mut tx, &caller(&who), "RecordPlatformAdvance", &r.request_id, &answer)
-            .await?;
+        idempotency::complete(
+            &mut tx,
+            &caller(&who),
+            "RecordPlatformAdvance",
+            &r.request_id,
+            &answer,
+        )
+        .await?;
         tx.commit().await.map_err(Error::from)?;
         Ok(Response::new(answer))
     }
@@ -612,7 +700,10 @@ impl RefundsService for Api {
         let who = principal(&req)?;
         let r = req.into_inner();
         let mut v = Violations::new();
-        v.check("name", refund_id(&r.name).map_err(|_| "must look like refunds/{uuid}"));
+        v.check(
+            "name",
+            refund_id(&r.name).map_err(|_| "must look like refunds/{uuid}"),
+        );
         let amount = money(&mut v, "amount", r.amount.as_ref());
         required(&mut v, "reference", &r.reference, 200);
         request_id(&mut v, &r.request_id);
@@ -636,7 +727,11 @@ impl RefundsService for Api {
             .into());
         }
         if amount.currency.as_str() != before.currency {
-            return Err(Error::invalid("amount.currency", format!("the refund is in {}", before.currency)).into());
+            return Err(Error::invalid(
+                "amount.currency",
+                format!("the refund is in {}", before.currency),
+            )
+            .into());
         }
         let row = match store::add_recovery(&mut tx, before.id, amount.minor, &r.reference).await {
             Ok(row) => row,
@@ -665,7 +760,14 @@ impl RefundsService for Api {
         .await
         .map_err(Error::from)?;
         let answer = convert::refund(&row);
-        idempotency::complete(&mut tx, &caller(&who), "RecordRecovery", &r.request_id, &answer).await?;
+        idempotency::complete(
+            &mut tx,
+            &caller(&who),
+            "RecordRecovery",
+            &r.request_id,
+            &answer,
+        )
+        .await?;
         tx.commit().await.map_err(Error::from)?;
         Ok(Response::new(answer))
     }

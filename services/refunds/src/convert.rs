@@ -7,9 +7,7 @@ use aftersales_proto::aftersales::{
 use kit::time::ts;
 
 use crate::{
-    domain::{
-        refund::{State, payout_id},
-    },
+    domain::refund::{State, payout_id},
     effects::{SETTLEMENT_KIND, settlement_timer},
     store::RefundRow,
 };
@@ -41,7 +39,11 @@ pub fn refund(r: &RefundRow) -> Refund {
         original_payment_ref: r.payment_ref.clone(),
         attempts: r.attempts.max(0) as u32,
         last_error: r.last_error.clone(),
-        next_attempt_time: if retrying { r.next_attempt_at.map(ts) } else { None },
+        next_attempt_time: if retrying {
+            r.next_attempt_at.map(ts)
+        } else {
+            None
+        },
         clock: open.then(|| Clock {
             kind: SETTLEMENT_KIND.into(),
             due_time: r.settle_due.map(ts),

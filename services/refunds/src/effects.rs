@@ -7,8 +7,8 @@ use aftersales_proto::aftersales::{
     common::v1::{Actor, ActorRole, Money},
     platform::v1::SendRequest,
     refunds::v1::{
-        PlatformAdvanceRecorded, RecoveryParty, RefundEscalated, RefundFailed,
-        RefundRequested, RefundSettled,
+        PlatformAdvanceRecorded, RecoveryParty, RefundEscalated, RefundFailed, RefundRequested,
+        RefundSettled,
     },
     sla::v1::{CancelTimerRequest, ScheduleTimerRequest, Trigger, WorkingDays, trigger::Spec},
 };
@@ -72,7 +72,11 @@ async fn notify(tx: &mut PgConnection, r: &RefundRow, template: &str) -> Result<
 }
 
 /// A refund was recorded: RefundRequested, the settlement clock, the buyer told.
-pub async fn requested(tx: &mut PgConnection, r: &RefundRow, settings: &Settings) -> Result<(), sqlx::Error> {
+pub async fn requested(
+    tx: &mut PgConnection,
+    r: &RefundRow,
+    settings: &Settings,
+) -> Result<(), sqlx::Error> {
     let event = RefundRequested {
         refund: r.name(),
         source_case: r.source_case.clone(),
@@ -147,7 +151,11 @@ pub async fn failed(tx: &mut PgConnection, r: &RefundRow, error: &str) -> Result
 }
 
 /// An agent must look: RefundEscalated.
-pub async fn escalated(tx: &mut PgConnection, r: &RefundRow, reason: &str) -> Result<(), sqlx::Error> {
+pub async fn escalated(
+    tx: &mut PgConnection,
+    r: &RefundRow,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
     let event = RefundEscalated {
         refund: r.name(),
         source_case: r.source_case.clone(),
@@ -161,7 +169,9 @@ pub async fn escalated(tx: &mut PgConnection, r: &RefundRow, reason: &str) -> Re
 pub async fn advanced(tx: &mut PgConnection, r: &RefundRow) -> Result<(), sqlx::Error> {
     let event = PlatformAdvanceRecorded {
         refund: r.name(),
-        recover_from: r.advance_from.map_or(RecoveryParty::Unspecified as i32, |v| v as i32),
+        recover_from: r
+            .advance_from
+            .map_or(RecoveryParty::Unspecified as i32, |v| v as i32),
         debtor_id: r.advance_debtor.clone().unwrap_or_default(),
         amount: money(r),
     };

@@ -7,11 +7,11 @@
 
 use std::{sync::Arc, time::Duration};
 
+use aftersales_proto::aftersales::common::v1::Money;
 use aftersales_proto::aftersales::platform::v1::{
     GetPayoutRequest, Payout, PayoutState, SubmitPayoutRequest,
     payment_gateway_client::PaymentGatewayClient,
 };
-use aftersales_proto::aftersales::common::v1::Money;
 use kit::client::Peers;
 use sqlx::PgPool;
 use tokio::sync::Notify;
@@ -99,7 +99,12 @@ impl Worker {
 /// Calls the gateway for `r` (submit, or look up a payout it already accepted) and
 /// records what it said.
 #[tracing::instrument(skip_all, fields(refund = %r.name(), payout = %payout_id(&r.id, r.payout_seq)))]
-async fn attempt(pool: &PgPool, peers: &Peers, settings: &Settings, r: RefundRow) -> anyhow::Result<()> {
+async fn attempt(
+    pool: &PgPool,
+    peers: &Peers,
+    settings: &Settings,
+    r: RefundRow,
+) -> anyhow::Result<()> {
     let outcome = call(peers, &r).await;
     if matches!(outcome, Outcome::Succeeded | Outcome::Processing)
         && settings.failpoint.as_deref() == Some("crash_after_submit")
@@ -115,7 +120,9 @@ async fn attempt(pool: &PgPool, peers: &Peers, settings: &Settings, r: RefundRow
 fn classify(p: Payout) -> Outcome {
     match PayoutState::try_from(p.state).unwrap_or(PayoutState::Unspecified) {
         PayoutState::Succeeded => Outcome::Succeeded,
-        PayoutState::Failed => Outcome::Declined(format!("{}: {}", p.failure_code, p.failure_message)),
+        PayoutState::Failed => {
+            Outcome::Declined(format!("{}: {}", p.failure_code, p.failure_message))
+        }
         PayoutState::Processing => Outcome::Processing,
         PayoutState::Unspecified => Outcome::Transient("gateway answered no payout state".into()),
     }
@@ -151,10 +158,12 @@ async fn call(peers: &Peers, r: &RefundRow) -> Outcome {
     match answer {
         Ok(p) => classify(p.into_inner()),
         Err(s) => match s.code() {
-            Code::InvalidArgument | Code::FailedPrecondition | Code::PermissionDenied
-            | Code::Unauthenticated | Code::AlreadyExists | Code::OutOfRange => {
-                Outcome::Rejected(format!("{:?}: {}", s.code(), s.message()))
-            }
+            Code::InvalidArgument
+            | Code::FailedPrecondition
+            | Code::PermissionDenied
+            | Code::Unauthenticated
+            | Code::AlreadyExists
+            | Code::OutOfRange => Outcome::Rejected(format!("{:?}: {}", s.code(), s.message())),
             _ => Outcome::Transient(format!("{:?}: {}", s.code(), s.message())),
         },
     }
@@ -163,12 +172,20 @@ async fn call(peers: &Peers, r: &RefundRow) -> Outcome {
 /// Writes the decision for `outcome` if the refund is still in the series and state the
 /// attempt was made in; a refund changed meanwhile (an agent retried it, another worker
 /// recorded it first) is left as it is.
-async fn record(pool: &PgPool, settings: &Settings, claimed: &RefundRow, outcome: Outcome) -> anyhow::Result<()> {
+async fn record(
+    pool: &PgPool,
+    settings: &Settings,
+    claimed: &RefundRow,
+    outcome: Outcome,
+) -> anyhow::Result<()> {
     let mut tx = pool.begin().await?;
     let Some(now) = store::lock(&mut tx, claimed.id).await? else {
         return Ok(());
     };
-    if now.payout_seq != claimed.payout_seq || now.state != claimed.state || now.update_time != claimed.update_time {
+    if now.payout_seq != claimed.payout_seq
+        || now.state != claimed.state
+        || now.update_time != claimed.update_time
+    {
         tracing::info!(refund = %now.name(), "changed while its payout was in flight; not recorded");
         return Ok(());
     }
@@ -197,13 +214,28 @@ async fn record(pool: &PgPool, settings: &Settings, claimed: &RefundRow, outcome
     .await?;
     if state != before {
         let why = error.clone().unwrap_or_else(|| "payment gateway".into());
-        store::audit(&mut tx, row.id, ("service", "payment-gateway"), Some(before), state, &why).await?;
+        store::audit(
+            &mut tx,
+            row.id,
+            ("service", "payment-gateway"),
+            Some(before),
+            state,
+            &why,
+        )
+        .await?;
     }
     match effect {
         Some(Effect::Settled) => effects::settled(&mut tx, &row).await?,
-        Some(Effect::Failed) => effects::failed(&mut tx, &row, error.as_deref().unwrap_or("")).await?,
+        Some(Effect::Failed) => {
+            effects::failed(&mut tx, &row, error.as_deref().unwrap_or("")).await?
+        }
         Some(Effect::Escalated) => {
-            effects::escalated(&mut tx, &row, &format!("payout retries exhausted: {}", error.unwrap_or_default())).await?
+            effects::escalated(
+                &mut tx,
+                &row,
+                &format!("payout retries exhausted: {}", error.unwrap_or_default()),
+            )
+            .await?
         }
         None => {}
     }

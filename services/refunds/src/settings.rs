@@ -67,7 +67,10 @@ impl Settings {
         };
         let insurance_settlement = Clock::After(match override_after {
             Some(d) => d,
-            None => env.duration_or("REFUNDS_INSURANCE_SETTLEMENT", Duration::from_secs(24 * 3600))?,
+            None => env.duration_or(
+                "REFUNDS_INSURANCE_SETTLEMENT",
+                Duration::from_secs(24 * 3600),
+            )?,
         });
         Ok(Self {
             settlement,
@@ -99,7 +102,10 @@ mod tests {
                 calendar: "cn".into()
             }
         );
-        assert_eq!(s.insurance_settlement, Clock::After(Duration::from_secs(86_400)));
+        assert_eq!(
+            s.insurance_settlement,
+            Clock::After(Duration::from_secs(86_400))
+        );
         assert_eq!(s.retry.max_failures, 8);
         assert!(s.failpoint.is_none());
     }

@@ -122,7 +122,8 @@ fn classify(e: sqlx::Error) -> WriteError {
     WriteError::Db(e)
 }
 
-const COLUMNS: &str = "id, kind, state, source_case, order_id, order_line_id, buyer_id, merchant_id,
+const COLUMNS: &str =
+    "id, kind, state, source_case, order_id, order_line_id, buyer_id, merchant_id,
     amount_minor, currency, reason, funded_by, payout_seq, payment_ref, attempts, failures,
     last_error, next_attempt_at, settle_due, create_time, submit_time, settle_time, update_time,
     advance_from, advance_debtor, advance_reason, advance_time, recovered_minor, recovered_time";
@@ -315,7 +316,11 @@ pub async fn restart(
 
 /// Escalates a refund whose settlement clock ran out. Its payout, if in flight, is still
 /// followed (next_attempt_at is left alone).
-pub async fn escalate(tx: &mut PgConnection, id: Uuid, error: &str) -> Result<RefundRow, sqlx::Error> {
+pub async fn escalate(
+    tx: &mut PgConnection,
+    id: Uuid,
+    error: &str,
+) -> Result<RefundRow, sqlx::Error> {
     sqlx::query_as(&format!(
         "UPDATE refunds SET state = {}, last_error = $2, update_time = now()
          WHERE id = $1 RETURNING {COLUMNS}",
@@ -355,13 +360,15 @@ pub async fn add_recovery(
     amount_minor: i64,
     reference: &str,
 ) -> Result<RefundRow, WriteError> {
-    sqlx::query("INSERT INTO recoveries (id, refund_id, amount_minor, reference) VALUES ($1, $2, $3, $4)")
-        .bind(Uuid::now_v7())
-        .bind(id)
-        .bind(amount_minor)
-        .bind(reference)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO recoveries (id, refund_id, amount_minor, reference) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(id)
+    .bind(amount_minor)
+    .bind(reference)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query_as(&format!(
         "UPDATE refunds SET recovered_minor = recovered_minor + $2,
              recovered_time = CASE WHEN recovered_minor + $2 = amount_minor THEN now() END,
@@ -433,10 +440,14 @@ fn push_filter(q: &mut QueryBuilder<'_, Postgres>, f: &Filter) {
         q.push(" AND create_time < ").push_bind(v);
     }
     if !f.kinds.is_empty() {
-        q.push(" AND kind = ANY(").push_bind(f.kinds.clone()).push(")");
+        q.push(" AND kind = ANY(")
+            .push_bind(f.kinds.clone())
+            .push(")");
     }
     if !f.states.is_empty() {
-        q.push(" AND state = ANY(").push_bind(f.states.clone()).push(")");
+        q.push(" AND state = ANY(")
+            .push_bind(f.states.clone())
+            .push(")");
     }
 }
 
@@ -458,7 +469,10 @@ pub async fn list(
 
 /// Totals per kind and currency over every refund matching `f`: (kind, currency, count,
 /// requested, settled).
-pub async fn totals(pool: &PgPool, f: &Filter) -> Result<Vec<(i16, String, i64, i64, i64)>, sqlx::Error> {
+pub async fn totals(
+    pool: &PgPool,
+    f: &Filter,
+) -> Result<Vec<(i16, String, i64, i64, i64)>, sqlx::Error> {
     let mut q = QueryBuilder::new(format!(
         "SELECT kind, currency, count(*), sum(amount_minor)::int8,
                 COALESCE(sum(amount_minor) FILTER (WHERE state = {}), 0)::int8

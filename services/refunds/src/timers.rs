@@ -2,8 +2,7 @@
 //! unsettled refund is escalated to an agent (SPEC §4: settle within 1-3 working days).
 
 use aftersales_proto::aftersales::sla::v1::{
-    OnTimerEventRequest, OnTimerEventResponse, TimerEventKind,
-    timer_callback_server::TimerCallback,
+    OnTimerEventRequest, OnTimerEventResponse, TimerEventKind, timer_callback_server::TimerCallback,
 };
 use kit::{Error, inbox};
 use sqlx::PgPool;
@@ -37,9 +36,13 @@ impl TimerCallback for Timers {
             // reminders and unknown kinds need nothing from refunds; acknowledge them
             return Ok(Response::new(OnTimerEventResponse {}));
         }
-        let id = refund_id(&r.subject).map_err(|_| Error::invalid("subject", "must look like refunds/{uuid}"))?;
+        let id = refund_id(&r.subject)
+            .map_err(|_| Error::invalid("subject", "must look like refunds/{uuid}"))?;
         let mut tx = self.pool.begin().await.map_err(Error::from)?;
-        if !inbox::first_delivery(&mut tx, &r.delivery_id, "sla").await.map_err(Error::from)? {
+        if !inbox::first_delivery(&mut tx, &r.delivery_id, "sla")
+            .await
+            .map_err(Error::from)?
+        {
             return Ok(Response::new(OnTimerEventResponse {}));
         }
         let Some(before) = store::lock(&mut tx, id).await.map_err(Error::from)? else {
@@ -50,11 +53,22 @@ impl TimerCallback for Timers {
         };
         if matches!(before.state(), State::Requested | State::Submitted) {
             let why = "not settled before the settlement deadline";
-            let row = store::escalate(&mut tx, id, why).await.map_err(Error::from)?;
-            store::audit(&mut tx, id, ("service", "sla"), Some(before.state()), State::Escalated, why)
+            let row = store::escalate(&mut tx, id, why)
                 .await
                 .map_err(Error::from)?;
-            effects::escalated(&mut tx, &row, why).await.map_err(Error::from)?;
+            store::audit(
+                &mut tx,
+                id,
+                ("service", "sla"),
+                Some(before.state()),
+                State::Escalated,
+                why,
+            )
+            .await
+            .map_err(Error::from)?;
+            effects::escalated(&mut tx, &row, why)
+                .await
+                .map_err(Error::from)?;
             tracing::warn!(refund = %row.name(), "settlement clock ran out: escalated");
         }
         tx.commit().await.map_err(Error::from)?;

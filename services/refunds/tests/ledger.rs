@@ -25,12 +25,20 @@ async fn fifty_identical_requests_make_one_refund_and_one_payout() {
     }
     let mut names = BTreeSet::new();
     while let Some(r) = calls.join_next().await {
-        names.insert(r.unwrap().expect("every duplicate gets the answer").into_inner().name);
+        names.insert(
+            r.unwrap()
+                .expect("every duplicate gets the answer")
+                .into_inner()
+                .name,
+        );
     }
     assert_eq!(names.len(), 1, "all 50 callers see the same refund");
     let name = names.into_iter().next().unwrap();
     assert_eq!(h.scalar("SELECT count(*) FROM {s}.refunds").await, 1);
-    assert_eq!(h.scalar("SELECT goods_refunded FROM {s}.lines").await, 19_900);
+    assert_eq!(
+        h.scalar("SELECT goods_refunded FROM {s}.lines").await,
+        19_900
+    );
 
     let settled = h.until_state(&name, RefundState::Settled).await;
     let payouts = h.payouts(&settled.payout_id, "").await;
@@ -58,14 +66,25 @@ async fn fifty_different_requests_never_exceed_the_paid_amount() {
                 assert_eq!(s.code(), Code::FailedPrecondition, "{s:?}");
                 let info = s.get_details_error_info().expect("error info");
                 assert_eq!(info.reason, "REFUND_EXCEEDS_PAID");
-                assert!(s.message().contains("800 minor units remain"), "{}", s.message());
+                assert!(
+                    s.message().contains("800 minor units remain"),
+                    "{}",
+                    s.message()
+                );
                 refused += 1;
             }
         }
     }
     assert_eq!((ok, refused), (39, 11));
-    assert_eq!(h.scalar("SELECT sum(amount_minor)::int8 FROM {s}.refunds").await, 39_000);
-    assert_eq!(h.scalar("SELECT goods_refunded FROM {s}.lines").await, 39_000);
+    assert_eq!(
+        h.scalar("SELECT sum(amount_minor)::int8 FROM {s}.refunds")
+            .await,
+        39_000
+    );
+    assert_eq!(
+        h.scalar("SELECT goods_refunded FROM {s}.lines").await,
+        39_000
+    );
 
     // The last 8.00 still fits; one more minor unit does not.
     let mut c = h.client();
@@ -77,7 +96,11 @@ async fn fifty_different_requests_never_exceed_the_paid_amount() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
-    assert_eq!(h.scalar("SELECT sum(amount_minor)::int8 FROM {s}.refunds").await, 39_800);
+    assert_eq!(
+        h.scalar("SELECT sum(amount_minor)::int8 FROM {s}.refunds")
+            .await,
+        39_800
+    );
 }
 
 #[tokio::test]
@@ -85,13 +108,17 @@ async fn shipping_and_compensation_have_their_own_caps() {
     let h = Harness::start(&[]).await;
     let mut c = h.client();
     // The goods are refunded in full; the shipping fee (10.00) is a separate cap.
-    c.create_refund(authed(goods("returns/r-1", 39_800), &h.service)).await.unwrap();
+    c.create_refund(authed(goods("returns/r-1", 39_800), &h.service))
+        .await
+        .unwrap();
     let shipping = |minor: i64, case: &str| CreateRefundRequest {
         kind: RefundKind::ShippingFee as i32,
         amount: cny(minor),
         ..goods(case, 0)
     };
-    c.create_refund(authed(shipping(1_000, "returns/r-1"), &h.service)).await.unwrap();
+    c.create_refund(authed(shipping(1_000, "returns/r-1"), &h.service))
+        .await
+        .unwrap();
     let err = c
         .create_refund(authed(shipping(1, "returns/r-2"), &h.service))
         .await
@@ -105,7 +132,9 @@ async fn shipping_and_compensation_have_their_own_caps() {
         reason: "merchant 3 days late".into(),
         ..goods(case, 0)
     };
-    c.create_refund(authed(penalty("returns/r-1"), &h.service)).await.unwrap();
+    c.create_refund(authed(penalty("returns/r-1"), &h.service))
+        .await
+        .unwrap();
     let again = c
         .create_refund(authed(penalty("returns/r-1"), &h.service))
         .await
@@ -141,17 +170,36 @@ async fn bad_requests_name_every_bad_field_and_write_nothing() {
         .into_iter()
         .map(|v| v.field)
         .collect();
-    for f in ["kind", "source_case", "order_id", "amount", "reason", "request_id"] {
+    for f in [
+        "kind",
+        "source_case",
+        "order_id",
+        "amount",
+        "reason",
+        "request_id",
+    ] {
         assert!(fields.contains(f), "{f} missing from {fields:?}");
     }
     // An order the directory does not know, a line it does not have, another currency.
     let unknown = c
-        .create_refund(authed(CreateRefundRequest { order_id: "nope".into(), ..goods("returns/x", 1) }, &h.service))
+        .create_refund(authed(
+            CreateRefundRequest {
+                order_id: "nope".into(),
+                ..goods("returns/x", 1)
+            },
+            &h.service,
+        ))
         .await
         .unwrap_err();
     assert_eq!(unknown.code(), Code::NotFound);
     let line = c
-        .create_refund(authed(CreateRefundRequest { order_line_id: "l9".into(), ..goods("returns/x", 1) }, &h.service))
+        .create_refund(authed(
+            CreateRefundRequest {
+                order_line_id: "l9".into(),
+                ..goods("returns/x", 1)
+            },
+            &h.service,
+        ))
         .await
         .unwrap_err();
     assert_eq!(line.code(), Code::InvalidArgument);
@@ -164,9 +212,17 @@ async fn bad_requests_name_every_bad_field_and_write_nothing() {
 
     // The same request_id with another payload is refused, not replayed.
     let first = goods("returns/r-1", 100);
-    c.create_refund(authed(first.clone(), &h.service)).await.unwrap();
-    let reused = CreateRefundRequest { amount: cny(200), ..first };
-    let err = c.create_refund(authed(reused, &h.service)).await.unwrap_err();
+    c.create_refund(authed(first.clone(), &h.service))
+        .await
+        .unwrap();
+    let reused = CreateRefundRequest {
+        amount: cny(200),
+        ..first
+    };
+    let err = c
+        .create_refund(authed(reused, &h.service))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
 }
 
@@ -179,7 +235,10 @@ async fn parties_see_only_their_own_refunds() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!((refund.buyer_id.as_str(), refund.merchant_id.as_str()), ("buyer-1", "merchant-1"));
+    assert_eq!(
+        (refund.buyer_id.as_str(), refund.merchant_id.as_str()),
+        ("buyer-1", "merchant-1")
+    );
 
     let get = |token: String| {
         let (mut c, name) = (h.client(), refund.name.clone());
@@ -193,14 +252,21 @@ async fn parties_see_only_their_own_refunds() {
     };
     use kit::auth::Role;
     assert!(get(h.world.token(Role::Buyer, "buyer-1")).await.is_ok());
-    assert!(get(h.world.token(Role::Merchant, "merchant-1")).await.is_ok());
+    assert!(
+        get(h.world.token(Role::Merchant, "merchant-1"))
+            .await
+            .is_ok()
+    );
     for (role, sub) in [(Role::Buyer, "buyer-2"), (Role::Merchant, "merchant-2")] {
         let err = get(h.world.token(role, sub)).await.unwrap_err();
         assert_eq!(err.code(), Code::NotFound, "{role:?} {sub}");
     }
     // Buyers and merchants cannot create refunds; partners cannot read them.
     let err = c
-        .create_refund(authed(goods("returns/r-2", 100), &h.world.token(Role::Buyer, "buyer-1")))
+        .create_refund(authed(
+            goods("returns/r-2", 100),
+            &h.world.token(Role::Buyer, "buyer-1"),
+        ))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
@@ -212,7 +278,10 @@ async fn parties_see_only_their_own_refunds() {
         let mut c = h.client();
         async move {
             c.list_refunds(authed(
-                ListRefundsRequest { order_id: "demo-1".into(), ..Default::default() },
+                ListRefundsRequest {
+                    order_id: "demo-1".into(),
+                    ..Default::default()
+                },
                 &token,
             ))
             .await
@@ -220,9 +289,25 @@ async fn parties_see_only_their_own_refunds() {
             .into_inner()
         }
     };
-    assert_eq!(list(h.world.token(Role::Buyer, "buyer-1")).await.refunds.len(), 1);
-    assert!(list(h.world.token(Role::Buyer, "buyer-2")).await.refunds.is_empty());
-    assert!(list(h.world.token(Role::Merchant, "merchant-2")).await.totals.is_empty());
+    assert_eq!(
+        list(h.world.token(Role::Buyer, "buyer-1"))
+            .await
+            .refunds
+            .len(),
+        1
+    );
+    assert!(
+        list(h.world.token(Role::Buyer, "buyer-2"))
+            .await
+            .refunds
+            .is_empty()
+    );
+    assert!(
+        list(h.world.token(Role::Merchant, "merchant-2"))
+            .await
+            .totals
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -232,7 +317,10 @@ async fn lists_page_newest_first_with_totals_over_all_pages() {
     let mut made = Vec::new();
     for i in 0..5 {
         let r = c
-            .create_refund(authed(goods(&format!("returns/r-{i}"), 1_000 + i), &h.service))
+            .create_refund(authed(
+                goods(&format!("returns/r-{i}"), 1_000 + i),
+                &h.service,
+            ))
             .await
             .unwrap()
             .into_inner();

@@ -34,7 +34,10 @@ async fn an_outage_is_retried_under_one_payout_id_and_paid_once() {
         .unwrap()
         .into_inner();
     let settled = h.until_state(&r.name, RefundState::Settled).await;
-    assert_eq!(settled.payout_id, r.payout_id, "the id never changes across retries");
+    assert_eq!(
+        settled.payout_id, r.payout_id,
+        "the id never changes across retries"
+    );
     assert_eq!(settled.attempts, 4, "3 failed submissions and the good one");
     assert!(settled.settle_time.is_some() && settled.submit_time.is_some());
     let at_gateway = h.payouts(&r.payout_id, "").await;
@@ -42,7 +45,8 @@ async fn an_outage_is_retried_under_one_payout_id_and_paid_once() {
     assert_eq!(at_gateway.payouts.len(), 1, "one payout for one refund");
     assert_eq!(at_gateway.payouts[0].state, PayoutState::Succeeded as i32);
     assert_eq!(
-        h.scalar("SELECT count(*) FROM {s}.audit WHERE to_state = 3").await,
+        h.scalar("SELECT count(*) FROM {s}.audit WHERE to_state = 3")
+            .await,
         1,
         "one transition to SETTLED"
     );
@@ -64,16 +68,37 @@ async fn a_decline_fails_and_an_agent_retry_pays_under_the_next_id() {
         .unwrap()
         .into_inner();
     let failed = h.until_state(&r.name, RefundState::Failed).await;
-    assert!(failed.last_error.contains("DECLINED"), "{}", failed.last_error);
+    assert!(
+        failed.last_error.contains("DECLINED"),
+        "{}",
+        failed.last_error
+    );
 
     // Only an agent may retry, and only a stuck refund.
-    let err = c.retry_refund(authed(retry(&r.name), &h.service)).await.unwrap_err();
+    let err = c
+        .retry_refund(authed(retry(&r.name), &h.service))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
-    let retried = c.retry_refund(authed(retry(&r.name), &h.agent)).await.unwrap().into_inner();
-    assert_ne!(retried.payout_id, r.payout_id, "a declined payout id is not reused");
+    let retried = c
+        .retry_refund(authed(retry(&r.name), &h.agent))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_ne!(
+        retried.payout_id, r.payout_id,
+        "a declined payout id is not reused"
+    );
     let settled = h.until_state(&r.name, RefundState::Settled).await;
-    let err = c.retry_refund(authed(retry(&r.name), &h.agent)).await.unwrap_err();
-    assert_eq!(err.code(), Code::FailedPrecondition, "a settled refund cannot be retried");
+    let err = c
+        .retry_refund(authed(retry(&r.name), &h.agent))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Code::FailedPrecondition,
+        "a settled refund cannot be retried"
+    );
 
     let all = h.payouts("", &r.name).await;
     let succeeded: Vec<_> = all
@@ -101,11 +126,22 @@ async fn exhausted_retries_escalate_and_a_retry_keeps_the_payout_id() {
         .into_inner();
     let escalated = h.until_state(&r.name, RefundState::Escalated).await;
     assert_eq!(escalated.attempts, 3);
-    assert!(escalated.last_error.contains("Unavailable"), "{}", escalated.last_error);
+    assert!(
+        escalated.last_error.contains("Unavailable"),
+        "{}",
+        escalated.last_error
+    );
 
     h.gateway(healthy()).await;
-    let retried = c.retry_refund(authed(retry(&r.name), &h.agent)).await.unwrap().into_inner();
-    assert_eq!(retried.payout_id, r.payout_id, "the gateway may hold it: same id");
+    let retried = c
+        .retry_refund(authed(retry(&r.name), &h.agent))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        retried.payout_id, r.payout_id,
+        "the gateway may hold it: same id"
+    );
     h.until_state(&r.name, RefundState::Settled).await;
     let at_gateway = h.payouts(&r.payout_id, "").await;
     assert_eq!(at_gateway.payouts.len(), 1);
@@ -163,7 +199,10 @@ async fn a_crash_between_submission_and_recording_does_not_pay_twice() {
         if let Some(status) = child.0.try_wait().unwrap() {
             break status;
         }
-        assert!(std::time::Instant::now() < deadline, "the failpoint did not fire");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the failpoint did not fire"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(!status.success(), "aborted: {status:?}");
@@ -171,7 +210,8 @@ async fn a_crash_between_submission_and_recording_does_not_pay_twice() {
     let at_gateway = h.payouts(&r.payout_id, "").await;
     assert_eq!((at_gateway.payouts.len(), at_gateway.submit_calls), (1, 1));
     assert_eq!(
-        h.scalar("SELECT count(*) FROM {s}.refunds WHERE state = 1 AND submit_time IS NULL").await,
+        h.scalar("SELECT count(*) FROM {s}.refunds WHERE state = 1 AND submit_time IS NULL")
+            .await,
         1,
         "still REQUESTED after the crash"
     );
@@ -181,7 +221,10 @@ async fn a_crash_between_submission_and_recording_does_not_pay_twice() {
     assert_eq!(settled.payout_id, r.payout_id);
     let at_gateway = h.payouts(&r.payout_id, "").await;
     assert_eq!(at_gateway.payouts.len(), 1, "one payout");
-    assert_eq!(at_gateway.submit_calls, 2, "resubmitted once under the same id");
+    assert_eq!(
+        at_gateway.submit_calls, 2,
+        "resubmitted once under the same id"
+    );
     assert_eq!(h.payouts("", &r.name).await.payouts.len(), 1);
 }
 
@@ -190,7 +233,10 @@ async fn the_settlement_clock_escalates_a_slow_refund_and_is_cancelled_on_settle
     let h = Harness::start(&[("REFUNDS_SETTLEMENT_AFTER", "2s")]).await;
     // The gateway accepts but takes an hour to settle.
     h.gateway(PaymentBehaviour {
-        settle_after: Some(prost_types::Duration { seconds: 3600, nanos: 0 }),
+        settle_after: Some(prost_types::Duration {
+            seconds: 3600,
+            nanos: 0,
+        }),
         ..Default::default()
     })
     .await;
@@ -202,7 +248,11 @@ async fn the_settlement_clock_escalates_a_slow_refund_and_is_cancelled_on_settle
         .into_inner();
     h.until_state(&slow.name, RefundState::Submitted).await;
     let escalated = h.until_state(&slow.name, RefundState::Escalated).await;
-    assert!(escalated.last_error.contains("settlement deadline"), "{}", escalated.last_error);
+    assert!(
+        escalated.last_error.contains("settlement deadline"),
+        "{}",
+        escalated.last_error
+    );
 
     // A quick one settles and its clock is cancelled at the SLA service.
     h.gateway(healthy()).await;
@@ -227,4 +277,43 @@ async fn the_settlement_clock_escalates_a_slow_refund_and_is_cancelled_on_settle
     // Long after its deadline would have passed, the settled refund stays settled.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(h.get(&quick.name).await.state, RefundState::Settled as i32);
+}
+
+#[tokio::test]
+async fn two_replicas_share_the_payouts_without_submitting_any_twice() {
+    let h = Harness::start(&[]).await;
+    let second = h.world.start(refunds::SPEC, refunds::setup).await;
+    second.wait_serving().await;
+    // A slow gateway keeps each claim open long enough for the replicas to collide.
+    h.gateway(PaymentBehaviour {
+        latency: Some(prost_types::Duration {
+            seconds: 0,
+            nanos: 150_000_000,
+        }),
+        ..Default::default()
+    })
+    .await;
+    let mut names = Vec::new();
+    for i in 0..20 {
+        // alternate replicas, so both workers are woken
+        let channel = if i % 2 == 0 {
+            h.refunds.as_ref().unwrap().channel()
+        } else {
+            second.channel()
+        };
+        let mut c = aftersales_proto::aftersales::refunds::v1::refunds_service_client::RefundsServiceClient::new(channel);
+        let r = c
+            .create_refund(authed(goods(&format!("returns/r-{i}"), 1_000), &h.service))
+            .await
+            .unwrap()
+            .into_inner();
+        names.push((r.name, r.payout_id));
+    }
+    for (name, _) in &names {
+        h.until_state(name, RefundState::Settled).await;
+    }
+    let all = h.payouts("", "").await;
+    assert_eq!(all.payouts.len(), 20);
+    assert_eq!(all.submit_calls, 20, "no payout submitted twice");
+    second.stop().await;
 }

@@ -149,7 +149,10 @@ mod tests {
     #[test]
     fn processing_waits_for_settlement() {
         let d = decide(State::Requested, 0, Outcome::Processing, &P);
-        assert_eq!((d.state, d.next_in, d.effect), (State::Submitted, Some(P.poll), None));
+        assert_eq!(
+            (d.state, d.next_in, d.effect),
+            (State::Submitted, Some(P.poll), None)
+        );
         // an escalated refund stays escalated but is still followed
         let d = decide(State::Escalated, 0, Outcome::Processing, &P);
         assert_eq!((d.state, d.next_in), (State::Escalated, Some(P.poll)));
@@ -160,17 +163,26 @@ mod tests {
     #[test]
     fn transient_failures_back_off_then_escalate() {
         let d = decide(State::Requested, 0, Outcome::Transient("down".into()), &P);
-        assert_eq!((d.state, d.next_in, d.failures), (State::Requested, Some(Duration::from_secs(1)), 1));
+        assert_eq!(
+            (d.state, d.next_in, d.failures),
+            (State::Requested, Some(Duration::from_secs(1)), 1)
+        );
         let d = decide(State::Requested, 1, Outcome::Transient("down".into()), &P);
         assert_eq!(d.next_in, Some(Duration::from_secs(2)));
         let d = decide(State::Requested, 2, Outcome::Transient("down".into()), &P);
-        assert_eq!((d.state, d.next_in, d.effect), (State::Escalated, None, Some(Effect::Escalated)));
+        assert_eq!(
+            (d.state, d.next_in, d.effect),
+            (State::Escalated, None, Some(Effect::Escalated))
+        );
     }
 
     #[test]
     fn declines_fail_without_retry() {
         let d = decide(State::Requested, 0, Outcome::Declined("closed".into()), &P);
-        assert_eq!((d.state, d.next_in, d.effect), (State::Failed, None, Some(Effect::Failed)));
+        assert_eq!(
+            (d.state, d.next_in, d.effect),
+            (State::Failed, None, Some(Effect::Failed))
+        );
         assert_eq!(d.error.as_deref(), Some("closed"));
     }
 

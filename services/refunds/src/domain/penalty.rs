@@ -27,7 +27,11 @@ pub enum PenaltyError {
 /// integers (never per day, so 10 days of 0.5 fen are 5 fen, not 10 × 1), rounding a
 /// half minor unit up; zero when `buyer_caused` or no day is late. No cap: a merchant
 /// late long enough owes more than the line (the platform decides on goodwill above).
-pub fn late_penalty(line_minor: i64, late_days: u32, buyer_caused: bool) -> Result<Penalty, PenaltyError> {
+pub fn late_penalty(
+    line_minor: i64,
+    late_days: u32,
+    buyer_caused: bool,
+) -> Result<Penalty, PenaltyError> {
     if line_minor < 0 {
         return Err(PenaltyError::NegativeAmount);
     }
@@ -80,6 +84,9 @@ mod tests {
             late_penalty(i64::MAX, u32::MAX, false),
             Err(PenaltyError::Overflow)
         );
-        assert_eq!(late_penalty(-1, 1, false), Err(PenaltyError::NegativeAmount));
+        assert_eq!(
+            late_penalty(-1, 1, false),
+            Err(PenaltyError::NegativeAmount)
+        );
     }
 }

@@ -56,7 +56,9 @@ impl Harness {
         for (k, v) in FAST.iter().chain(env) {
             world.set(k, *v);
         }
-        let sandbox = world.start(platform_sandbox::SPEC, platform_sandbox::setup).await;
+        let sandbox = world
+            .start(platform_sandbox::SPEC, platform_sandbox::setup)
+            .await;
         world.set("PLATFORM_URL", sandbox.url());
         let reserved = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let refunds_url = format!("http://{}", reserved.local_addr().unwrap());
@@ -144,7 +146,7 @@ impl Harness {
 
     /// Waits until `name` is in `state`.
     pub async fn until_state(&self, name: &str, state: RefundState) -> Refund {
-        let h = &*self;
+        let h = self;
         eventually(Duration::from_secs(20), || async move {
             h.get(name).await.state == state as i32
         })
