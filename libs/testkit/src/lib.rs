@@ -92,6 +92,8 @@ impl World {
             ("GRPC_LISTEN", "127.0.0.1:0".to_string()),
             ("METRICS_LISTEN", "127.0.0.1:0".to_string()),
             ("OUTBOX_POLL", "200ms".to_string()),
+            // logistics' carrier webhook: any free port unless a test chooses one
+            ("LOGISTICS_WEBHOOK_LISTEN", "127.0.0.1:0".to_string()),
             ("LOG_FORMAT", "pretty".to_string()),
         ]);
         for (k, v) in &self.env {

@@ -1,6 +1,12 @@
-//! Carrier callbacks, shipment timelines, pickup booking (SPEC §1-2).
+//! Carrier callbacks, shipment timelines, pickup booking (SPEC §1-2, issue 7).
 
 mod api;
+mod convert;
+pub mod domain;
+mod ingest;
+pub mod settings;
+mod store;
+mod webhook;
 
 use kit::{App, Ctx, ServiceSpec};
 
@@ -15,7 +21,9 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     migrator: Some(&MIGRATOR),
 };
 
-/// Builds the service's routes, policy and background tasks.
+/// Builds the service's routes, policy and background tasks (the webhook server).
 pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
-    api::app(ctx)
+    api::app(ctx).await
 }
+
+pub use domain::signature::sign;

@@ -1,0 +1,253 @@
+//! The logistics schema: the only file that knows table names.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+/// A stored shipment.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ShipmentRow {
+    pub id: Uuid,
+    pub case_name: String,
+    pub leg: i16,
+    pub carrier_code: String,
+    pub tracking_number: String,
+    pub status: i16,
+    pub promised_delivery_time: Option<DateTime<Utc>>,
+    pub destination: Option<Vec<u8>>,
+    pub booking_id: Option<String>,
+    pub pickup_address: Option<Vec<u8>>,
+    pub window_start_time: Option<DateTime<Utc>>,
+    pub window_end_time: Option<DateTime<Utc>>,
+    pub last_event_time: Option<DateTime<Utc>>,
+    pub delivered_time: Option<DateTime<Utc>>,
+    pub delivered_late: bool,
+    pub create_time: DateTime<Utc>,
+    pub update_time: DateTime<Utc>,
+}
+
+impl ShipmentRow {
+    /// The resource name.
+    pub fn name(&self) -> String {
+        format!("shipments/{}", self.id)
+    }
+}
+
+/// A stored carrier event.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct EventRow {
+    pub carrier_code: String,
+    pub event_id: String,
+    pub tracking_number: String,
+    pub status: i16,
+    pub event_time: DateTime<Utc>,
+    pub location: String,
+    pub description: String,
+    pub receive_time: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, case_name, leg, carrier_code, tracking_number, status,
+    promised_delivery_time, destination, booking_id, pickup_address, window_start_time,
+    window_end_time, last_event_time, delivered_time, delivered_late, create_time, update_time";
+
+/// Stores a carrier event once; false when (carrier, event id) was already stored.
+pub async fn insert_event(tx: &mut PgConnection, e: &EventRow) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query(
+        "INSERT INTO carrier_events (carrier_code, event_id, tracking_number, status, event_time,
+             location, description)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT ON CONSTRAINT carrier_events_pk DO NOTHING",
+    )
+    .bind(&e.carrier_code)
+    .bind(&e.event_id)
+    .bind(&e.tracking_number)
+    .bind(e.status)
+    .bind(e.event_time)
+    .bind(&e.location)
+    .bind(&e.description)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// The events of a tracking number, by event time.
+pub async fn events(
+    conn: &mut PgConnection,
+    carrier: &str,
+    tracking: &str,
+) -> Result<Vec<EventRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT carrier_code, event_id, tracking_number, status, event_time, location,
+                description, receive_time
+         FROM carrier_events WHERE carrier_code = $1 AND tracking_number = $2
+         ORDER BY event_time, receive_time, event_id",
+    )
+    .bind(carrier)
+    .bind(tracking)
+    .fetch_all(&mut *conn)
+    .await
+}
+
+/// The shipments of a tracking number, locked until `tx` ends (events of one parcel are
+/// applied one at a time).
+pub async fn lock_tracking(
+    tx: &mut PgConnection,
+    carrier: &str,
+    tracking: &str,
+) -> Result<Vec<ShipmentRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM shipments WHERE carrier_code = $1 AND tracking_number = $2
+         ORDER BY id FOR UPDATE"
+    ))
+    .bind(carrier)
+    .bind(tracking)
+    .fetch_all(&mut *tx)
+    .await
+}
+
+/// A shipment to register.
+#[derive(Clone, Debug)]
+pub struct NewShipment {
+    pub case_name: String,
+    pub leg: i16,
+    pub carrier_code: String,
+    pub tracking_number: String,
+    pub status: i16,
+    pub promised_delivery_time: Option<DateTime<Utc>>,
+    pub destination: Option<Vec<u8>>,
+    pub booking_id: Option<String>,
+    pub pickup_address: Option<Vec<u8>>,
+    pub window_start_time: Option<DateTime<Utc>>,
+    pub window_end_time: Option<DateTime<Utc>>,
+}
+
+/// Inserts a shipment, or returns the one already registered for the same carrier,
+/// tracking number and case (`false`).
+pub async fn insert_shipment(
+    tx: &mut PgConnection,
+    s: &NewShipment,
+) -> Result<(ShipmentRow, bool), sqlx::Error> {
+    let inserted: Option<ShipmentRow> = sqlx::query_as(&format!(
+        "INSERT INTO shipments (id, case_name, leg, carrier_code, tracking_number, status,
+             promised_delivery_time, destination, booking_id, pickup_address,
+             window_start_time, window_end_time)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         ON CONFLICT ON CONSTRAINT shipments_once_per_case DO NOTHING
+         RETURNING {COLUMNS}"
+    ))
+    .bind(Uuid::now_v7())
+    .bind(&s.case_name)
+    .bind(s.leg)
+    .bind(&s.carrier_code)
+    .bind(&s.tracking_number)
+    .bind(s.status)
+    .bind(s.promised_delivery_time)
+    .bind(&s.destination)
+    .bind(&s.booking_id)
+    .bind(&s.pickup_address)
+    .bind(s.window_start_time)
+    .bind(s.window_end_time)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(row) = inserted {
+        return Ok((row, true));
+    }
+    let existing = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM shipments
+         WHERE carrier_code = $1 AND tracking_number = $2 AND case_name = $3 FOR UPDATE"
+    ))
+    .bind(&s.carrier_code)
+    .bind(&s.tracking_number)
+    .bind(&s.case_name)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok((existing, false))
+}
+
+/// A shipment's new position.
+#[derive(Clone, Debug)]
+pub struct Move {
+    pub status: i16,
+    pub last_event_time: Option<DateTime<Utc>>,
+    pub delivered_time: Option<DateTime<Utc>>,
+    pub delivered_late: bool,
+}
+
+/// Writes a shipment's new position.
+pub async fn update(tx: &mut PgConnection, id: Uuid, m: &Move) -> Result<ShipmentRow, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "UPDATE shipments SET status = $2, last_event_time = $3,
+             delivered_time = COALESCE(delivered_time, $4), delivered_late = $5, update_time = now()
+         WHERE id = $1 RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(m.status)
+    .bind(m.last_event_time)
+    .bind(m.delivered_time)
+    .bind(m.delivered_late)
+    .fetch_one(&mut *tx)
+    .await
+}
+
+/// One shipment.
+pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<ShipmentRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM shipments WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// The filter of a list or timeline query.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub case_name: Option<String>,
+    pub carrier_code: Option<String>,
+    pub tracking_number: Option<String>,
+    pub leg: Option<i16>,
+    pub statuses: Vec<i16>,
+}
+
+/// Shipments matching `f`, by id ascending or descending, after `after`.
+pub async fn list(
+    pool: &PgPool,
+    f: &Filter,
+    after: Option<Uuid>,
+    newest_first: bool,
+    limit: i64,
+) -> Result<Vec<ShipmentRow>, sqlx::Error> {
+    let mut q: QueryBuilder<'_, Postgres> =
+        QueryBuilder::new(format!("SELECT {COLUMNS} FROM shipments WHERE true"));
+    if let Some(v) = &f.case_name {
+        q.push(" AND case_name = ").push_bind(v.clone());
+    }
+    if let Some(v) = &f.carrier_code {
+        q.push(" AND carrier_code = ").push_bind(v.clone());
+    }
+    if let Some(v) = &f.tracking_number {
+        q.push(" AND tracking_number = ").push_bind(v.clone());
+    }
+    if let Some(v) = f.leg {
+        q.push(" AND leg = ").push_bind(v);
+    }
+    if !f.statuses.is_empty() {
+        q.push(" AND status = ANY(")
+            .push_bind(f.statuses.clone())
+            .push(")");
+    }
+    if let Some(a) = after {
+        q.push(if newest_first {
+            " AND id < "
+        } else {
+            " AND id > "
+        })
+        .push_bind(a);
+    }
+    q.push(if newest_first {
+        " ORDER BY id DESC"
+    } else {
+        " ORDER BY id"
+    });
+    q.push(" LIMIT ").push_bind(limit);
+    q.build_query_as().fetch_all(pool).await
+}
