@@ -26,7 +26,7 @@ declare -A PORT=(
   [platform-sandbox]=50050 [returns]=50051 [repairs]=50052 [refunds]=50053
   [complaints]=50054 [satisfaction]=50055 [sla]=50056 [logistics]=50057
 )
-LOGISTICS_WEBHOOK="http://127.0.0.1:8080 (served once the carrier webhook lands, issue 7)"
+LOGISTICS_WEBHOOK="http://127.0.0.1:8080/v1/carriers/{carrier}/events (partner dev-partner, secret in .run/partner.secret)"
 SELECTED=()
 
 log() { printf '[services] %s\n' "$*" >&2; }
@@ -98,6 +98,18 @@ load_env() {
   export COMPLAINTS_URL=http://127.0.0.1:${PORT[complaints]}
   export SATISFACTION_URL=http://127.0.0.1:${PORT[satisfaction]}
   export LOGISTICS_URL=http://127.0.0.1:${PORT[logistics]}
+
+  # The carrier webhook and one dev partner allowed to report for the usual carriers,
+  # with a secret generated once (sign with it as the README shows).
+  export LOGISTICS_WEBHOOK_LISTEN=${LOGISTICS_WEBHOOK_LISTEN:-127.0.0.1:8080}
+  if [[ -z ${LOGISTICS_PARTNERS:-} ]]; then
+    local partner_file=$RUN_DIR/partner.secret
+    if [[ ! -s $partner_file ]]; then
+      (umask 077 && od -An -N24 -tx1 /dev/urandom | tr -d ' \n' >"$partner_file")
+    fi
+    LOGISTICS_PARTNERS="[{\"id\":\"dev-partner\",\"carriers\":[\"sf\",\"yto\",\"zto\",\"sto\",\"jd\",\"ems\"],\"secrets\":[\"$(<"$partner_file")\"]}]"
+  fi
+  export LOGISTICS_PARTNERS
 }
 
 print_table() { # NAMES...
