@@ -1,6 +1,7 @@
-//! Returns, exchanges and refund-only requests; merchant after-sales policies (SPEC §3).
+//! Returns, exchanges and refund-only requests (SPEC §3).
 
 mod api;
+pub mod domain;
 
 use kit::{App, Ctx, ServiceSpec};
 

@@ -1,0 +1,170 @@
+//! A request as the domain sees it: everything the state machine decides on, stored as
+//! one document (the store adds the columns lists and constraints need).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{
+    clocks::ClockKind,
+    kinds::{Kind, Reason, State},
+    policy::Payer,
+};
+
+/// A piece of evidence, by reference.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub uri: String,
+    pub kind: i32,
+    pub description: String,
+    pub sha256: String,
+}
+
+/// A postal address.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    pub contact_name: String,
+    pub phone: String,
+    pub country_code: String,
+    pub province: String,
+    pub city: String,
+    pub district: String,
+    pub street: String,
+    pub postal_code: String,
+}
+
+/// Who acted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Party {
+    Buyer,
+    Merchant,
+    Platform,
+}
+
+/// The clock running on a request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clock {
+    pub kind: ClockKind,
+    /// When it started (the fact's time: request, approval, delivery).
+    pub start: DateTime<Utc>,
+    /// When it runs out; set by the caller from the clock's span.
+    pub due: Option<DateTime<Utc>>,
+    /// Bumped for every new clock: part of the SLA timer id, so a stale expiry of an
+    /// earlier clock is recognised and ignored.
+    pub seq: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    pub return_address: Option<Address>,
+    pub carrier_options: Vec<String>,
+    pub note: String,
+    pub auto_approved: bool,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    pub reason: String,
+    pub evidence: Vec<Evidence>,
+    pub at: DateTime<Utc>,
+    pub appeal_deadline: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parcel {
+    pub carrier_code: String,
+    pub tracking_number: String,
+    pub shipment: Option<String>,
+    pub shipped_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inspection {
+    pub passed: bool,
+    pub note: String,
+    pub evidence: Vec<Evidence>,
+    pub auto_passed: bool,
+    pub at: DateTime<Utc>,
+}
+
+/// Who pays the return shipping and how much.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shipping {
+    pub payer: Payer,
+    pub amount_minor: i64,
+    pub basis: String,
+    /// The platform's estimate that caps a declared cost (the line's shipping fee).
+    pub estimate_minor: i64,
+}
+
+/// Refunds of this request.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refunds {
+    pub goods_minor: i64,
+    pub shipping_minor: i64,
+    pub settled_minor: i64,
+    pub names: Vec<String>,
+    pub settled: Vec<String>,
+    pub settle_time: Option<DateTime<Utc>>,
+}
+
+/// Why a dispute was opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DisputeOrigin {
+    Appeal = 1,
+    InspectionFailed = 2,
+}
+
+/// A request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Case {
+    pub id: Uuid,
+    pub kind: Kind,
+    pub state: State,
+    pub order_id: String,
+    pub order_line_id: String,
+    pub quantity: u32,
+    pub buyer_id: String,
+    pub merchant_id: String,
+    pub category: String,
+    pub region: String,
+    pub reason: Reason,
+    pub description: String,
+    pub evidence: Vec<Evidence>,
+    pub exchange_sku: String,
+    pub eligibility_rule: String,
+    pub window_end: Option<DateTime<Utc>>,
+    /// What the returned units cost: the line's paid amount pro rata.
+    pub line_amount_minor: i64,
+    pub currency: String,
+    pub clock: Option<Clock>,
+    /// The last clock sequence number used (timer ids are never reused).
+    pub clock_seq: u32,
+    pub approval: Option<Approval>,
+    pub rejection: Option<Rejection>,
+    pub return_parcel: Option<Parcel>,
+    pub inspection: Option<Inspection>,
+    pub replacement_parcel: Option<Parcel>,
+    pub shipping: Shipping,
+    pub refunds: Refunds,
+    /// Set when the refund_or_replacement clock ran out: the penalty accrues from here.
+    pub overdue_since: Option<DateTime<Utc>>,
+    /// Fixed when the merchant finally delivered: days late and the penalty owed.
+    pub late_days: u32,
+    pub penalty_minor: i64,
+    pub dispute: Option<String>,
+    pub dispute_origin: Option<DisputeOrigin>,
+    pub first_response: Option<DateTime<Utc>>,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    pub closed: Option<DateTime<Utc>>,
+}
+
+impl Case {
+    /// The resource name.
+    pub fn name(&self) -> String {
+        format!("returns/{}", self.id)
+    }
+}

@@ -1,0 +1,10 @@
+//! The returns rules, free of transport and SQL (SPEC §3): kinds, reasons and states;
+//! merchant policies and their legal floors; eligibility from order facts; the state
+//! machine, whose transitions return the effects they cause instead of performing them.
+
+pub mod case;
+pub mod clocks;
+pub mod eligibility;
+pub mod kinds;
+pub mod machine;
+pub mod policy;
