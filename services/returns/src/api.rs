@@ -1,23 +1,1154 @@
-//! gRPC surface of `returns`. Its domain lands in its own issue; until then every RPC
-//! answers UNIMPLEMENTED (after authentication), so callers see an honest status.
+//! gRPC surface of `returns`: authorise, parse the request (collecting every bad field),
+//! fetch the order's facts, then one transaction per change through [`flow`].
 
-use aftersales_proto::aftersales::returns::v1::returns_service_server::{
-    ReturnsService, ReturnsServiceServer,
+use std::sync::Arc;
+
+use aftersales_proto::aftersales::{
+    platform::v1::{
+        GetOrderRequest, Order, OrderLine, order_directory_client::OrderDirectoryClient,
+    },
+    returns::v1::{
+        AppealReturnRequest, ApproveReturnRequest, CancelReturnRequest, ConfirmReplacementRequest,
+        CreateReturnRequest, GetMerchantPolicyRequest, GetReturnRequest, InspectReturnRequest,
+        InspectionResult, ListReturnAuditRequest, ListReturnAuditResponse, ListReturnsRequest,
+        ListReturnsResponse, MerchantPolicy, RejectReturnRequest, Return, ReturnState,
+        ReviseReturnRequest, ShipReplacementRequest, SubmitReturnShipmentRequest,
+        UpsertMerchantPolicyRequest,
+        returns_service_server::{ReturnsService, ReturnsServiceServer},
+    },
+    sla::v1::timer_callback_server::TimerCallbackServer,
 };
+use chrono::{DateTime, Utc};
 use kit::{
-    App, Ctx,
-    auth::{Policy, Role},
+    App, Ctx, Error,
+    auth::{Policy as AuthPolicy, Principal, Role, principal},
+    client::Peers,
+    error::Violations,
+    idempotency::{self, Claim},
+    time::from_ts,
 };
-use tonic::service::Routes;
+use prost::Message;
+use sqlx::PgPool;
+use tonic::{Request, Response, Status, service::Routes};
+use uuid::Uuid;
 
-struct Api;
+use crate::{
+    convert,
+    domain::{
+        case::{Case, Clock, Refunds, Shipping},
+        clocks::ClockKind,
+        eligibility::{self, Ask, Facts},
+        kinds::{Family, Kind, Reason, State},
+        machine::{Command, Effect},
+        policy::{Payer, Policy},
+    },
+    effects, events,
+    flow::{self, By},
+    settings::Settings,
+    store::{self, After, AuditRow, Filter, WriteError},
+    timers::Timers,
+};
 
-impl ReturnsService for Api {}
+const SERVICE: &str = "aftersales.returns.v1.ReturnsService";
+const CALLBACK: &str = "aftersales.sla.v1.TimerCallback";
 
-pub fn app(_ctx: Ctx) -> anyhow::Result<App> {
+/// Builds the service: API, timer callback, event consumer.
+pub fn app(ctx: Ctx) -> anyhow::Result<App> {
+    let settings = Arc::new(Settings::from_env(ctx.cfg.env())?);
+    let pool = ctx.pool();
+    let api = Api {
+        pool: pool.clone(),
+        peers: ctx.peers.clone(),
+        settings: settings.clone(),
+    };
+    let timers = Timers {
+        pool: pool.clone(),
+        settings: settings.clone(),
+    };
+    let consumer = events::Consumer { pool, settings };
+    use Role::*;
+    let readers = [Buyer, Merchant, Agent, Arbitrator, Service];
+    let policy = AuthPolicy::new()
+        .allow(SERVICE, "UpsertMerchantPolicy", &[Merchant])
+        .allow(SERVICE, "GetMerchantPolicy", Role::ALL)
+        .allow(SERVICE, "GetReturn", &readers)
+        .allow(SERVICE, "ListReturns", &readers)
+        .allow(SERVICE, "ListReturnAudit", &readers)
+        .allow(SERVICE, "CreateReturn", &[Buyer, Agent])
+        .allow(SERVICE, "ApproveReturn", &[Merchant, Agent])
+        .allow(SERVICE, "RejectReturn", &[Merchant, Agent])
+        .allow(SERVICE, "InspectReturn", &[Merchant, Agent])
+        .allow(SERVICE, "ShipReplacement", &[Merchant, Agent])
+        .allow(SERVICE, "CancelReturn", &[Buyer, Agent])
+        .allow(SERVICE, "ReviseReturn", &[Buyer, Agent])
+        .allow(SERVICE, "AppealReturn", &[Buyer, Agent])
+        .allow(SERVICE, "SubmitReturnShipment", &[Buyer, Agent])
+        .allow(SERVICE, "ConfirmReplacement", &[Buyer, Agent])
+        .allow(CALLBACK, "OnTimerEvent", &[Service]);
+    let routes =
+        Routes::new(ReturnsServiceServer::new(api)).add_service(TimerCallbackServer::new(timers));
+    let task = consumer.run(
+        ctx.redis.clone(),
+        ctx.cfg.redis_prefix.clone(),
+        ctx.shutdown.clone(),
+    );
     Ok(App {
-        routes: Routes::new(ReturnsServiceServer::new(Api)),
-        policy: Policy::new().allow_service("aftersales.returns.v1.ReturnsService", Role::ALL),
-        tasks: Vec::new(),
+        routes,
+        policy,
+        tasks: vec![Box::pin(task)],
     })
+}
+
+struct Api {
+    pool: PgPool,
+    peers: Peers,
+    settings: Arc<Settings>,
+}
+
+/// `returns/{uuid}` -> the id.
+pub fn return_id(name: &str) -> Result<Uuid, Error> {
+    name.strip_prefix("returns/")
+        .and_then(|id| Uuid::parse_str(id).ok())
+        .ok_or_else(|| Error::invalid("name", "must look like returns/{uuid}"))
+}
+
+fn caller(who: &Principal) -> String {
+    format!("{}:{}", who.role, who.id)
+}
+
+fn not_found(name: &str) -> Error {
+    Error::NotFound {
+        resource: "return",
+        name: name.to_string(),
+    }
+}
+
+fn refused(r: eligibility::Refused) -> Error {
+    Error::FailedPrecondition {
+        reason: r.rule,
+        kind: "ELIGIBILITY",
+        subject: "order line".into(),
+        description: r.why,
+    }
+}
+
+fn text(v: &mut Violations, field: &str, value: &str, max: usize) {
+    if value.len() > max {
+        v.add(field, format!("at most {max} bytes"));
+    }
+}
+
+fn evidence(
+    v: &mut Violations,
+    field: &str,
+    e: &[aftersales_proto::aftersales::common::v1::EvidenceRef],
+) {
+    if e.len() > 20 {
+        v.add(field, "at most 20 items");
+    }
+    if e.iter().any(|x| x.uri.is_empty() || x.uri.len() > 1000) {
+        v.add(field, "every item needs a uri (at most 1000 bytes)");
+    }
+}
+
+fn parcel(v: &mut Violations, carrier: &str, tracking: &str) {
+    if carrier.is_empty() || carrier.len() > 32 {
+        v.add("carrier_code", "is required");
+    }
+    let ok = !tracking.is_empty()
+        && tracking.len() <= 64
+        && tracking
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !ok {
+        v.add("tracking_number", "1-64 letters, digits or '-'");
+    }
+}
+
+/// The facts eligibility is decided on, from the order.
+fn facts(order: &Order, line: &OrderLine, claimed: u32, now: DateTime<Utc>) -> Facts {
+    let t = |t: &Option<prost_types::Timestamp>| t.as_ref().and_then(from_ts);
+    Facts {
+        now,
+        signed_for: t(&order.signed_for_time),
+        shipped: t(&order.shipped_time),
+        promised_ship: t(&order.promised_ship_time),
+        promised_delivery: t(&order.promised_delivery_time),
+        cancelled: order.cancelled,
+        category: line.category.clone(),
+        special_goods: !line.special_goods.is_empty(),
+        line_quantity: line.quantity,
+        claimed,
+    }
+}
+
+/// What `quantity` of the line's units cost: its paid amount pro rata (rounded down, so
+/// the sum over partial requests never exceeds what was paid).
+fn pro_rata(line: &OrderLine, quantity: u32) -> i64 {
+    let paid = line.paid_amount.as_ref().map_or(0, |m| m.amount_minor);
+    if line.quantity == 0 || quantity >= line.quantity {
+        return paid;
+    }
+    ((paid as i128 * quantity as i128) / line.quantity as i128) as i64
+}
+
+/// Who pays the return shipping (SPEC §3): the seller for quality problems and
+/// refund-only; for no-reason returns the policy says, and a buyer with shipping
+/// insurance has it pay.
+fn shipping(reason: Reason, policy: &Policy, insured: bool, estimate: i64) -> Shipping {
+    let (payer, basis) = match reason.family() {
+        Family::Quality | Family::RefundOnly => (Payer::Seller, "quality_problem_seller_pays"),
+        Family::NoReason => match policy.no_reason_shipping_payer {
+            Payer::Seller => (Payer::Seller, "merchant_policy_seller_pays"),
+            _ if insured => (Payer::ShippingInsurance, "no_reason_shipping_insurance"),
+            _ => (Payer::Buyer, "no_reason_buyer_pays"),
+        },
+    };
+    Shipping {
+        payer,
+        amount_minor: 0,
+        basis: basis.into(),
+        estimate_minor: estimate,
+    }
+}
+
+impl Api {
+    async fn order(&self, order_id: &str) -> Result<Order, Error> {
+        let mut client = OrderDirectoryClient::new(self.peers.get("platform")?);
+        match client
+            .get_order(GetOrderRequest {
+                name: format!("orders/{order_id}"),
+            })
+            .await
+        {
+            Ok(o) => Ok(o.into_inner()),
+            Err(s) if s.code() == tonic::Code::NotFound => Err(Error::NotFound {
+                resource: "order",
+                name: format!("orders/{order_id}"),
+            }),
+            Err(s) => Err(Error::Unavailable(format!(
+                "order directory: {}",
+                s.message()
+            ))),
+        }
+    }
+
+    /// A transition requested through the API: idempotent by `request_id`, on a request
+    /// the caller may see, with the command built from the locked request.
+    async fn act<M: Message>(
+        &self,
+        who: &Principal,
+        name: &str,
+        method: &str,
+        request_id: &str,
+        request: &M,
+        reason: &str,
+        build: impl FnOnce(&Case) -> Result<Command, Error>,
+    ) -> Result<Return, Error> {
+        let id = return_id(name)?;
+        idempotency::parse_request_id(request_id).map_err(|e| Error::invalid("request_id", e))?;
+        let mut tx = self.pool.begin().await?;
+        if let Claim::Replay(bytes) =
+            idempotency::claim(&mut tx, &caller(who), method, request_id, request).await?
+        {
+            return idempotency::decode_replay(&bytes);
+        }
+        let before = store::lock(&mut tx, id)
+            .await?
+            .filter(|c| who.can_see_case(&c.buyer_id, &c.merchant_id))
+            .ok_or_else(|| not_found(name))?;
+        let cmd = build(&before)?;
+        let policy = flow::policy(&self.pool, &before.merchant_id).await?;
+        let by = By {
+            role: who.role.as_str(),
+            id: &who.id,
+            reason,
+            request_id,
+        };
+        let after = flow::transition(
+            &mut tx,
+            &self.settings,
+            &policy,
+            &before,
+            cmd,
+            by,
+            Utc::now(),
+        )
+        .await?;
+        let answer = convert::request(&after, Utc::now());
+        idempotency::complete(&mut tx, &caller(who), method, request_id, &answer).await?;
+        tx.commit().await?;
+        Ok(answer)
+    }
+}
+
+#[tonic::async_trait]
+impl ReturnsService for Api {
+    async fn upsert_merchant_policy(
+        &self,
+        req: Request<UpsertMerchantPolicyRequest>,
+    ) -> Result<Response<MerchantPolicy>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Violations::new();
+        let p = r.policy.clone().unwrap_or_default();
+        let merchant = p
+            .name
+            .strip_prefix("merchants/")
+            .and_then(|s| s.strip_suffix("/policy"))
+            .unwrap_or("")
+            .to_string();
+        if merchant.is_empty() {
+            v.add(
+                "policy.name",
+                "must look like merchants/{merchant_id}/policy",
+            );
+        } else if who.role == Role::Merchant && who.id != merchant {
+            return Err(
+                Error::PermissionDenied("a merchant publishes only its own policy".into()).into(),
+            );
+        }
+        v.check("request_id", idempotency::parse_request_id(&r.request_id));
+        let policy = convert::policy_in(&p);
+        for (field, why) in policy.violations() {
+            v.add(format!("policy.{field}"), why);
+        }
+        v.finish()?;
+        let mut tx = self.pool.begin().await.map_err(Error::from)?;
+        if let Claim::Replay(bytes) = idempotency::claim(
+            &mut tx,
+            &caller(&who),
+            "UpsertMerchantPolicy",
+            &r.request_id,
+            &r,
+        )
+        .await?
+        {
+            return Ok(Response::new(idempotency::decode_replay(&bytes)?));
+        }
+        let updated = store::put_policy(&mut tx, &merchant, &policy)
+            .await
+            .map_err(Error::from)?;
+        let answer = convert::policy_out(&merchant, &policy, Some(updated));
+        idempotency::complete(
+            &mut tx,
+            &caller(&who),
+            "UpsertMerchantPolicy",
+            &r.request_id,
+            &answer,
+        )
+        .await?;
+        tx.commit().await.map_err(Error::from)?;
+        Ok(Response::new(answer))
+    }
+
+    async fn get_merchant_policy(
+        &self,
+        req: Request<GetMerchantPolicyRequest>,
+    ) -> Result<Response<MerchantPolicy>, Status> {
+        let name = req.into_inner().name;
+        let merchant = name
+            .strip_prefix("merchants/")
+            .and_then(|s| s.strip_suffix("/policy"))
+            .filter(|m| !m.is_empty())
+            .ok_or_else(|| {
+                Error::invalid("name", "must look like merchants/{merchant_id}/policy")
+            })?;
+        let (policy, updated) = match store::policy(&self.pool, merchant)
+            .await
+            .map_err(Error::from)?
+        {
+            Some((p, t)) => (p, Some(t)),
+            None => (Policy::default(), None),
+        };
+        Ok(Response::new(convert::policy_out(
+            merchant, &policy, updated,
+        )))
+    }
+
+    #[tracing::instrument(skip_all, fields(order = %req.get_ref().order_id))]
+    async fn create_return(
+        &self,
+        req: Request<CreateReturnRequest>,
+    ) -> Result<Response<Return>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Violations::new();
+        let kind = Kind::from_i32(r.kind);
+        if kind.is_none() {
+            v.add("kind", "must be RETURN_REFUND, EXCHANGE or REFUND_ONLY");
+        }
+        let reason = Reason::from_i32(r.reason);
+        if reason.is_none() {
+            v.add("reason", "is required");
+        }
+        let order_id = r
+            .order_id
+            .strip_prefix("orders/")
+            .unwrap_or(&r.order_id)
+            .to_string();
+        if order_id.is_empty() || order_id.len() > 100 {
+            v.add("order_id", "is required");
+        }
+        if r.order_line_id.is_empty() || r.order_line_id.len() > 100 {
+            v.add("order_line_id", "is required");
+        }
+        if r.quantity == 0 {
+            v.add("quantity", "at least 1");
+        }
+        if reason.is_some_and(|x| x.family() != Family::NoReason) && r.description.trim().is_empty()
+        {
+            v.add(
+                "description",
+                "is required for quality and refund-only reasons",
+            );
+        }
+        text(&mut v, "description", &r.description, 2000);
+        evidence(&mut v, "evidence", &r.evidence);
+        if !r.exchange_sku.is_empty() && kind != Some(Kind::Exchange) {
+            v.add("exchange_sku", "only for EXCHANGE");
+        }
+        let buyer = match who.role {
+            Role::Buyer => who.id.clone(),
+            _ => {
+                if r.on_behalf_of_buyer_id.is_empty() {
+                    v.add("on_behalf_of_buyer_id", "an agent files for a named buyer");
+                }
+                r.on_behalf_of_buyer_id.clone()
+            }
+        };
+        v.check("request_id", idempotency::parse_request_id(&r.request_id));
+        v.finish()?;
+        let (kind, reason) = (kind.expect("validated"), reason.expect("validated"));
+
+        // Facts from the order directory; another buyer's order does not exist for you.
+        let order = match self.order(&order_id).await {
+            Ok(o) if o.buyer_id == buyer => o,
+            Ok(_) | Err(Error::NotFound { .. }) => {
+                return Err(Error::NotFound {
+                    resource: "order",
+                    name: format!("orders/{order_id}"),
+                }
+                .into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let line = order
+            .lines
+            .iter()
+            .find(|l| l.id == r.order_line_id)
+            .ok_or_else(|| Error::invalid("order_line_id", "no such line on the order"))?;
+        let policy = flow::policy(&self.pool, &order.merchant_id)
+            .await
+            .map_err(Error::from)?;
+        let claimed = store::claimed(&self.pool, &order_id, &line.id)
+            .await
+            .map_err(Error::from)?;
+        let now = Utc::now();
+        let ask = Ask {
+            kind,
+            reason,
+            quantity: r.quantity,
+            has_evidence: !r.evidence.is_empty(),
+        };
+        let admitted = eligibility::decide(ask, &facts(&order, line, claimed, now), &policy)
+            .map_err(refused)?;
+
+        let currency = line
+            .paid_amount
+            .as_ref()
+            .map(|m| m.currency.clone())
+            .unwrap_or_else(|| "CNY".into());
+        let estimate = line
+            .shipping_fee_paid
+            .as_ref()
+            .map_or(0, |m| m.amount_minor);
+        let mut case = Case {
+            id: Uuid::now_v7(),
+            kind,
+            state: State::Requested,
+            order_id: order_id.clone(),
+            order_line_id: line.id.clone(),
+            quantity: r.quantity,
+            buyer_id: order.buyer_id.clone(),
+            merchant_id: order.merchant_id.clone(),
+            category: line.category.clone(),
+            region: order.region.clone(),
+            reason,
+            description: r.description.clone(),
+            evidence: convert::evidence_in(&r.evidence),
+            exchange_sku: r.exchange_sku.clone(),
+            eligibility_rule: admitted.rule,
+            window_end: admitted.window_end,
+            line_amount_minor: pro_rata(line, r.quantity),
+            currency,
+            clock: Some(Clock {
+                kind: ClockKind::MerchantReview,
+                start: now,
+                due: None,
+                seq: 1,
+            }),
+            clock_seq: 1,
+            approval: None,
+            rejection: None,
+            return_parcel: None,
+            inspection: None,
+            replacement_parcel: None,
+            shipping: shipping(reason, &policy, order.shipping_insurance, estimate),
+            refunds: Refunds::default(),
+            overdue_since: None,
+            late_days: 0,
+            penalty_minor: 0,
+            dispute: None,
+            dispute_origin: None,
+            first_response: None,
+            created: now,
+            updated: now,
+            closed: None,
+        };
+        flow::date_clock(&self.settings, &policy, &mut case);
+
+        let mut tx = self.pool.begin().await.map_err(Error::from)?;
+        if let Claim::Replay(bytes) =
+            idempotency::claim(&mut tx, &caller(&who), "CreateReturn", &r.request_id, &r).await?
+        {
+            return Ok(Response::new(idempotency::decode_replay(&bytes)?));
+        }
+        match store::claim_units(
+            &mut tx,
+            &order_id,
+            &line.id,
+            line.quantity,
+            r.quantity as i32,
+        )
+        .await
+        {
+            Ok(()) => {}
+            Err(WriteError::Units) => {
+                return Err(Error::FailedPrecondition {
+                    reason: "QUANTITY_EXCEEDS_RETURNABLE",
+                    kind: "ELIGIBILITY",
+                    subject: "order line".into(),
+                    description: "these units are already in another request".into(),
+                }
+                .into());
+            }
+            Err(WriteError::Db(e)) => return Err(Error::from(e).into()),
+        }
+        store::insert(&mut tx, &case).await.map_err(Error::from)?;
+        let span = effects::running_span(
+            &self.settings,
+            &case,
+            policy.review_hours,
+            policy.reject_appeal_window_days,
+        );
+        let fx = [
+            Effect::StartClock,
+            Effect::Notify {
+                to: crate::domain::case::Party::Merchant,
+                template: "return_to_review",
+            },
+            Effect::Notify {
+                to: crate::domain::case::Party::Buyer,
+                template: "return_requested",
+            },
+        ];
+        effects::write(&mut tx, &case, &fx, span.as_ref())
+            .await
+            .map_err(Error::from)?;
+        effects::requested(&mut tx, &case)
+            .await
+            .map_err(Error::from)?;
+        let audit = AuditRow {
+            actor: (who.role.as_str(), &who.id),
+            from: None,
+            to: State::Requested,
+            action: "create",
+            reason: "",
+            request_id: &r.request_id,
+        };
+        store::audit(&mut tx, case.id, &audit)
+            .await
+            .map_err(Error::from)?;
+        let answer = convert::request(&case, now);
+        idempotency::complete(
+            &mut tx,
+            &caller(&who),
+            "CreateReturn",
+            &r.request_id,
+            &answer,
+        )
+        .await?;
+        tx.commit().await.map_err(Error::from)?;
+        Ok(Response::new(answer))
+    }
+
+    async fn get_return(&self, req: Request<GetReturnRequest>) -> Result<Response<Return>, Status> {
+        let who = principal(&req)?;
+        let name = req.into_inner().name;
+        let case = store::get(&self.pool, return_id(&name)?)
+            .await
+            .map_err(Error::from)?
+            .filter(|c| who.can_see_case(&c.buyer_id, &c.merchant_id))
+            .ok_or_else(|| not_found(&name))?;
+        Ok(Response::new(convert::request(&case, Utc::now())))
+    }
+
+    async fn list_returns(
+        &self,
+        req: Request<ListReturnsRequest>,
+    ) -> Result<Response<ListReturnsResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Violations::new();
+        let by_due = match r.order_by.as_str() {
+            "" | "create_time desc" => false,
+            "clock.due_time" => true,
+            _ => {
+                v.add("order_by", "\"create_time desc\" or \"clock.due_time\"");
+                false
+            }
+        };
+        if r.states
+            .iter()
+            .any(|s| *s <= 0 || ReturnState::try_from(*s).is_err())
+        {
+            v.add("states", "unknown state");
+        }
+        let after = if r.page_token.is_empty() {
+            After::Start
+        } else {
+            match parse_token(&r.page_token, by_due) {
+                Some(a) => a,
+                None => {
+                    v.add("page_token", "is not a token from this list");
+                    After::Start
+                }
+            }
+        };
+        let mut f = Filter {
+            buyer_id: (!r.buyer_id.is_empty()).then(|| r.buyer_id.clone()),
+            merchant_id: (!r.merchant_id.is_empty()).then(|| r.merchant_id.clone()),
+            order_id: (!r.order_id.is_empty()).then(|| {
+                r.order_id
+                    .strip_prefix("orders/")
+                    .unwrap_or(&r.order_id)
+                    .to_string()
+            }),
+            states: r.states.iter().map(|s| *s as i16).collect(),
+        };
+        // Buyers see their own, merchants their shop's, whatever they filter on.
+        match who.role {
+            Role::Buyer => f.buyer_id = Some(who.id.clone()),
+            Role::Merchant => {
+                if f.merchant_id.as_ref().is_some_and(|m| *m != who.id) {
+                    v.add("merchant_id", "a merchant lists only its own requests");
+                }
+                f.merchant_id = Some(who.id.clone());
+            }
+            _ => {}
+        }
+        v.finish()?;
+        let limit = r.page_size.clamp(0, 100);
+        let limit = if limit == 0 { 20 } else { limit as i64 };
+        let mut rows = store::list(&self.pool, &f, by_due, &after, limit + 1)
+            .await
+            .map_err(Error::from)?;
+        let next_page_token = if rows.len() as i64 > limit {
+            rows.truncate(limit as usize);
+            rows.last()
+                .map(|(c, due)| token(c, *due, by_due))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let now = Utc::now();
+        Ok(Response::new(ListReturnsResponse {
+            returns: rows.iter().map(|(c, _)| convert::request(c, now)).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn approve_return(
+        &self,
+        req: Request<ApproveReturnRequest>,
+    ) -> Result<Response<Return>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Violations::new();
+        if r.carrier_options.len() > 10
+            || r.carrier_options
+                .iter()
+                .any(|c| c.is_empty() || c.len() > 32)
+        {
+            v.add("carrier_options", "at most 10 carrier codes");
+        }
+        text(&mut v, "note", &r.note, 1000);
+        v.finish()?;
+        let address = r.return_address.as_ref().map(convert::address_in);
+        let cmd = |_: &Case| {
+            Ok(Command::Approve {
+                address,
+                carriers: r
+                    .carrier_options
+                    .iter()
+                    .map(|c| c.to_ascii_lowercase())
+                    .collect(),
+                note: r.note.clone(),
+                auto: false,
+            })
+        };
+        let answer = self
+            .act(
+                &who,
+                &r.name,
+                "ApproveReturn",
+                &r.request_id,
+                &r,
+                &r.note,
+                cmd,
+            )
+            .await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn reject_return(
+        &self,
+        req: Request<RejectReturnRequest>,
+    ) -> Result<Response<Return>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Violations::new();
+        text(&mut v, "reason", &r.reason, 1000);
+        evidence(&mut v, "evidence", &r.evidence);
+        v.finish()?;
+        let cmd = |_: &Case| {
+            Ok(Command::Reject {
+                reason: r.reason.clone(),
+                evidence: convert::evidence_in(&r.evidence),
+            })
+        };
+        let answer = self
+            .act(
+                &who,
+                &r.name,
+                "RejectReturn",
+                &r.request_id,
+                &r,
+                &r.reason,
+                cmd,
+            )
+            .await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn cancel_return(
+        &self,
+        req: Request<CancelReturnRequest>,
+    ) -> Result<Response<Return>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Violations::new();
+        text(&mut v, "reason", &r.reason, 1000);
+        v.finish()?;
+        let cmd = |_: &Case| {
+            Ok(Command::Cancel {
+                reason: r.reason.clone(),
+            })
+        };
+        let answer = self
+            .act(
+                &who,
+                &r.name,
+                "CancelReturn",
+                &r.request_id,
+                &r,
+                &r.reason,
+                cmd,
+            )
+            .await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn revise_return(
+        &self,
+        req: Request<ReviseReturnRequest>,
+    ) -> Result<Response<Return>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Violations::new();
+        if r.kind != 0 && Kind::from_i32(r.kind).is_none() {
+            v.add("kind", "unknown kind");
+        }
+        if r.reason != 0 && Reason::from_i32(r.reason).is_none() {
+            v.add("reason", "unknown reason");
+        }
+        text(&mut v, "description", &r.description, 2000);
+        evidence(&mut v, "evidence", &r.evidence);
+        v.finish()?;
+        let id = return_id(&r.name)?;
+        let current = store::get(&self.pool, id)
+            .await
+            .map_err(Error::from)?
+            .filter(|c| who.can_see_case(&c.buyer_id, &c.merchant_id))
+            .ok_or_else(|| not_found(&r.name))?;
+        // Eligibility is decided again on the new values, from fresh order facts.
+        let order = self.order(&current.order_id).await?;
+        let line = order
+            .lines
+            .iter()
+            .find(|l| l.id == current.order_line_id)
+            .ok_or_else(|| not_found(&r.name))?;
+        let kind = Kind::from_i32(r.kind).unwrap_or(current.kind);
+        let reason = Reason::from_i32(r.reason).unwrap_or(current.reason);
+        let quantity = if r.quantity == 0 {
+            current.quantity
+        } else {
+            r.quantity
+        };
+        let policy = flow::policy(&self.pool, &current.merchant_id)
+            .await
+            .map_err(Error::from)?;
+        let claimed = store::claimed(&self.pool, &current.order_id, &current.order_line_id)
+            .await
+            .map_err(Error::from)?;
+        let others = claimed.saturating_sub(current.quantity);
+        let has_evidence = !r.evidence.is_empty() || !current.evidence.is_empty();
+        let admitted = eligibility::decide(
+            Ask {
+                kind,
+                reason,
+                quantity,
+                has_evidence,
+            },
+            &facts(&order, line, others, Utc::now()),
+            &policy,
+        )
+        .map_err(refused)?;
+        let description = if r.description.is_empty() {
+            current.description.clone()
+        } else {
+            r.description.clone()
+        };
+        let exchange_sku = if r.exchange_sku.is_empty() {
+            current.exchange_sku.clone()
+        } else {
+            r.exchange_sku.clone()
+        };
+        let amount = pro_rata(line, quantity);
+        let (bought, delta) = (line.quantity, quantity as i32 - current.quantity as i32);
+        let evidence = convert::evidence_in(&r.evidence);
+        let cmd = move |_: &Case| {
+            Ok(Command::Revise {
+                kind,
+                reason,
+                quantity,
+                description,
+                evidence,
+                exchange_sku,
+                rule: admitted.rule,
+                window_end: admitted.window_end,
+                line_amount_minor: amount,
+            })
+        };
+        let answer = self
+            .revise(&who, &r.name, &r.request_id, &r, bought, delta, cmd)
+            .await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn appeal_return(
+        &self,
+        req: Request<AppealReturnRequest>,
+    ) -> Result<Response<Return>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Violations::new();
+        text(&mut v, "statement", &r.statement, 4000);
+        evidence(&mut v, "evidence", &r.evidence);
+        v.finish()?;
+        let cmd = |_: &Case| {
+            Ok(Command::Appeal {
+                statement: r.statement.clone(),
+                evidence: convert::evidence_in(&r.evidence),
+            })
+        };
+        let answer = self
+            .act(
+                &who,
+                &r.name,
+                "AppealReturn",
+                &r.request_id,
+                &r,
+                &r.statement,
+                cmd,
+            )
+            .await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn submit_return_shipment(
+        &self,
+        req: Request<SubmitReturnShipmentRequest>,
+    ) -> Result<Response<Return>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Violations::new();
+        parcel(&mut v, &r.carrier_code, &r.tracking_number);
+        if let Some(m) = &r.shipping_cost
+            && (m.amount_minor < 0 || m.currency.len() != 3)
+        {
+            v.add("shipping_cost", "not negative, with an ISO-4217 currency");
+        }
+        v.finish()?;
+        let cost = r.shipping_cost.clone();
+        let cmd = |c: &Case| {
+            if let Some(m) = &cost
+                && m.currency != c.currency
+            {
+                return Err(Error::invalid(
+                    "shipping_cost.currency",
+                    format!("the order was paid in {}", c.currency),
+                ));
+            }
+            Ok(Command::SubmitShipment {
+                carrier: r.carrier_code.to_ascii_lowercase(),
+                tracking: r.tracking_number.clone(),
+                cost_minor: cost.as_ref().map(|m| m.amount_minor),
+            })
+        };
+        let answer = self
+            .act(
+                &who,
+                &r.name,
+                "SubmitReturnShipment",
+                &r.request_id,
+                &r,
+                "",
+                cmd,
+            )
+            .await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn inspect_return(
+        &self,
+        req: Request<InspectReturnRequest>,
+    ) -> Result<Response<Return>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Violations::new();
+        let passed = match InspectionResult::try_from(r.result) {
+            Ok(InspectionResult::Passed) => true,
+            Ok(InspectionResult::Failed) => false,
+            _ => {
+                v.add("result", "PASSED or FAILED");
+                false
+            }
+        };
+        text(&mut v, "note", &r.note, 2000);
+        evidence(&mut v, "evidence", &r.evidence);
+        v.finish()?;
+        let cmd = |_: &Case| {
+            Ok(Command::Inspect {
+                passed,
+                note: r.note.clone(),
+                evidence: convert::evidence_in(&r.evidence),
+                auto: false,
+            })
+        };
+        let answer = self
+            .act(
+                &who,
+                &r.name,
+                "InspectReturn",
+                &r.request_id,
+                &r,
+                &r.note,
+                cmd,
+            )
+            .await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn ship_replacement(
+        &self,
+        req: Request<ShipReplacementRequest>,
+    ) -> Result<Response<Return>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Violations::new();
+        parcel(&mut v, &r.carrier_code, &r.tracking_number);
+        v.finish()?;
+        let cmd = |_: &Case| {
+            Ok(Command::ShipReplacement {
+                carrier: r.carrier_code.to_ascii_lowercase(),
+                tracking: r.tracking_number.clone(),
+            })
+        };
+        let answer = self
+            .act(&who, &r.name, "ShipReplacement", &r.request_id, &r, "", cmd)
+            .await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn confirm_replacement(
+        &self,
+        req: Request<ConfirmReplacementRequest>,
+    ) -> Result<Response<Return>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let cmd = |_: &Case| Ok(Command::Confirm { auto: false });
+        let answer = self
+            .act(
+                &who,
+                &r.name,
+                "ConfirmReplacement",
+                &r.request_id,
+                &r,
+                "",
+                cmd,
+            )
+            .await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn list_return_audit(
+        &self,
+        req: Request<ListReturnAuditRequest>,
+    ) -> Result<Response<ListReturnAuditResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let id = return_id(&r.parent)
+            .map_err(|_| Error::invalid("parent", "must look like returns/{uuid}"))?;
+        store::get(&self.pool, id)
+            .await
+            .map_err(Error::from)?
+            .filter(|c| who.can_see_case(&c.buyer_id, &c.merchant_id))
+            .ok_or_else(|| not_found(&r.parent))?;
+        let after = if r.page_token.is_empty() {
+            0
+        } else {
+            r.page_token
+                .parse()
+                .map_err(|_| Error::invalid("page_token", "is not a token from this list"))?
+        };
+        let limit = match r.page_size {
+            0 => 20,
+            n => n.clamp(1, 100) as i64,
+        };
+        let mut rows = store::audit_page(&self.pool, id, after, limit + 1)
+            .await
+            .map_err(Error::from)?;
+        let next_page_token = if rows.len() as i64 > limit {
+            rows.truncate(limit as usize);
+            rows.last().map(|a| a.id.to_string()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(ListReturnAuditResponse {
+            entries: rows.iter().map(convert::audit).collect(),
+            next_page_token,
+        }))
+    }
+}
+
+impl Api {
+    /// ReviseReturn: like [`Api::act`], with the line's unit claim moved by `delta` in the
+    /// same transaction (the CHECK refuses a revision to units another request holds).
+    #[allow(clippy::too_many_arguments)]
+    async fn revise(
+        &self,
+        who: &Principal,
+        name: &str,
+        request_id: &str,
+        request: &ReviseReturnRequest,
+        bought: u32,
+        delta: i32,
+        build: impl FnOnce(&Case) -> Result<Command, Error>,
+    ) -> Result<Return, Error> {
+        let id = return_id(name)?;
+        idempotency::parse_request_id(request_id).map_err(|e| Error::invalid("request_id", e))?;
+        let mut tx = self.pool.begin().await?;
+        if let Claim::Replay(bytes) =
+            idempotency::claim(&mut tx, &caller(who), "ReviseReturn", request_id, request).await?
+        {
+            return idempotency::decode_replay(&bytes);
+        }
+        let before = store::lock(&mut tx, id)
+            .await?
+            .filter(|c| who.can_see_case(&c.buyer_id, &c.merchant_id))
+            .ok_or_else(|| not_found(name))?;
+        if delta != 0 {
+            match store::claim_units(
+                &mut tx,
+                &before.order_id,
+                &before.order_line_id,
+                bought,
+                delta,
+            )
+            .await
+            {
+                Ok(()) => {}
+                Err(WriteError::Units) => {
+                    return Err(Error::FailedPrecondition {
+                        reason: "QUANTITY_EXCEEDS_RETURNABLE",
+                        kind: "ELIGIBILITY",
+                        subject: "order line".into(),
+                        description: "these units are already in another request".into(),
+                    });
+                }
+                Err(WriteError::Db(e)) => return Err(e.into()),
+            }
+        }
+        let cmd = build(&before)?;
+        let policy = flow::policy(&self.pool, &before.merchant_id).await?;
+        let by = By {
+            role: who.role.as_str(),
+            id: &who.id,
+            reason: "revised",
+            request_id,
+        };
+        let after = flow::transition(
+            &mut tx,
+            &self.settings,
+            &policy,
+            &before,
+            cmd,
+            by,
+            Utc::now(),
+        )
+        .await?;
+        let answer = convert::request(&after, Utc::now());
+        idempotency::complete(&mut tx, &caller(who), "ReviseReturn", request_id, &answer).await?;
+        tx.commit().await?;
+        Ok(answer)
+    }
+}
+
+/// The page token after `c`: its id, or its due time and id for the work queue.
+fn token(c: &Case, due: Option<DateTime<Utc>>, by_due: bool) -> String {
+    if !by_due {
+        return c.id.to_string();
+    }
+    match due {
+        Some(d) => format!("{}|{}", d.timestamp_micros(), c.id),
+        None => format!("-|{}", c.id),
+    }
+}
+
+fn parse_token(raw: &str, by_due: bool) -> Option<After> {
+    if !by_due {
+        return Uuid::parse_str(raw).ok().map(After::Id);
+    }
+    let (due, id) = raw.split_once('|')?;
+    let id = Uuid::parse_str(id).ok()?;
+    if due == "-" {
+        return Some(After::Due(None, id));
+    }
+    let micros: i64 = due.parse().ok()?;
+    Some(After::Due(
+        Some(DateTime::from_timestamp_micros(micros)?),
+        id,
+    ))
 }

@@ -1,7 +1,14 @@
 //! Returns, exchanges and refund-only requests (SPEC §3).
 
 mod api;
+mod convert;
 pub mod domain;
+mod effects;
+mod events;
+mod flow;
+pub mod settings;
+mod store;
+mod timers;
 
 use kit::{App, Ctx, ServiceSpec};
 
@@ -12,7 +19,10 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub const SPEC: ServiceSpec = ServiceSpec {
     name: "returns",
     default_port: 50051,
-    grpc_services: &["aftersales.returns.v1.ReturnsService"],
+    grpc_services: &[
+        "aftersales.returns.v1.ReturnsService",
+        "aftersales.sla.v1.TimerCallback",
+    ],
     migrator: Some(&MIGRATOR),
 };
 

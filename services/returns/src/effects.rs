@@ -1,0 +1,444 @@
+//! What a transition causes elsewhere, written as outbox rows in its own transaction
+//! (DESIGN §1): SLA timers scheduled and cancelled, refunds requested, shipments
+//! registered, domain events published, notifications sent. Every key is deterministic
+//! (case, purpose, sequence), so a replayed transition queues nothing twice and every
+//! receiver applies it once.
+
+use aftersales_proto::aftersales::{
+    common::v1::{Actor, ActorRole, CaseContext, EvidenceRef, Money},
+    logistics::v1::{RegisterShipmentRequest, ShipmentLeg},
+    platform::v1::SendRequest,
+    refunds::v1::{CreateRefundRequest, RefundKind},
+    returns::v1::{
+        DisputeOpened, ReplacementShipped, ReturnApproved, ReturnCancelled, ReturnClosed,
+        ReturnCompleted, ReturnInspected, ReturnOverdue, ReturnRejected, ReturnRequested,
+        ReturnRevised, ReturnShipped, dispute_opened::Origin,
+    },
+    sla::v1::{
+        CancelTimerRequest, Reminder, ScheduleTimerRequest, Trigger, WorkingDays, reminder, trigger,
+    },
+};
+use kit::{
+    outbox::{publish_event, request_id_for, send_command},
+    time::ts,
+};
+use sqlx::PgConnection;
+
+use crate::{
+    domain::{
+        case::{Case, DisputeOrigin, Party},
+        clocks::Span,
+        machine::{Effect, Event, Leg, RefundPurpose},
+    },
+    settings::Settings,
+};
+
+const SOURCE: &str = "returns";
+const TOPIC: &str = "returns";
+
+/// The SLA timer id of a request's clock number `seq`: a UUIDv5, known before the SLA
+/// service answers, so a cancel needs no stored reply and a stale expiry is recognised.
+pub fn timer_id(case: &Case, seq: u32) -> String {
+    request_id_for(&format!("{}:clock:{seq}", case.name()))
+}
+
+/// The case facts every event carries.
+pub fn context(c: &Case) -> Option<CaseContext> {
+    Some(CaseContext {
+        case_name: c.name(),
+        order_id: c.order_id.clone(),
+        order_line_id: c.order_line_id.clone(),
+        buyer_id: c.buyer_id.clone(),
+        merchant_id: c.merchant_id.clone(),
+        category: c.category.clone(),
+        region: c.region.clone(),
+    })
+}
+
+fn money(minor: i64, c: &Case) -> Option<Money> {
+    Some(Money {
+        amount_minor: minor,
+        currency: c.currency.clone(),
+    })
+}
+
+/// Writes the outbox rows of `effects`; `span` gives the running clock's span.
+pub async fn write(
+    tx: &mut PgConnection,
+    c: &Case,
+    effects: &[Effect],
+    span: Option<&Span>,
+) -> Result<(), sqlx::Error> {
+    for e in effects {
+        match e {
+            Effect::StartClock => {
+                if let (Some(clock), Some(span)) = (&c.clock, span) {
+                    schedule(
+                        tx,
+                        c,
+                        clock.seq,
+                        clock.kind.as_str(),
+                        clock.start,
+                        span,
+                        clock.kind.reminds(),
+                    )
+                    .await?;
+                }
+            }
+            Effect::StopClock { seq } => {
+                let key = format!("{}:clock:{seq}:cancel", c.name());
+                let req = CancelTimerRequest {
+                    name: format!("timers/{}", timer_id(c, *seq)),
+                    reason: format!("{} moved on", c.name()),
+                    request_id: request_id_for(&key),
+                };
+                send_command(
+                    tx,
+                    "sla",
+                    "/aftersales.sla.v1.SlaService/CancelTimer",
+                    &key,
+                    &req,
+                )
+                .await?;
+            }
+            Effect::RequestRefund {
+                purpose,
+                amount_minor,
+            } => refund(tx, c, *purpose, *amount_minor).await?,
+            Effect::RegisterShipment { leg } => shipment(tx, c, *leg).await?,
+            Effect::Publish(event) => publish(tx, c, event).await?,
+            Effect::Notify { to, template } => notify(tx, c, *to, template).await?,
+        }
+    }
+    Ok(())
+}
+
+async fn schedule(
+    tx: &mut PgConnection,
+    c: &Case,
+    seq: u32,
+    kind: &str,
+    start: chrono::DateTime<chrono::Utc>,
+    span: &Span,
+    remind: bool,
+) -> Result<(), sqlx::Error> {
+    let spec = match span {
+        Span::After(d) => trigger::Spec::After(prost_types::Duration {
+            seconds: d.as_secs() as i64,
+            nanos: d.subsec_nanos() as i32,
+        }),
+        Span::WorkingDays(n) => trigger::Spec::WorkingDays(WorkingDays {
+            days: *n,
+            calendar: "cn".into(),
+        }),
+    };
+    let key = format!("{}:clock:{seq}", c.name());
+    let req = ScheduleTimerRequest {
+        timer_id: timer_id(c, seq),
+        subject: c.name(),
+        kind: kind.into(),
+        trigger: Some(Trigger {
+            spec: Some(spec),
+            start_time: Some(ts(start)),
+        }),
+        reminders: if remind {
+            vec![Reminder {
+                at: Some(reminder::At::ElapsedFraction(0.8)),
+            }]
+        } else {
+            Vec::new()
+        },
+        request_id: request_id_for(&key),
+        ..Default::default()
+    };
+    send_command(
+        tx,
+        "sla",
+        "/aftersales.sla.v1.SlaService/ScheduleTimer",
+        &key,
+        &req,
+    )
+    .await?;
+    Ok(())
+}
+
+async fn refund(
+    tx: &mut PgConnection,
+    c: &Case,
+    purpose: RefundPurpose,
+    amount: i64,
+) -> Result<(), sqlx::Error> {
+    let key = format!("{}:refund:{}", c.name(), purpose.as_str());
+    let (kind, reason) = match purpose {
+        RefundPurpose::Goods => (
+            RefundKind::Goods,
+            format!("{} of {} returned", c.quantity, c.order_line_id),
+        ),
+        RefundPurpose::ShippingFee => (
+            RefundKind::ShippingFee,
+            "return shipping paid by the seller".to_string(),
+        ),
+        RefundPurpose::ShippingInsurance => (
+            RefundKind::ShippingInsurance,
+            "return shipping insurance claim".to_string(),
+        ),
+        RefundPurpose::LatePenalty => (
+            RefundKind::LatePenalty,
+            format!("merchant {} day(s) late: 0.5 % a day", c.late_days),
+        ),
+    };
+    let req = CreateRefundRequest {
+        kind: kind as i32,
+        source_case: c.name(),
+        order_id: c.order_id.clone(),
+        order_line_id: c.order_line_id.clone(),
+        amount: money(amount, c),
+        reason,
+        request_id: request_id_for(&key),
+        ..Default::default()
+    };
+    send_command(
+        tx,
+        "refunds",
+        "/aftersales.refunds.v1.RefundsService/CreateRefund",
+        &key,
+        &req,
+    )
+    .await?;
+    Ok(())
+}
+
+async fn shipment(tx: &mut PgConnection, c: &Case, leg: Leg) -> Result<(), sqlx::Error> {
+    let (parcel, proto_leg, name) = match leg {
+        Leg::Return => (&c.return_parcel, ShipmentLeg::Return, "return"),
+        Leg::Replacement => (
+            &c.replacement_parcel,
+            ShipmentLeg::Replacement,
+            "replacement",
+        ),
+    };
+    let Some(p) = parcel else { return Ok(()) };
+    let key = format!("{}:shipment:{name}", c.name());
+    let req = RegisterShipmentRequest {
+        case_name: c.name(),
+        leg: proto_leg as i32,
+        carrier_code: p.carrier_code.clone(),
+        tracking_number: p.tracking_number.clone(),
+        request_id: request_id_for(&key),
+        ..Default::default()
+    };
+    send_command(
+        tx,
+        "logistics",
+        "/aftersales.logistics.v1.LogisticsService/RegisterShipment",
+        &key,
+        &req,
+    )
+    .await?;
+    Ok(())
+}
+
+fn evidence(e: &[crate::domain::case::Evidence]) -> Vec<EvidenceRef> {
+    e.iter()
+        .map(|e| EvidenceRef {
+            uri: e.uri.clone(),
+            kind: e.kind,
+            description: e.description.clone(),
+            sha256: e.sha256.clone(),
+        })
+        .collect()
+}
+
+/// Publishes the ReturnRequested of a new request.
+pub async fn requested(tx: &mut PgConnection, c: &Case) -> Result<(), sqlx::Error> {
+    let ev = ReturnRequested {
+        context: context(c),
+        kind: c.kind as i32,
+        reason: c.reason as i32,
+        quantity: c.quantity,
+        review_due_time: c.clock.as_ref().and_then(|k| k.due).map(ts),
+    };
+    publish_event(tx, SOURCE, TOPIC, &c.name(), &ev).await?;
+    Ok(())
+}
+
+async fn publish(tx: &mut PgConnection, c: &Case, event: &Event) -> Result<(), sqlx::Error> {
+    let subject = c.name();
+    let ctx = context(c);
+    match event {
+        Event::Approved { auto } => {
+            let ev = ReturnApproved {
+                context: ctx,
+                kind: c.kind as i32,
+                auto_approved: *auto,
+                request_time: Some(ts(c.created)),
+            };
+            publish_event(tx, SOURCE, TOPIC, &subject, &ev).await?;
+        }
+        Event::Rejected => {
+            let r = c.rejection.as_ref();
+            let ev = ReturnRejected {
+                context: ctx,
+                reason: r.map(|r| r.reason.clone()).unwrap_or_default(),
+                appeal_deadline: r.and_then(|r| r.appeal_deadline).map(ts),
+            };
+            publish_event(tx, SOURCE, TOPIC, &subject, &ev).await?;
+        }
+        Event::Revised => {
+            let ev = ReturnRevised {
+                context: ctx,
+                reason: c.reason as i32,
+            };
+            publish_event(tx, SOURCE, TOPIC, &subject, &ev).await?;
+        }
+        Event::Cancelled { reason } => {
+            let ev = ReturnCancelled {
+                context: ctx,
+                reason: reason.clone(),
+            };
+            publish_event(tx, SOURCE, TOPIC, &subject, &ev).await?;
+        }
+        Event::DisputeOpened {
+            origin,
+            by,
+            statement,
+            evidence: ev_refs,
+        } => {
+            let ev = DisputeOpened {
+                context: ctx,
+                origin: match origin {
+                    DisputeOrigin::Appeal => Origin::Appeal,
+                    DisputeOrigin::InspectionFailed => Origin::InspectionFailed,
+                } as i32,
+                raised_by: Some(actor(c, *by)),
+                statement: statement.clone(),
+                evidence: evidence(ev_refs),
+                amount: money(c.line_amount_minor, c),
+            };
+            publish_event(tx, SOURCE, TOPIC, &subject, &ev).await?;
+        }
+        Event::Shipped => {
+            let p = c.return_parcel.as_ref();
+            let ev = ReturnShipped {
+                context: ctx,
+                carrier_code: p.map(|p| p.carrier_code.clone()).unwrap_or_default(),
+                tracking_number: p.map(|p| p.tracking_number.clone()).unwrap_or_default(),
+            };
+            publish_event(tx, SOURCE, TOPIC, &subject, &ev).await?;
+        }
+        Event::Inspected { passed, auto } => {
+            let ev = ReturnInspected {
+                context: ctx,
+                result: if *passed { 1 } else { 2 },
+                auto_passed: *auto,
+            };
+            publish_event(tx, SOURCE, TOPIC, &subject, &ev).await?;
+        }
+        Event::ReplacementShipped => {
+            let p = c.replacement_parcel.as_ref();
+            let ev = ReplacementShipped {
+                context: ctx,
+                carrier_code: p.map(|p| p.carrier_code.clone()).unwrap_or_default(),
+                tracking_number: p.map(|p| p.tracking_number.clone()).unwrap_or_default(),
+            };
+            publish_event(tx, SOURCE, TOPIC, &subject, &ev).await?;
+        }
+        Event::Overdue => {
+            let ev = ReturnOverdue {
+                context: ctx,
+                due_time: c.overdue_since.map(ts),
+                transaction_amount: money(c.line_amount_minor, c),
+            };
+            publish_event(tx, SOURCE, TOPIC, &subject, &ev).await?;
+        }
+        Event::Completed { auto } => {
+            let ev = ReturnCompleted {
+                context: ctx,
+                kind: c.kind as i32,
+                request_time: Some(ts(c.created)),
+                first_response_time: c.first_response.map(ts),
+                complete_time: c.closed.map(ts),
+                refunded_amount: money(c.refunds.settled_minor, c),
+                penalty_amount: money(c.penalty_minor, c),
+                auto_confirmed: *auto,
+            };
+            publish_event(tx, SOURCE, TOPIC, &subject, &ev).await?;
+        }
+        Event::Closed { reason } => {
+            let ev = ReturnClosed {
+                context: ctx,
+                state: c.state as i32,
+                reason: reason.clone(),
+            };
+            publish_event(tx, SOURCE, TOPIC, &subject, &ev).await?;
+        }
+    }
+    Ok(())
+}
+
+fn actor(c: &Case, p: Party) -> Actor {
+    match p {
+        Party::Buyer => Actor {
+            role: ActorRole::Buyer as i32,
+            id: c.buyer_id.clone(),
+        },
+        Party::Merchant => Actor {
+            role: ActorRole::Merchant as i32,
+            id: c.merchant_id.clone(),
+        },
+        Party::Platform => Actor {
+            role: ActorRole::Agent as i32,
+            id: "platform".into(),
+        },
+    }
+}
+
+/// Tells `to` about the request. The key includes the state and clock sequence, so the
+/// same step notifies once however often it is replayed, and a later step again.
+pub async fn notify(
+    tx: &mut PgConnection,
+    c: &Case,
+    to: Party,
+    template: &str,
+) -> Result<(), sqlx::Error> {
+    let key = format!(
+        "{}:notify:{template}:{:?}:{}:{}",
+        c.name(),
+        to,
+        c.state as i16,
+        c.clock_seq
+    );
+    let req = SendRequest {
+        notification_id: request_id_for(&key),
+        recipient: Some(actor(c, to)),
+        template: template.into(),
+        params: [
+            ("case".to_string(), c.name()),
+            ("state".to_string(), c.state.as_str().to_string()),
+            ("order".to_string(), c.order_id.clone()),
+        ]
+        .into(),
+        ..Default::default()
+    };
+    send_command(
+        tx,
+        "platform",
+        "/aftersales.platform.v1.Notifier/Send",
+        &key,
+        &req,
+    )
+    .await?;
+    Ok(())
+}
+
+/// The span of the clock `c` runs now, if any, under the merchant's policy.
+pub fn running_span(
+    settings: &Settings,
+    c: &Case,
+    review_hours: u32,
+    appeal_days: u32,
+) -> Option<Span> {
+    c.clock
+        .as_ref()
+        .map(|k| settings.span(k.kind, review_hours, appeal_days))
+}

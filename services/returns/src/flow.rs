@@ -1,0 +1,141 @@
+//! One transition, start to finish, for every door a command comes through (the API, a
+//! timer expiry, another service's event): apply the machine, date the new clock, free
+//! the units of a request that ends without a return, store the request, write its
+//! effects to the outbox and its audit row, all in the caller's transaction.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+
+use crate::{
+    domain::{
+        case::Case,
+        clocks::ClockKind,
+        machine::{self, Command, Effect, Refusal},
+        policy::Policy,
+    },
+    effects,
+    settings::Settings,
+    store::{self, AuditRow},
+};
+
+/// Why a transition did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error("refused: {0:?}")]
+    Refused(Refusal),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl From<store::WriteError> for FlowError {
+    fn from(e: store::WriteError) -> Self {
+        match e {
+            store::WriteError::Db(e) => Self::Db(e),
+            store::WriteError::Units => {
+                Self::Db(sqlx::Error::Protocol("unit claims out of bounds".into()))
+            }
+        }
+    }
+}
+
+impl From<FlowError> for kit::Error {
+    fn from(e: FlowError) -> Self {
+        match e {
+            FlowError::Refused(Refusal::IllegalState { state, action }) => {
+                kit::Error::FailedPrecondition {
+                    reason: "ILLEGAL_STATE_TRANSITION",
+                    kind: "STATE",
+                    subject: state.as_str().into(),
+                    description: format!("cannot {action} in state {}", state.as_str()),
+                }
+            }
+            FlowError::Refused(Refusal::Invalid { field, why }) => kit::Error::invalid(field, why),
+            FlowError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// The merchant's policy, or the platform defaults.
+pub async fn policy(pool: &PgPool, merchant: &str) -> Result<Policy, sqlx::Error> {
+    Ok(store::policy(pool, merchant)
+        .await?
+        .map(|(p, _)| p)
+        .unwrap_or_default())
+}
+
+/// Dates a freshly started clock from its span under `policy`.
+pub fn date_clock(settings: &Settings, policy: &Policy, c: &mut Case) {
+    if let Some(clock) = c.clock.as_mut()
+        && clock.due.is_none()
+    {
+        let span = settings.span(
+            clock.kind,
+            policy.review_hours,
+            policy.reject_appeal_window_days,
+        );
+        let due = Settings::due(&span, clock.start);
+        clock.due = Some(due);
+        if clock.kind == ClockKind::RejectAppeal
+            && let Some(r) = c.rejection.as_mut()
+        {
+            r.appeal_deadline = Some(due);
+        }
+    }
+}
+
+/// Who caused a transition, for the audit trail.
+pub struct By<'a> {
+    pub role: &'a str,
+    pub id: &'a str,
+    pub reason: &'a str,
+    pub request_id: &'a str,
+}
+
+/// Applies `cmd` to `before` (locked by the caller in `tx`) and writes everything.
+pub async fn transition(
+    tx: &mut PgConnection,
+    settings: &Settings,
+    policy: &Policy,
+    before: &Case,
+    cmd: Command,
+    by: By<'_>,
+    now: DateTime<Utc>,
+) -> Result<Case, FlowError> {
+    let action = cmd.action();
+    let (mut after, effects) = machine::apply(before, cmd, now).map_err(FlowError::Refused)?;
+    if effects.contains(&Effect::StartClock) {
+        date_clock(settings, policy, &mut after);
+    }
+    if after.state.releases_units() && !before.state.releases_units() {
+        store::claim_units(
+            tx,
+            &after.order_id,
+            &after.order_line_id,
+            0,
+            -(after.quantity as i32),
+        )
+        .await?;
+    }
+    store::update(tx, &after).await?;
+    let span = effects::running_span(
+        settings,
+        &after,
+        policy.review_hours,
+        policy.reject_appeal_window_days,
+    );
+    effects::write(tx, &after, &effects, span.as_ref()).await?;
+    store::audit(
+        tx,
+        after.id,
+        &AuditRow {
+            actor: (by.role, by.id),
+            from: Some(before.state),
+            to: after.state,
+            action,
+            reason: by.reason,
+            request_id: by.request_id,
+        },
+    )
+    .await?;
+    Ok(after)
+}

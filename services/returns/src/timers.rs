@@ -1,0 +1,134 @@
+//! TimerCallback: the SLA service reports that a clock of a request ran out (or reached
+//! its reminder). An expiry becomes the automatic transition of SPEC §3; an expiry of a
+//! clock the request no longer runs (it moved on meanwhile) is acknowledged and ignored,
+//! which is what makes a merchant's approval racing the auto-approve timer safe.
+
+use std::sync::Arc;
+
+use aftersales_proto::aftersales::sla::v1::{
+    OnTimerEventRequest, OnTimerEventResponse, TimerEventKind, timer_callback_server::TimerCallback,
+};
+use chrono::Utc;
+use kit::{Error, inbox};
+use sqlx::PgPool;
+use tonic::{Request, Response, Status};
+
+use crate::{
+    api::return_id,
+    domain::{
+        case::{Case, Party},
+        clocks::ClockKind,
+        machine::Command,
+    },
+    effects::{self, timer_id},
+    flow::{self, By, FlowError},
+    settings::Settings,
+    store,
+};
+
+/// Receives timer deliveries from the SLA service.
+pub struct Timers {
+    pub pool: PgPool,
+    pub settings: Arc<Settings>,
+}
+
+/// The automatic transition when `kind` runs out.
+fn on_expiry(kind: ClockKind) -> Command {
+    match kind {
+        ClockKind::MerchantReview => Command::Approve {
+            address: None,
+            carriers: Vec::new(),
+            note: "auto-approved: the merchant did not review in time".into(),
+            auto: true,
+        },
+        ClockKind::BuyerReturnShipment => Command::ShipBackExpired,
+        ClockKind::MerchantInspection => Command::Inspect {
+            passed: true,
+            note: "auto-passed: the merchant did not inspect in time".into(),
+            evidence: Vec::new(),
+            auto: true,
+        },
+        ClockKind::RefundOrReplacement => Command::Overdue,
+        ClockKind::ReplacementConfirmation => Command::Confirm { auto: true },
+        ClockKind::RejectAppeal => Command::AppealExpired,
+    }
+}
+
+/// Whether `timer` ("timers/{id}") is the clock `c` runs now.
+fn is_current(c: &Case, timer: &str) -> bool {
+    c.clock
+        .as_ref()
+        .is_some_and(|k| timer.strip_prefix("timers/") == Some(timer_id(c, k.seq).as_str()))
+}
+
+#[tonic::async_trait]
+impl TimerCallback for Timers {
+    #[tracing::instrument(skip_all, fields(subject = %req.get_ref().subject, kind = %req.get_ref().kind, delivery = %req.get_ref().delivery_id))]
+    async fn on_timer_event(
+        &self,
+        req: Request<OnTimerEventRequest>,
+    ) -> Result<Response<OnTimerEventResponse>, Status> {
+        let r = req.into_inner();
+        if r.delivery_id.is_empty() {
+            return Err(Error::invalid("delivery_id", "is required").into());
+        }
+        let Some(kind) = ClockKind::parse(&r.kind) else {
+            return Ok(Response::new(OnTimerEventResponse {}));
+        };
+        let id = return_id(&r.subject)
+            .map_err(|_| Error::invalid("subject", "must look like returns/{uuid}"))?;
+        let mut tx = self.pool.begin().await.map_err(Error::from)?;
+        if !inbox::first_delivery(&mut tx, &r.delivery_id, "sla")
+            .await
+            .map_err(Error::from)?
+        {
+            return Ok(Response::new(OnTimerEventResponse {}));
+        }
+        let Some(before) = store::lock(&mut tx, id).await.map_err(Error::from)? else {
+            tx.commit().await.map_err(Error::from)?;
+            return Ok(Response::new(OnTimerEventResponse {}));
+        };
+        if !is_current(&before, &r.timer) {
+            tracing::info!("expiry of a clock this request no longer runs: ignored");
+            tx.commit().await.map_err(Error::from)?;
+            return Ok(Response::new(OnTimerEventResponse {}));
+        }
+        if r.event_kind == TimerEventKind::Reminder as i32 {
+            effects::notify(&mut tx, &before, Party::Buyer, "ship_back_reminder")
+                .await
+                .map_err(Error::from)?;
+            tx.commit().await.map_err(Error::from)?;
+            return Ok(Response::new(OnTimerEventResponse {}));
+        }
+        let policy = flow::policy(&self.pool, &before.merchant_id)
+            .await
+            .map_err(Error::from)?;
+        let by = By {
+            role: "service",
+            id: "sla",
+            reason: kind.as_str(),
+            request_id: &r.delivery_id,
+        };
+        match flow::transition(
+            &mut tx,
+            &self.settings,
+            &policy,
+            &before,
+            on_expiry(kind),
+            by,
+            Utc::now(),
+        )
+        .await
+        {
+            Ok(after) => tracing::info!(
+                from = before.state.as_str(),
+                to = after.state.as_str(),
+                "clock expired"
+            ),
+            Err(FlowError::Refused(why)) => tracing::info!(?why, "expiry no longer applies"),
+            Err(FlowError::Db(e)) => return Err(Error::from(e).into()),
+        }
+        tx.commit().await.map_err(Error::from)?;
+        Ok(Response::new(OnTimerEventResponse {}))
+    }
+}

@@ -1,0 +1,263 @@
+//! Harness for the returns tests: the whole suite a return needs, in-process over real
+//! gRPC on loopback, each service on its own schema: the platform sandbox (orders,
+//! gateway, notifier), the SLA service (every clock), refunds, logistics and returns.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use aftersales_proto::aftersales::{
+    common::v1::{Address, Money},
+    logistics::v1::{ReportCarrierEventRequest, logistics_service_client::LogisticsServiceClient},
+    platform::v1::{Order, PutOrderRequest, sandbox_control_client::SandboxControlClient},
+    refunds::v1::{ListRefundsRequest, Refund, refunds_service_client::RefundsServiceClient},
+    returns::v1::{
+        ApproveReturnRequest, CreateReturnRequest, GetReturnRequest, Return, ReturnKind,
+        ReturnReason, ReturnState, SubmitReturnShipmentRequest,
+        returns_service_client::ReturnsServiceClient,
+    },
+};
+use kit::auth::Role;
+use testkit::{Running, World, authed, eventually};
+use tokio::net::TcpListener;
+use tonic::transport::Channel;
+
+pub struct Suite {
+    pub world: World,
+    pub sandbox: Running,
+    pub sla: Running,
+    pub logistics: Running,
+    pub refunds: Running,
+    pub returns: Running,
+    pub buyer: String,
+    pub merchant: String,
+    pub agent: String,
+    pub partner: String,
+}
+
+async fn reserve() -> (String, TcpListener) {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    (format!("http://{}", l.local_addr().unwrap()), l)
+}
+
+impl Suite {
+    /// Starts everything with `env` (e.g. `RETURNS_CLOCK_MERCHANT_REVIEW=1s`).
+    pub async fn start(env: &[(&str, &str)]) -> Self {
+        let mut world = World::new();
+        for (k, v) in env {
+            world.set(k, *v);
+        }
+        world.set("REFUNDS_WORKER_IDLE", "200ms");
+        let sandbox = world
+            .start(platform_sandbox::SPEC, platform_sandbox::setup)
+            .await;
+        world.set("PLATFORM_URL", sandbox.url());
+        let (returns_url, returns_l) = reserve().await;
+        let (refunds_url, refunds_l) = reserve().await;
+        world.set("RETURNS_URL", returns_url);
+        world.set("REFUNDS_URL", refunds_url);
+        let sla = world.start(sla::SPEC, sla::setup).await;
+        world.set("SLA_URL", sla.url());
+        let logistics = world.start(logistics::SPEC, logistics::setup).await;
+        world.set("LOGISTICS_URL", logistics.url());
+        let refunds = world.start_on(
+            refunds_l,
+            refunds::SPEC,
+            world.config(&refunds::SPEC),
+            refunds::setup,
+        );
+        let returns = world.start_on(
+            returns_l,
+            returns::SPEC,
+            world.config(&returns::SPEC),
+            returns::setup,
+        );
+        for s in [&sandbox, &sla, &logistics, &refunds, &returns] {
+            s.wait_serving().await;
+        }
+        Self {
+            buyer: world.token(Role::Buyer, "buyer-1"),
+            merchant: world.token(Role::Merchant, "merchant-1"),
+            agent: world.token(Role::Agent, "agent-1"),
+            partner: world.partner_token("sf-express", "sf"),
+            world,
+            sandbox,
+            sla,
+            logistics,
+            refunds,
+            returns,
+        }
+    }
+
+    pub fn client(&self) -> ReturnsServiceClient<Channel> {
+        ReturnsServiceClient::new(self.returns.channel())
+    }
+
+    pub async fn get(&self, name: &str) -> Return {
+        self.client()
+            .get_return(authed(GetReturnRequest { name: name.into() }, &self.agent))
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    /// Waits until `name` is in `state` (20 s), returning it.
+    pub async fn until(&self, name: &str, state: ReturnState) -> Return {
+        eventually(Duration::from_secs(20), || async {
+            self.get(name).await.state == state as i32
+        })
+        .await;
+        self.get(name).await
+    }
+
+    /// Files a request as buyer-1.
+    pub async fn create(
+        &self,
+        kind: ReturnKind,
+        order: &str,
+        reason: ReturnReason,
+    ) -> Result<Return, tonic::Status> {
+        self.client()
+            .create_return(authed(request(kind, order, reason), &self.buyer))
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// Approves as merchant-1 with a return address and SF as the carrier.
+    pub async fn approve(&self, name: &str) -> Result<Return, tonic::Status> {
+        self.client()
+            .approve_return(authed(
+                ApproveReturnRequest {
+                    name: name.into(),
+                    return_address: Some(Address {
+                        city: "Shanghai".into(),
+                        street: "1 Return Rd".into(),
+                        ..Default::default()
+                    }),
+                    carrier_options: vec!["sf".into()],
+                    note: "please ship within 3 working days".into(),
+                    request_id: rid(),
+                },
+                &self.merchant,
+            ))
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// The buyer ships the goods back with SF `tracking`.
+    pub async fn ship_back(&self, name: &str, tracking: &str) -> Return {
+        self.client()
+            .submit_return_shipment(authed(
+                SubmitReturnShipmentRequest {
+                    name: name.into(),
+                    carrier_code: "sf".into(),
+                    tracking_number: tracking.into(),
+                    shipping_cost: Some(Money {
+                        amount_minor: 1_200,
+                        currency: "CNY".into(),
+                    }),
+                    request_id: rid(),
+                },
+                &self.buyer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    /// SF reports `tracking` delivered, through logistics (retried until logistics has
+    /// the shipment registered: returns registers it through its outbox).
+    pub async fn carrier_delivers(&self, tracking: &str) {
+        let mut c = LogisticsServiceClient::new(self.logistics.channel());
+        let id = format!("ev-{tracking}-delivered");
+        eventually(Duration::from_secs(20), || {
+            let (mut c, id, token) = (c.clone(), id.clone(), self.partner.clone());
+            async move {
+                let req = ReportCarrierEventRequest {
+                    event_id: format!("{id}-{}", uuid::Uuid::new_v4()),
+                    carrier_code: "sf".into(),
+                    tracking_number: tracking.into(),
+                    status: 4,
+                    event_time: Some(prost_types::Timestamp {
+                        seconds: chrono::Utc::now().timestamp() - 5,
+                        nanos: 0,
+                    }),
+                    ..Default::default()
+                };
+                // only an event that found the registered shipment counts
+                c.report_carrier_event(authed(req, &token))
+                    .await
+                    .is_ok_and(|r| !r.into_inner().shipment.is_empty())
+            }
+        })
+        .await;
+        let _ = &mut c;
+    }
+
+    /// The refunds of a case, as the agent sees them.
+    pub async fn refunds_of(&self, case: &str) -> Vec<Refund> {
+        RefundsServiceClient::new(self.refunds.channel())
+            .list_refunds(authed(
+                ListRefundsRequest {
+                    source_case: case.into(),
+                    page_size: 100,
+                    ..Default::default()
+                },
+                &self.agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .refunds
+    }
+
+    /// Puts an order into the sandbox.
+    pub async fn put_order(&self, order: Order) {
+        SandboxControlClient::new(self.sandbox.channel())
+            .put_order(authed(
+                PutOrderRequest { order: Some(order) },
+                &self.world.token(Role::Service, "test"),
+            ))
+            .await
+            .unwrap();
+    }
+
+    /// `SELECT` on the returns schema (`{s}` is replaced by it).
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let sql = sql.replace("{s}", &self.world.schema("returns"));
+        sqlx::query_scalar(&sql)
+            .fetch_one(&testkit::pool().await)
+            .await
+            .unwrap()
+    }
+}
+
+pub fn rid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+pub fn request(kind: ReturnKind, order: &str, reason: ReturnReason) -> CreateReturnRequest {
+    CreateReturnRequest {
+        kind: kind as i32,
+        order_id: order.into(),
+        order_line_id: "l1".into(),
+        quantity: 1,
+        reason: reason as i32,
+        description: "the seam is torn".into(),
+        evidence: vec![aftersales_proto::aftersales::common::v1::EvidenceRef {
+            uri: "https://evidence.example/photo-1.jpg".into(),
+            kind: 1,
+            ..Default::default()
+        }],
+        request_id: rid(),
+        ..Default::default()
+    }
+}
+
+/// A timestamp `secs` seconds from now.
+pub fn from_now(secs: i64) -> Option<prost_types::Timestamp> {
+    Some(prost_types::Timestamp {
+        seconds: chrono::Utc::now().timestamp() + secs,
+        nanos: 0,
+    })
+}
