@@ -68,7 +68,8 @@ pub async fn claimed(pool: &PgPool, order: &str, line: &str) -> Result<u32, sqlx
     Ok(n.unwrap_or(0).max(0) as u32)
 }
 
-/// Adds `delta` units (negative to release) to a line's claimed units.
+/// Adds `delta` units (negative to release) to a line's claimed units. The line's row
+/// exists once a request was made for it, so only a first claim inserts it.
 pub async fn claim_units(
     tx: &mut PgConnection,
     order: &str,
@@ -76,6 +77,16 @@ pub async fn claim_units(
     bought: u32,
     delta: i32,
 ) -> Result<(), WriteError> {
+    if delta < 0 {
+        sqlx::query("UPDATE line_units SET claimed = claimed + $3 WHERE order_id = $1 AND order_line_id = $2")
+            .bind(order)
+            .bind(line)
+            .bind(delta)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        return Ok(());
+    }
     sqlx::query(
         "INSERT INTO line_units AS u (order_id, order_line_id, bought, claimed) VALUES ($1, $2, $3, $4)
          ON CONFLICT ON CONSTRAINT line_units_pk DO UPDATE SET claimed = u.claimed + EXCLUDED.claimed",
