@@ -123,6 +123,38 @@ fn not_found(name: &str) -> Error {
     }
 }
 
+/// Which transition an API call asks for.
+struct Step<'a> {
+    name: &'a str,
+    method: &'a str,
+    request_id: &'a str,
+    reason: &'a str,
+    /// ReviseReturn: the line's units bought and the change of this request's quantity,
+    /// moved in the same transaction (the CHECK refuses units another request holds).
+    units: Option<(u32, i32)>,
+}
+
+impl<'a> Step<'a> {
+    fn new(name: &'a str, method: &'a str, request_id: &'a str, reason: &'a str) -> Self {
+        Self {
+            name,
+            method,
+            request_id,
+            reason,
+            units: None,
+        }
+    }
+}
+
+fn units_taken() -> Error {
+    Error::FailedPrecondition {
+        reason: "QUANTITY_EXCEEDS_RETURNABLE",
+        kind: "ELIGIBILITY",
+        subject: "order line".into(),
+        description: "these units are already in another request".into(),
+    }
+}
+
 fn refused(r: eligibility::Refused) -> Error {
     Error::FailedPrecondition {
         reason: r.rule,
@@ -238,13 +270,17 @@ impl Api {
     async fn act<M: Message>(
         &self,
         who: &Principal,
-        name: &str,
-        method: &str,
-        request_id: &str,
+        step: Step<'_>,
         request: &M,
-        reason: &str,
         build: impl FnOnce(&Case) -> Result<Command, Error>,
     ) -> Result<Return, Error> {
+        let Step {
+            name,
+            method,
+            request_id,
+            reason,
+            units,
+        } = step;
         let id = return_id(name)?;
         idempotency::parse_request_id(request_id).map_err(|e| Error::invalid("request_id", e))?;
         let mut tx = self.pool.begin().await?;
@@ -257,8 +293,23 @@ impl Api {
             .await?
             .filter(|c| who.can_see_case(&c.buyer_id, &c.merchant_id))
             .ok_or_else(|| not_found(name))?;
+        if let Some((bought, delta)) = units.filter(|(_, d)| *d != 0) {
+            match store::claim_units(
+                &mut tx,
+                &before.order_id,
+                &before.order_line_id,
+                bought,
+                delta,
+            )
+            .await
+            {
+                Ok(()) => {}
+                Err(WriteError::Units) => return Err(units_taken()),
+                Err(WriteError::Db(e)) => return Err(e.into()),
+            }
+        }
         let cmd = build(&before)?;
-        let policy = flow::policy(&self.pool, &before.merchant_id).await?;
+        let policy = flow::policy(&mut tx, &before.merchant_id).await?;
         let by = By {
             role: who.role.as_str(),
             id: &who.id,
@@ -354,9 +405,12 @@ impl ReturnsService for Api {
             .ok_or_else(|| {
                 Error::invalid("name", "must look like merchants/{merchant_id}/policy")
             })?;
-        let (policy, updated) = match store::policy(&self.pool, merchant)
-            .await
-            .map_err(Error::from)?
+        let (policy, updated) = match store::policy(
+            &mut *self.pool.acquire().await.map_err(Error::from)?,
+            merchant,
+        )
+        .await
+        .map_err(Error::from)?
         {
             Some((p, t)) => (p, Some(t)),
             None => (Policy::default(), None),
@@ -438,9 +492,12 @@ impl ReturnsService for Api {
             .iter()
             .find(|l| l.id == r.order_line_id)
             .ok_or_else(|| Error::invalid("order_line_id", "no such line on the order"))?;
-        let policy = flow::policy(&self.pool, &order.merchant_id)
-            .await
-            .map_err(Error::from)?;
+        let policy = flow::policy(
+            &mut *self.pool.acquire().await.map_err(Error::from)?,
+            &order.merchant_id,
+        )
+        .await
+        .map_err(Error::from)?;
         let claimed = store::claimed(&self.pool, &order_id, &line.id)
             .await
             .map_err(Error::from)?;
@@ -524,15 +581,7 @@ impl ReturnsService for Api {
         .await
         {
             Ok(()) => {}
-            Err(WriteError::Units) => {
-                return Err(Error::FailedPrecondition {
-                    reason: "QUANTITY_EXCEEDS_RETURNABLE",
-                    kind: "ELIGIBILITY",
-                    subject: "order line".into(),
-                    description: "these units are already in another request".into(),
-                }
-                .into());
-            }
+            Err(WriteError::Units) => return Err(units_taken().into()),
             Err(WriteError::Db(e)) => return Err(Error::from(e).into()),
         }
         store::insert(&mut tx, &case).await.map_err(Error::from)?;
@@ -701,11 +750,8 @@ impl ReturnsService for Api {
         let answer = self
             .act(
                 &who,
-                &r.name,
-                "ApproveReturn",
-                &r.request_id,
+                Step::new(&r.name, "ApproveReturn", &r.request_id, &r.note),
                 &r,
-                &r.note,
                 cmd,
             )
             .await?;
@@ -731,11 +777,8 @@ impl ReturnsService for Api {
         let answer = self
             .act(
                 &who,
-                &r.name,
-                "RejectReturn",
-                &r.request_id,
+                Step::new(&r.name, "RejectReturn", &r.request_id, &r.reason),
                 &r,
-                &r.reason,
                 cmd,
             )
             .await?;
@@ -759,11 +802,8 @@ impl ReturnsService for Api {
         let answer = self
             .act(
                 &who,
-                &r.name,
-                "CancelReturn",
-                &r.request_id,
+                Step::new(&r.name, "CancelReturn", &r.request_id, &r.reason),
                 &r,
-                &r.reason,
                 cmd,
             )
             .await?;
@@ -806,9 +846,12 @@ impl ReturnsService for Api {
         } else {
             r.quantity
         };
-        let policy = flow::policy(&self.pool, &current.merchant_id)
-            .await
-            .map_err(Error::from)?;
+        let policy = flow::policy(
+            &mut *self.pool.acquire().await.map_err(Error::from)?,
+            &current.merchant_id,
+        )
+        .await
+        .map_err(Error::from)?;
         let claimed = store::claimed(&self.pool, &current.order_id, &current.order_line_id)
             .await
             .map_err(Error::from)?;
@@ -852,7 +895,15 @@ impl ReturnsService for Api {
             })
         };
         let answer = self
-            .revise(&who, &r.name, &r.request_id, &r, bought, delta, cmd)
+            .act(
+                &who,
+                Step {
+                    units: Some((bought, delta)),
+                    ..Step::new(&r.name, "ReviseReturn", &r.request_id, "revised")
+                },
+                &r,
+                cmd,
+            )
             .await?;
         Ok(Response::new(answer))
     }
@@ -876,11 +927,8 @@ impl ReturnsService for Api {
         let answer = self
             .act(
                 &who,
-                &r.name,
-                "AppealReturn",
-                &r.request_id,
+                Step::new(&r.name, "AppealReturn", &r.request_id, &r.statement),
                 &r,
-                &r.statement,
                 cmd,
             )
             .await?;
@@ -920,11 +968,8 @@ impl ReturnsService for Api {
         let answer = self
             .act(
                 &who,
-                &r.name,
-                "SubmitReturnShipment",
-                &r.request_id,
+                Step::new(&r.name, "SubmitReturnShipment", &r.request_id, ""),
                 &r,
-                "",
                 cmd,
             )
             .await?;
@@ -960,11 +1005,8 @@ impl ReturnsService for Api {
         let answer = self
             .act(
                 &who,
-                &r.name,
-                "InspectReturn",
-                &r.request_id,
+                Step::new(&r.name, "InspectReturn", &r.request_id, &r.note),
                 &r,
-                &r.note,
                 cmd,
             )
             .await?;
@@ -987,7 +1029,12 @@ impl ReturnsService for Api {
             })
         };
         let answer = self
-            .act(&who, &r.name, "ShipReplacement", &r.request_id, &r, "", cmd)
+            .act(
+                &who,
+                Step::new(&r.name, "ShipReplacement", &r.request_id, ""),
+                &r,
+                cmd,
+            )
             .await?;
         Ok(Response::new(answer))
     }
@@ -1002,11 +1049,8 @@ impl ReturnsService for Api {
         let answer = self
             .act(
                 &who,
-                &r.name,
-                "ConfirmReplacement",
-                &r.request_id,
+                Step::new(&r.name, "ConfirmReplacement", &r.request_id, ""),
                 &r,
-                "",
                 cmd,
             )
             .await?;
@@ -1050,79 +1094,6 @@ impl ReturnsService for Api {
             entries: rows.iter().map(convert::audit).collect(),
             next_page_token,
         }))
-    }
-}
-
-impl Api {
-    /// ReviseReturn: like [`Api::act`], with the line's unit claim moved by `delta` in the
-    /// same transaction (the CHECK refuses a revision to units another request holds).
-    #[allow(clippy::too_many_arguments)]
-    async fn revise(
-        &self,
-        who: &Principal,
-        name: &str,
-        request_id: &str,
-        request: &ReviseReturnRequest,
-        bought: u32,
-        delta: i32,
-        build: impl FnOnce(&Case) -> Result<Command, Error>,
-    ) -> Result<Return, Error> {
-        let id = return_id(name)?;
-        idempotency::parse_request_id(request_id).map_err(|e| Error::invalid("request_id", e))?;
-        let mut tx = self.pool.begin().await?;
-        if let Claim::Replay(bytes) =
-            idempotency::claim(&mut tx, &caller(who), "ReviseReturn", request_id, request).await?
-        {
-            return idempotency::decode_replay(&bytes);
-        }
-        let before = store::lock(&mut tx, id)
-            .await?
-            .filter(|c| who.can_see_case(&c.buyer_id, &c.merchant_id))
-            .ok_or_else(|| not_found(name))?;
-        if delta != 0 {
-            match store::claim_units(
-                &mut tx,
-                &before.order_id,
-                &before.order_line_id,
-                bought,
-                delta,
-            )
-            .await
-            {
-                Ok(()) => {}
-                Err(WriteError::Units) => {
-                    return Err(Error::FailedPrecondition {
-                        reason: "QUANTITY_EXCEEDS_RETURNABLE",
-                        kind: "ELIGIBILITY",
-                        subject: "order line".into(),
-                        description: "these units are already in another request".into(),
-                    });
-                }
-                Err(WriteError::Db(e)) => return Err(e.into()),
-            }
-        }
-        let cmd = build(&before)?;
-        let policy = flow::policy(&self.pool, &before.merchant_id).await?;
-        let by = By {
-            role: who.role.as_str(),
-            id: &who.id,
-            reason: "revised",
-            request_id,
-        };
-        let after = flow::transition(
-            &mut tx,
-            &self.settings,
-            &policy,
-            &before,
-            cmd,
-            by,
-            Utc::now(),
-        )
-        .await?;
-        let answer = convert::request(&after, Utc::now());
-        idempotency::complete(&mut tx, &caller(who), "ReviseReturn", request_id, &answer).await?;
-        tx.commit().await?;
-        Ok(answer)
     }
 }
 

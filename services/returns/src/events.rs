@@ -142,7 +142,7 @@ impl Consumer {
             tx.commit().await?;
             return Ok(());
         };
-        let policy = flow::policy(&self.pool, &before.merchant_id).await?;
+        let policy = flow::policy(&mut tx, &before.merchant_id).await?;
         let action = cmd.action();
         let by = By {
             role: "service",

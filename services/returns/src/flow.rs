@@ -4,7 +4,7 @@
 //! effects to the outbox and its audit row, all in the caller's transaction.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 
 use crate::{
     domain::{
@@ -55,9 +55,10 @@ impl From<FlowError> for kit::Error {
     }
 }
 
-/// The merchant's policy, or the platform defaults.
-pub async fn policy(pool: &PgPool, merchant: &str) -> Result<Policy, sqlx::Error> {
-    Ok(store::policy(pool, merchant)
+/// The merchant's policy, or the platform defaults. Read on the caller's connection: a
+/// transaction holding a row lock must not wait for a second pooled connection.
+pub async fn policy(conn: &mut PgConnection, merchant: &str) -> Result<Policy, sqlx::Error> {
+    Ok(store::policy(conn, merchant)
         .await?
         .map(|(p, _)| p)
         .unwrap_or_default())

@@ -28,13 +28,13 @@ fn classify(e: sqlx::Error) -> WriteError {
 
 /// The merchant's stored policy, if any.
 pub async fn policy(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     merchant: &str,
 ) -> Result<Option<(Policy, DateTime<Utc>)>, sqlx::Error> {
     let row: Option<(Json<Policy>, DateTime<Utc>)> =
         sqlx::query_as("SELECT policy, update_time FROM policies WHERE merchant_id = $1")
             .bind(merchant)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *conn)
             .await?;
     Ok(row.map(|(p, t)| (p.0, t)))
 }

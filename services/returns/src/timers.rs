@@ -100,7 +100,7 @@ impl TimerCallback for Timers {
             tx.commit().await.map_err(Error::from)?;
             return Ok(Response::new(OnTimerEventResponse {}));
         }
-        let policy = flow::policy(&self.pool, &before.merchant_id)
+        let policy = flow::policy(&mut tx, &before.merchant_id)
             .await
             .map_err(Error::from)?;
         let by = By {
