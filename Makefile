@@ -9,7 +9,7 @@ INFRA    := bash deploy/local/infra.sh
 SERVICES := bash deploy/local/services.sh
 BUF      := .tools/node_modules/.bin/buf
 
-.PHONY: help build run stop test lint lint-proto fmt bench bench-sla bench-webhook clean-run
+.PHONY: help build run stop test lint lint-proto fmt bench bench-sla bench-ingest clean-run
 
 help: ## list the targets
 	@echo "usage: make <target>"
@@ -64,8 +64,8 @@ bench: bench-sla ## load benchmarks (bench-sla, then tests/load/bench.sh if pres
 bench-sla: ## SLA timers vs BullMQ: scheduling rate, firing lateness (tests/load/sla-bench.sh)
 	bash tests/load/sla-bench.sh
 
-bench-webhook: ## logistics webhook ingestion vs raw Postgres TPS (tests/load/webhook-bench.sh)
-	bash tests/load/webhook-bench.sh
+bench-ingest: ## webhook ingestion and CreateReturn vs raw Postgres TPS (tests/load/ingest-bench.sh)
+	bash tests/load/ingest-bench.sh
 
 clean-run: stop ## stop everything, then delete .run (private databases, logs, dev secret)
 	$(INFRA) clean

@@ -3,4 +3,4 @@
 # reference measured in the same run.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-bash "$ROOT/tests/load/webhook-bench.sh"
+bash "$ROOT/tests/load/ingest-bench.sh"

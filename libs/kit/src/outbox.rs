@@ -25,16 +25,13 @@ pub fn stream_key(prefix: &str, topic: &str) -> String {
     format!("{prefix}events:{topic}")
 }
 
-/// Writes a domain event in `tx`, returning the event id. `topic` is the stream (by
-/// convention the publishing service's name), `subject` the resource (`returns/42`).
-pub async fn publish_event<M: Message + prost::Name>(
-    tx: &mut PgConnection,
+/// The envelope of a domain event: CloudEvents-shaped, with the current trace context.
+fn envelope<M: Message + prost::Name>(
+    id: Uuid,
     source: &str,
-    topic: &str,
     subject: &str,
     event: &M,
-) -> Result<Uuid, sqlx::Error> {
-    let id = Uuid::now_v7();
+) -> (Vec<u8>, Option<String>) {
     let now = Utc::now();
     let traceparent = telemetry::current_traceparent();
     let envelope = EventEnvelope {
@@ -53,16 +50,101 @@ pub async fn publish_event<M: Message + prost::Name>(
         data_schema: M::full_name(),
         data: event.encode_to_vec(),
     };
-    sqlx::query(
-        "INSERT INTO outbox (kind, topic, key, payload, traceparent) VALUES ('event', $1, $2, $3, $4)",
-    )
-    .bind(topic)
-    .bind(id.to_string())
-    .bind(envelope.encode_to_vec())
-    .bind(traceparent)
-    .execute(&mut *tx)
-    .await?;
+    (envelope.encode_to_vec(), traceparent)
+}
+
+/// Writes a domain event in `tx`, returning the event id. `topic` is the stream (by
+/// convention the publishing service's name), `subject` the resource (`returns/42`).
+pub async fn publish_event<M: Message + prost::Name>(
+    tx: &mut PgConnection,
+    source: &str,
+    topic: &str,
+    subject: &str,
+    event: &M,
+) -> Result<Uuid, sqlx::Error> {
+    let mut batch = Batch::default();
+    let id = batch.event(source, topic, subject, event);
+    batch.flush(tx).await?;
     Ok(id)
+}
+
+/// Outbox rows collected during a transition and written with one statement, so a
+/// change that causes five effects costs one round trip, not five.
+#[derive(Debug, Default)]
+pub struct Batch {
+    kinds: Vec<&'static str>,
+    topics: Vec<String>,
+    methods: Vec<Option<String>>,
+    keys: Vec<String>,
+    payloads: Vec<Vec<u8>>,
+    traceparents: Vec<Option<String>>,
+}
+
+impl Batch {
+    /// Adds a domain event (see [`publish_event`]); returns its id.
+    pub fn event<M: Message + prost::Name>(
+        &mut self,
+        source: &str,
+        topic: &str,
+        subject: &str,
+        event: &M,
+    ) -> Uuid {
+        let id = Uuid::now_v7();
+        let (payload, traceparent) = envelope(id, source, subject, event);
+        self.push("event", topic, None, id.to_string(), payload, traceparent);
+        id
+    }
+
+    /// Adds a command (see [`send_command`]); a key already queued is skipped at flush.
+    pub fn command<M: Message>(&mut self, target: &str, method: &str, key: &str, request: &M) {
+        let payload = request.encode_to_vec();
+        self.push(
+            "command",
+            target,
+            Some(method.to_string()),
+            key.to_string(),
+            payload,
+            telemetry::current_traceparent(),
+        );
+    }
+
+    fn push(
+        &mut self,
+        kind: &'static str,
+        topic: &str,
+        method: Option<String>,
+        key: String,
+        payload: Vec<u8>,
+        traceparent: Option<String>,
+    ) {
+        self.kinds.push(kind);
+        self.topics.push(topic.to_string());
+        self.methods.push(method);
+        self.keys.push(key);
+        self.payloads.push(payload);
+        self.traceparents.push(traceparent);
+    }
+
+    /// Writes every row in `tx` (nothing when empty).
+    pub async fn flush(self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
+        if self.keys.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO outbox (kind, topic, method, key, payload, traceparent)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[])
+             ON CONFLICT ON CONSTRAINT outbox_key_unique DO NOTHING",
+        )
+        .bind(&self.kinds)
+        .bind(&self.topics)
+        .bind(&self.methods)
+        .bind(&self.keys)
+        .bind(&self.payloads)
+        .bind(&self.traceparents)
+        .execute(&mut *tx)
+        .await?;
+        Ok(())
+    }
 }
 
 /// Writes a command to `target` (a peer service name, resolved from `<TARGET>_URL`) calling
@@ -222,8 +304,34 @@ impl Dispatcher {
         if !events.is_empty() {
             self.publish_events(redis, events).await?;
         }
+        // Commands to one target go in id order (a cancel never overtakes its schedule);
+        // targets are called concurrently. Successes are marked in one statement: one
+        // commit per batch instead of one per command.
+        let mut by_target: std::collections::BTreeMap<String, Vec<Row>> = Default::default();
         for row in commands {
-            self.deliver_command(row).await?;
+            by_target.entry(row.topic.clone()).or_default().push(row);
+        }
+        let delivered: Vec<Vec<i64>> =
+            futures::future::try_join_all(by_target.into_values().map(|rows| async move {
+                let mut ok = Vec::new();
+                for row in rows {
+                    if let Some(id) = self.deliver_command(row).await? {
+                        ok.push(id);
+                    }
+                }
+                anyhow::Ok(ok)
+            }))
+            .await?;
+        let ids: Vec<i64> = delivered.into_iter().flatten().collect();
+        if !ids.is_empty() {
+            sqlx::query(
+                "UPDATE outbox SET delivered_at = now(), last_error = NULL WHERE id = ANY($1)",
+            )
+            .bind(&ids)
+            .execute(&self.pool)
+            .await?;
+            metrics::counter!("outbox_delivered_total", "kind" => "command")
+                .increment(ids.len() as u64);
         }
         Ok(n)
     }
@@ -287,7 +395,9 @@ impl Dispatcher {
         Ok(())
     }
 
-    async fn deliver_command(&self, row: Row) -> anyhow::Result<()> {
+    /// Calls the target; returns the row id when delivered (the caller marks it), having
+    /// recorded a failure itself.
+    async fn deliver_command(&self, row: Row) -> anyhow::Result<Option<i64>> {
         let method = row.method.clone().unwrap_or_default();
         let span = tracing::info_span!("outbox.command", target = %row.topic, %method, key = %row.key, attempt = row.attempts);
         telemetry::adopt_traceparent(&span, row.traceparent.as_deref());
@@ -299,8 +409,8 @@ impl Dispatcher {
         let _enter = span.enter();
         match result {
             // ALREADY_EXISTS: the receiver had applied it already; that is success here.
-            Ok(_) => self.mark_delivered(row.id).await?,
-            Err(s) if s.code() == Code::AlreadyExists => self.mark_delivered(row.id).await?,
+            Ok(_) => return Ok(Some(row.id)),
+            Err(s) if s.code() == Code::AlreadyExists => return Ok(Some(row.id)),
             Err(s) if is_permanent(s.code()) || row.attempts >= self.max_attempts => {
                 tracing::error!(code = ?s.code(), message = s.message(), "command parked as dead");
                 sqlx::query("UPDATE outbox SET dead_at = now(), last_error = $2 WHERE id = $1")
@@ -323,16 +433,7 @@ impl Dispatcher {
                 metrics::counter!("outbox_failed_total", "kind" => "command").increment(1);
             }
         }
-        Ok(())
-    }
-
-    async fn mark_delivered(&self, id: i64) -> anyhow::Result<()> {
-        sqlx::query("UPDATE outbox SET delivered_at = now(), last_error = NULL WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        metrics::counter!("outbox_delivered_total", "kind" => "command").increment(1);
-        Ok(())
+        Ok(None)
     }
 
     async fn purge(&self) -> anyhow::Result<()> {

@@ -25,6 +25,7 @@ use kit::{
     client::Peers,
     error::Violations,
     idempotency::{self, Claim},
+    outbox::Batch,
     time::from_ts,
 };
 use prost::Message;
@@ -45,7 +46,7 @@ use crate::{
     effects, events,
     flow::{self, By},
     settings::Settings,
-    store::{self, After, AuditRow, Filter, WriteError},
+    store::{self, After, Filter, WriteError},
     timers::Timers,
 };
 
@@ -492,15 +493,15 @@ impl ReturnsService for Api {
             .iter()
             .find(|l| l.id == r.order_line_id)
             .ok_or_else(|| Error::invalid("order_line_id", "no such line on the order"))?;
-        let policy = flow::policy(
+        let (policy, claimed) = store::policy_and_claimed(
             &mut *self.pool.acquire().await.map_err(Error::from)?,
             &order.merchant_id,
+            &order_id,
+            &line.id,
         )
         .await
         .map_err(Error::from)?;
-        let claimed = store::claimed(&self.pool, &order_id, &line.id)
-            .await
-            .map_err(Error::from)?;
+        let policy = policy.unwrap_or_default();
         let now = Utc::now();
         let ask = Ask {
             kind,
@@ -584,7 +585,9 @@ impl ReturnsService for Api {
             Err(WriteError::Units) => return Err(units_taken().into()),
             Err(WriteError::Db(e)) => return Err(Error::from(e).into()),
         }
-        store::insert(&mut tx, &case).await.map_err(Error::from)?;
+        store::insert(&mut tx, &case, (who.role.as_str(), &who.id), &r.request_id)
+            .await
+            .map_err(Error::from)?;
         let span = effects::running_span(
             &self.settings,
             &case,
@@ -602,23 +605,10 @@ impl ReturnsService for Api {
                 template: "return_requested",
             },
         ];
-        effects::write(&mut tx, &case, &fx, span.as_ref())
-            .await
-            .map_err(Error::from)?;
-        effects::requested(&mut tx, &case)
-            .await
-            .map_err(Error::from)?;
-        let audit = AuditRow {
-            actor: (who.role.as_str(), &who.id),
-            from: None,
-            to: State::Requested,
-            action: "create",
-            reason: "",
-            request_id: &r.request_id,
-        };
-        store::audit(&mut tx, case.id, &audit)
-            .await
-            .map_err(Error::from)?;
+        let mut out = Batch::default();
+        effects::write(&mut out, &case, &fx, span.as_ref());
+        effects::requested(&mut out, &case);
+        out.flush(&mut tx).await.map_err(Error::from)?;
         let answer = convert::request(&case, now);
         idempotency::complete(
             &mut tx,
@@ -846,15 +836,15 @@ impl ReturnsService for Api {
         } else {
             r.quantity
         };
-        let policy = flow::policy(
+        let (policy, claimed) = store::policy_and_claimed(
             &mut *self.pool.acquire().await.map_err(Error::from)?,
             &current.merchant_id,
+            &current.order_id,
+            &current.order_line_id,
         )
         .await
         .map_err(Error::from)?;
-        let claimed = store::claimed(&self.pool, &current.order_id, &current.order_line_id)
-            .await
-            .map_err(Error::from)?;
+        let policy = policy.unwrap_or_default();
         let others = claimed.saturating_sub(current.quantity);
         let has_evidence = !r.evidence.is_empty() || !current.evidence.is_empty();
         let admitted = eligibility::decide(

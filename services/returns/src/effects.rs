@@ -19,10 +19,9 @@ use aftersales_proto::aftersales::{
     },
 };
 use kit::{
-    outbox::{publish_event, request_id_for, send_command},
+    outbox::{Batch, request_id_for},
     time::ts,
 };
-use sqlx::PgConnection;
 
 use crate::{
     domain::{
@@ -63,18 +62,13 @@ fn money(minor: i64, c: &Case) -> Option<Money> {
 }
 
 /// Writes the outbox rows of `effects`; `span` gives the running clock's span.
-pub async fn write(
-    tx: &mut PgConnection,
-    c: &Case,
-    effects: &[Effect],
-    span: Option<&Span>,
-) -> Result<(), sqlx::Error> {
+pub fn write(out: &mut Batch, c: &Case, effects: &[Effect], span: Option<&Span>) {
     for e in effects {
         match e {
             Effect::StartClock => {
                 if let (Some(clock), Some(span)) = (&c.clock, span) {
                     schedule(
-                        tx,
+                        out,
                         c,
                         clock.seq,
                         clock.kind.as_str(),
@@ -82,7 +76,6 @@ pub async fn write(
                         span,
                         clock.kind.reminds(),
                     )
-                    .await?;
                 }
             }
             Effect::StopClock { seq } => {
@@ -92,36 +85,33 @@ pub async fn write(
                     reason: format!("{} moved on", c.name()),
                     request_id: request_id_for(&key),
                 };
-                send_command(
-                    tx,
+                out.command(
                     "sla",
                     "/aftersales.sla.v1.SlaService/CancelTimer",
                     &key,
                     &req,
-                )
-                .await?;
+                );
             }
             Effect::RequestRefund {
                 purpose,
                 amount_minor,
-            } => refund(tx, c, *purpose, *amount_minor).await?,
-            Effect::RegisterShipment { leg } => shipment(tx, c, *leg).await?,
-            Effect::Publish(event) => publish(tx, c, event).await?,
-            Effect::Notify { to, template } => notify(tx, c, *to, template).await?,
+            } => refund(out, c, *purpose, *amount_minor),
+            Effect::RegisterShipment { leg } => shipment(out, c, *leg),
+            Effect::Publish(event) => publish(out, c, event),
+            Effect::Notify { to, template } => notify(out, c, *to, template),
         }
     }
-    Ok(())
 }
 
-async fn schedule(
-    tx: &mut PgConnection,
+fn schedule(
+    out: &mut Batch,
     c: &Case,
     seq: u32,
     kind: &str,
     start: chrono::DateTime<chrono::Utc>,
     span: &Span,
     remind: bool,
-) -> Result<(), sqlx::Error> {
+) {
     let spec = match span {
         Span::After(d) => trigger::Spec::After(prost_types::Duration {
             seconds: d.as_secs() as i64,
@@ -151,23 +141,15 @@ async fn schedule(
         request_id: request_id_for(&key),
         ..Default::default()
     };
-    send_command(
-        tx,
+    out.command(
         "sla",
         "/aftersales.sla.v1.SlaService/ScheduleTimer",
         &key,
         &req,
-    )
-    .await?;
-    Ok(())
+    );
 }
 
-async fn refund(
-    tx: &mut PgConnection,
-    c: &Case,
-    purpose: RefundPurpose,
-    amount: i64,
-) -> Result<(), sqlx::Error> {
+fn refund(out: &mut Batch, c: &Case, purpose: RefundPurpose, amount: i64) {
     let key = format!("{}:refund:{}", c.name(), purpose.as_str());
     let (kind, reason) = match purpose {
         RefundPurpose::Goods => (
@@ -197,18 +179,15 @@ async fn refund(
         request_id: request_id_for(&key),
         ..Default::default()
     };
-    send_command(
-        tx,
+    out.command(
         "refunds",
         "/aftersales.refunds.v1.RefundsService/CreateRefund",
         &key,
         &req,
-    )
-    .await?;
-    Ok(())
+    );
 }
 
-async fn shipment(tx: &mut PgConnection, c: &Case, leg: Leg) -> Result<(), sqlx::Error> {
+fn shipment(out: &mut Batch, c: &Case, leg: Leg) {
     let (parcel, proto_leg, name) = match leg {
         Leg::Return => (&c.return_parcel, ShipmentLeg::Return, "return"),
         Leg::Replacement => (
@@ -217,7 +196,7 @@ async fn shipment(tx: &mut PgConnection, c: &Case, leg: Leg) -> Result<(), sqlx:
             "replacement",
         ),
     };
-    let Some(p) = parcel else { return Ok(()) };
+    let Some(p) = parcel else { return };
     let key = format!("{}:shipment:{name}", c.name());
     let req = RegisterShipmentRequest {
         case_name: c.name(),
@@ -227,15 +206,12 @@ async fn shipment(tx: &mut PgConnection, c: &Case, leg: Leg) -> Result<(), sqlx:
         request_id: request_id_for(&key),
         ..Default::default()
     };
-    send_command(
-        tx,
+    out.command(
         "logistics",
         "/aftersales.logistics.v1.LogisticsService/RegisterShipment",
         &key,
         &req,
-    )
-    .await?;
-    Ok(())
+    );
 }
 
 fn evidence(e: &[crate::domain::case::Evidence]) -> Vec<EvidenceRef> {
@@ -250,7 +226,7 @@ fn evidence(e: &[crate::domain::case::Evidence]) -> Vec<EvidenceRef> {
 }
 
 /// Publishes the ReturnRequested of a new request.
-pub async fn requested(tx: &mut PgConnection, c: &Case) -> Result<(), sqlx::Error> {
+pub fn requested(out: &mut Batch, c: &Case) {
     let ev = ReturnRequested {
         context: context(c),
         kind: c.kind as i32,
@@ -258,11 +234,10 @@ pub async fn requested(tx: &mut PgConnection, c: &Case) -> Result<(), sqlx::Erro
         quantity: c.quantity,
         review_due_time: c.clock.as_ref().and_then(|k| k.due).map(ts),
     };
-    publish_event(tx, SOURCE, TOPIC, &c.name(), &ev).await?;
-    Ok(())
+    out.event(SOURCE, TOPIC, &c.name(), &ev);
 }
 
-async fn publish(tx: &mut PgConnection, c: &Case, event: &Event) -> Result<(), sqlx::Error> {
+fn publish(out: &mut Batch, c: &Case, event: &Event) {
     let subject = c.name();
     let ctx = context(c);
     match event {
@@ -273,7 +248,7 @@ async fn publish(tx: &mut PgConnection, c: &Case, event: &Event) -> Result<(), s
                 auto_approved: *auto,
                 request_time: Some(ts(c.created)),
             };
-            publish_event(tx, SOURCE, TOPIC, &subject, &ev).await?;
+            out.event(SOURCE, TOPIC, &subject, &ev);
         }
         Event::Rejected => {
             let r = c.rejection.as_ref();
@@ -282,21 +257,21 @@ async fn publish(tx: &mut PgConnection, c: &Case, event: &Event) -> Result<(), s
                 reason: r.map(|r| r.reason.clone()).unwrap_or_default(),
                 appeal_deadline: r.and_then(|r| r.appeal_deadline).map(ts),
             };
-            publish_event(tx, SOURCE, TOPIC, &subject, &ev).await?;
+            out.event(SOURCE, TOPIC, &subject, &ev);
         }
         Event::Revised => {
             let ev = ReturnRevised {
                 context: ctx,
                 reason: c.reason as i32,
             };
-            publish_event(tx, SOURCE, TOPIC, &subject, &ev).await?;
+            out.event(SOURCE, TOPIC, &subject, &ev);
         }
         Event::Cancelled { reason } => {
             let ev = ReturnCancelled {
                 context: ctx,
                 reason: reason.clone(),
             };
-            publish_event(tx, SOURCE, TOPIC, &subject, &ev).await?;
+            out.event(SOURCE, TOPIC, &subject, &ev);
         }
         Event::DisputeOpened {
             origin,
@@ -315,7 +290,7 @@ async fn publish(tx: &mut PgConnection, c: &Case, event: &Event) -> Result<(), s
                 evidence: evidence(ev_refs),
                 amount: money(c.line_amount_minor, c),
             };
-            publish_event(tx, SOURCE, TOPIC, &subject, &ev).await?;
+            out.event(SOURCE, TOPIC, &subject, &ev);
         }
         Event::Shipped => {
             let p = c.return_parcel.as_ref();
@@ -324,7 +299,7 @@ async fn publish(tx: &mut PgConnection, c: &Case, event: &Event) -> Result<(), s
                 carrier_code: p.map(|p| p.carrier_code.clone()).unwrap_or_default(),
                 tracking_number: p.map(|p| p.tracking_number.clone()).unwrap_or_default(),
             };
-            publish_event(tx, SOURCE, TOPIC, &subject, &ev).await?;
+            out.event(SOURCE, TOPIC, &subject, &ev);
         }
         Event::Inspected { passed, auto } => {
             let ev = ReturnInspected {
@@ -332,7 +307,7 @@ async fn publish(tx: &mut PgConnection, c: &Case, event: &Event) -> Result<(), s
                 result: if *passed { 1 } else { 2 },
                 auto_passed: *auto,
             };
-            publish_event(tx, SOURCE, TOPIC, &subject, &ev).await?;
+            out.event(SOURCE, TOPIC, &subject, &ev);
         }
         Event::ReplacementShipped => {
             let p = c.replacement_parcel.as_ref();
@@ -341,7 +316,7 @@ async fn publish(tx: &mut PgConnection, c: &Case, event: &Event) -> Result<(), s
                 carrier_code: p.map(|p| p.carrier_code.clone()).unwrap_or_default(),
                 tracking_number: p.map(|p| p.tracking_number.clone()).unwrap_or_default(),
             };
-            publish_event(tx, SOURCE, TOPIC, &subject, &ev).await?;
+            out.event(SOURCE, TOPIC, &subject, &ev);
         }
         Event::Overdue => {
             let ev = ReturnOverdue {
@@ -349,7 +324,7 @@ async fn publish(tx: &mut PgConnection, c: &Case, event: &Event) -> Result<(), s
                 due_time: c.overdue_since.map(ts),
                 transaction_amount: money(c.line_amount_minor, c),
             };
-            publish_event(tx, SOURCE, TOPIC, &subject, &ev).await?;
+            out.event(SOURCE, TOPIC, &subject, &ev);
         }
         Event::Completed { auto } => {
             let ev = ReturnCompleted {
@@ -362,7 +337,7 @@ async fn publish(tx: &mut PgConnection, c: &Case, event: &Event) -> Result<(), s
                 penalty_amount: money(c.penalty_minor, c),
                 auto_confirmed: *auto,
             };
-            publish_event(tx, SOURCE, TOPIC, &subject, &ev).await?;
+            out.event(SOURCE, TOPIC, &subject, &ev);
         }
         Event::Closed { reason } => {
             let ev = ReturnClosed {
@@ -370,10 +345,9 @@ async fn publish(tx: &mut PgConnection, c: &Case, event: &Event) -> Result<(), s
                 state: c.state as i32,
                 reason: reason.clone(),
             };
-            publish_event(tx, SOURCE, TOPIC, &subject, &ev).await?;
+            out.event(SOURCE, TOPIC, &subject, &ev);
         }
     }
-    Ok(())
 }
 
 fn actor(c: &Case, p: Party) -> Actor {
@@ -395,12 +369,7 @@ fn actor(c: &Case, p: Party) -> Actor {
 
 /// Tells `to` about the request. The key includes the state and clock sequence, so the
 /// same step notifies once however often it is replayed, and a later step again.
-pub async fn notify(
-    tx: &mut PgConnection,
-    c: &Case,
-    to: Party,
-    template: &str,
-) -> Result<(), sqlx::Error> {
+pub fn notify(out: &mut Batch, c: &Case, to: Party, template: &str) {
     let key = format!(
         "{}:notify:{template}:{:?}:{}:{}",
         c.name(),
@@ -420,15 +389,12 @@ pub async fn notify(
         .into(),
         ..Default::default()
     };
-    send_command(
-        tx,
+    out.command(
         "platform",
         "/aftersales.platform.v1.Notifier/Send",
         &key,
         &req,
-    )
-    .await?;
-    Ok(())
+    );
 }
 
 /// The span of the clock `c` runs now, if any, under the merchant's policy.

@@ -124,7 +124,9 @@ pub async fn transition(
         policy.review_hours,
         policy.reject_appeal_window_days,
     );
-    effects::write(tx, &after, &effects, span.as_ref()).await?;
+    let mut out = kit::outbox::Batch::default();
+    effects::write(&mut out, &after, &effects, span.as_ref());
+    out.flush(tx).await?;
     store::audit(
         tx,
         after.id,

@@ -56,18 +56,6 @@ pub async fn put_policy(
     .await
 }
 
-/// Units of a line already in open or completed requests.
-pub async fn claimed(pool: &PgPool, order: &str, line: &str) -> Result<u32, sqlx::Error> {
-    let n: Option<i32> = sqlx::query_scalar(
-        "SELECT claimed FROM line_units WHERE order_id = $1 AND order_line_id = $2",
-    )
-    .bind(order)
-    .bind(line)
-    .fetch_optional(pool)
-    .await?;
-    Ok(n.unwrap_or(0).max(0) as u32)
-}
-
 /// Adds `delta` units (negative to release) to a line's claimed units. The line's row
 /// exists once a request was made for it, so only a first claim inserts it.
 pub async fn claim_units(
@@ -101,12 +89,20 @@ pub async fn claim_units(
     Ok(())
 }
 
-/// Inserts a new request.
-pub async fn insert(tx: &mut PgConnection, c: &Case) -> Result<(), sqlx::Error> {
+/// Inserts a new request with its first audit row (one round trip).
+pub async fn insert(
+    tx: &mut PgConnection,
+    c: &Case,
+    actor: (&str, &str),
+    request_id: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO returns (id, state, kind, order_id, order_line_id, buyer_id, merchant_id,
-             clock_due, doc, create_time, update_time)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        "WITH r AS (
+             INSERT INTO returns (id, state, kind, order_id, order_line_id, buyer_id, merchant_id,
+                 clock_due, doc, create_time, update_time)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id)
+         INSERT INTO audit (return_id, actor_role, actor_id, from_state, to_state, action, reason, request_id)
+         SELECT id, $11, $12, NULL, $2, 'create', '', $13 FROM r",
     )
     .bind(c.id)
     .bind(c.state as i16)
@@ -118,9 +114,32 @@ pub async fn insert(tx: &mut PgConnection, c: &Case) -> Result<(), sqlx::Error> 
     .bind(c.clock.as_ref().and_then(|k| k.due))
     .bind(Json(c))
     .bind(c.created)
+    .bind(actor.0)
+    .bind(actor.1)
+    .bind(request_id)
     .execute(&mut *tx)
     .await?;
     Ok(())
+}
+
+/// What a new request is decided on from this schema, in one round trip: the merchant's
+/// policy (if published) and the units of the line already in requests.
+pub async fn policy_and_claimed(
+    conn: &mut PgConnection,
+    merchant: &str,
+    order: &str,
+    line: &str,
+) -> Result<(Option<Policy>, u32), sqlx::Error> {
+    let (policy, claimed): (Option<Json<Policy>>, Option<i32>) = sqlx::query_as(
+        "SELECT (SELECT policy FROM policies WHERE merchant_id = $1),
+                (SELECT claimed FROM line_units WHERE order_id = $2 AND order_line_id = $3)",
+    )
+    .bind(merchant)
+    .bind(order)
+    .bind(line)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((policy.map(|p| p.0), claimed.unwrap_or(0).max(0) as u32))
 }
 
 /// Writes a request after a transition.

@@ -94,9 +94,9 @@ impl TimerCallback for Timers {
             return Ok(Response::new(OnTimerEventResponse {}));
         }
         if r.event_kind == TimerEventKind::Reminder as i32 {
-            effects::notify(&mut tx, &before, Party::Buyer, "ship_back_reminder")
-                .await
-                .map_err(Error::from)?;
+            let mut out = kit::outbox::Batch::default();
+            effects::notify(&mut out, &before, Party::Buyer, "ship_back_reminder");
+            out.flush(&mut tx).await.map_err(Error::from)?;
             tx.commit().await.map_err(Error::from)?;
             return Ok(Response::new(OnTimerEventResponse {}));
         }
