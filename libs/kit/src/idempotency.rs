@@ -33,15 +33,49 @@ pub async fn claim(
     request_id: &str,
     request: &impl prost::Message,
 ) -> Result<Claim, Error> {
+    claim_inner(tx, caller, method, request_id, request, None).await
+}
+
+/// Like [`claim`], for a write whose answer is known before it is made (a create that
+/// returns what it inserts): the answer is stored with the claim, saving [`complete`]'s
+/// round trip. It becomes visible with the transaction, exactly like a completed claim.
+pub async fn claim_answered(
+    tx: &mut PgConnection,
+    caller: &str,
+    method: &str,
+    request_id: &str,
+    request: &impl prost::Message,
+    response: &impl prost::Message,
+) -> Result<Claim, Error> {
+    claim_inner(
+        tx,
+        caller,
+        method,
+        request_id,
+        request,
+        Some(response.encode_to_vec()),
+    )
+    .await
+}
+
+async fn claim_inner(
+    tx: &mut PgConnection,
+    caller: &str,
+    method: &str,
+    request_id: &str,
+    request: &impl prost::Message,
+    response: Option<Vec<u8>>,
+) -> Result<Claim, Error> {
     let hash = Sha256::digest(request.encode_to_vec()).to_vec();
     let inserted = sqlx::query(
-        "INSERT INTO idempotency (caller, method, request_id, request_hash) VALUES ($1, $2, $3, $4)
+        "INSERT INTO idempotency (caller, method, request_id, request_hash, response) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT ON CONSTRAINT idempotency_pk DO NOTHING",
     )
     .bind(caller)
     .bind(method)
     .bind(request_id)
     .bind(&hash)
+    .bind(response)
     .execute(&mut *tx)
     .await?
     .rows_affected();

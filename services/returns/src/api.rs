@@ -45,6 +45,7 @@ use crate::{
     },
     effects, events,
     flow::{self, By},
+    policies::Policies,
     settings::Settings,
     store::{self, After, Filter, WriteError},
     timers::Timers,
@@ -61,6 +62,7 @@ pub fn app(ctx: Ctx) -> anyhow::Result<App> {
         pool: pool.clone(),
         peers: ctx.peers.clone(),
         settings: settings.clone(),
+        policies: Policies::default(),
     };
     let timers = Timers {
         pool: pool.clone(),
@@ -104,6 +106,7 @@ struct Api {
     pool: PgPool,
     peers: Peers,
     settings: Arc<Settings>,
+    policies: Policies,
 }
 
 /// `returns/{uuid}` -> the id.
@@ -391,6 +394,7 @@ impl ReturnsService for Api {
         )
         .await?;
         tx.commit().await.map_err(Error::from)?;
+        self.policies.forget(&merchant);
         Ok(Response::new(answer))
     }
 
@@ -493,15 +497,14 @@ impl ReturnsService for Api {
             .iter()
             .find(|l| l.id == r.order_line_id)
             .ok_or_else(|| Error::invalid("order_line_id", "no such line on the order"))?;
-        let (policy, claimed) = store::policy_and_claimed(
-            &mut *self.pool.acquire().await.map_err(Error::from)?,
-            &order.merchant_id,
-            &order_id,
-            &line.id,
-        )
-        .await
-        .map_err(Error::from)?;
-        let policy = policy.unwrap_or_default();
+        let policy = self
+            .policies
+            .get(&self.pool, &order.merchant_id)
+            .await
+            .map_err(Error::from)?;
+        // Units already in other requests are checked by the database as the request is
+        // inserted (a CHECK constraint): here only against what was bought.
+        let claimed = 0;
         let now = Utc::now();
         let ask = Ask {
             kind,
@@ -566,28 +569,50 @@ impl ReturnsService for Api {
         };
         flow::date_clock(&self.settings, &policy, &mut case);
 
+        // The answer is the request as inserted: stored with the claim (one round trip less).
+        let answer = convert::request(&case, now);
         let mut tx = self.pool.begin().await.map_err(Error::from)?;
-        if let Claim::Replay(bytes) =
-            idempotency::claim(&mut tx, &caller(&who), "CreateReturn", &r.request_id, &r).await?
+        if let Claim::Replay(bytes) = idempotency::claim_answered(
+            &mut tx,
+            &caller(&who),
+            "CreateReturn",
+            &r.request_id,
+            &r,
+            &answer,
+        )
+        .await?
         {
             return Ok(Response::new(idempotency::decode_replay(&bytes)?));
         }
-        match store::claim_units(
+        match store::insert(
             &mut tx,
-            &order_id,
-            &line.id,
+            &case,
             line.quantity,
-            r.quantity as i32,
+            (who.role.as_str(), &who.id),
+            &r.request_id,
         )
         .await
         {
             Ok(()) => {}
-            Err(WriteError::Units) => return Err(units_taken().into()),
+            Err(WriteError::Units) => {
+                drop(tx);
+                let claimed = store::claimed(&self.pool, &order_id, &line.id)
+                    .await
+                    .map_err(Error::from)?;
+                let left = line.quantity.saturating_sub(claimed);
+                return Err(Error::FailedPrecondition {
+                    reason: "QUANTITY_EXCEEDS_RETURNABLE",
+                    kind: "ELIGIBILITY",
+                    subject: "order line".into(),
+                    description: format!(
+                        "{left} of {} units can still be requested",
+                        line.quantity
+                    ),
+                }
+                .into());
+            }
             Err(WriteError::Db(e)) => return Err(Error::from(e).into()),
         }
-        store::insert(&mut tx, &case, (who.role.as_str(), &who.id), &r.request_id)
-            .await
-            .map_err(Error::from)?;
         let span = effects::running_span(
             &self.settings,
             &case,
@@ -609,15 +634,6 @@ impl ReturnsService for Api {
         effects::write(&mut out, &case, &fx, span.as_ref());
         effects::requested(&mut out, &case);
         out.flush(&mut tx).await.map_err(Error::from)?;
-        let answer = convert::request(&case, now);
-        idempotency::complete(
-            &mut tx,
-            &caller(&who),
-            "CreateReturn",
-            &r.request_id,
-            &answer,
-        )
-        .await?;
         tx.commit().await.map_err(Error::from)?;
         Ok(Response::new(answer))
     }

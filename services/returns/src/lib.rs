@@ -6,6 +6,7 @@ pub mod domain;
 mod effects;
 mod events;
 mod flow;
+mod policies;
 pub mod settings;
 mod store;
 mod timers;

@@ -89,15 +89,20 @@ pub async fn claim_units(
     Ok(())
 }
 
-/// Inserts a new request with its first audit row (one round trip).
+/// Inserts a new request, claims its units of the line (`bought` in all) and writes its
+/// first audit row, in one round trip. More units than bought is [`WriteError::Units`].
 pub async fn insert(
     tx: &mut PgConnection,
     c: &Case,
+    bought: u32,
     actor: (&str, &str),
     request_id: &str,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), WriteError> {
     sqlx::query(
-        "WITH r AS (
+        "WITH u AS (
+             INSERT INTO line_units AS u (order_id, order_line_id, bought, claimed) VALUES ($4, $5, $14, $15)
+             ON CONFLICT ON CONSTRAINT line_units_pk DO UPDATE SET claimed = u.claimed + EXCLUDED.claimed),
+         r AS (
              INSERT INTO returns (id, state, kind, order_id, order_line_id, buyer_id, merchant_id,
                  clock_due, doc, create_time, update_time)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id)
@@ -117,12 +122,15 @@ pub async fn insert(
     .bind(actor.0)
     .bind(actor.1)
     .bind(request_id)
+    .bind(bought as i32)
+    .bind(c.quantity as i32)
     .execute(&mut *tx)
-    .await?;
+    .await
+    .map_err(classify)?;
     Ok(())
 }
 
-/// What a new request is decided on from this schema, in one round trip: the merchant's
+/// What a revision is decided on from this schema, in one round trip: the merchant's
 /// policy (if published) and the units of the line already in requests.
 pub async fn policy_and_claimed(
     conn: &mut PgConnection,
@@ -306,4 +314,16 @@ pub async fn list(
     q.push(" LIMIT ").push_bind(limit);
     let rows: Vec<(Json<Case>, Option<DateTime<Utc>>)> = q.build_query_as().fetch_all(pool).await?;
     Ok(rows.into_iter().map(|(c, d)| (c.0, d)).collect())
+}
+
+/// Units of a line already in open or completed requests (for a refusal's message).
+pub async fn claimed(pool: &PgPool, order: &str, line: &str) -> Result<u32, sqlx::Error> {
+    let n: Option<i32> = sqlx::query_scalar(
+        "SELECT claimed FROM line_units WHERE order_id = $1 AND order_line_id = $2",
+    )
+    .bind(order)
+    .bind(line)
+    .fetch_optional(pool)
+    .await?;
+    Ok(n.unwrap_or(0).max(0) as u32)
 }
