@@ -25,6 +25,12 @@ pub fn parse_request_id(raw: &str) -> Result<uuid::Uuid, String> {
     uuid::Uuid::parse_str(raw).map_err(|_| "must be a UUID".to_string())
 }
 
+/// The fingerprint a claim stores of its request, to refuse a reused id with another
+/// payload. Public for callers that write the claim row inside a larger statement.
+pub fn request_hash(request: &impl prost::Message) -> Vec<u8> {
+    Sha256::digest(request.encode_to_vec()).to_vec()
+}
+
 /// Claims `request_id` for `caller` and `method` inside `tx`.
 pub async fn claim(
     tx: &mut PgConnection,
@@ -66,7 +72,7 @@ async fn claim_inner(
     request: &impl prost::Message,
     response: Option<Vec<u8>>,
 ) -> Result<Claim, Error> {
-    let hash = Sha256::digest(request.encode_to_vec()).to_vec();
+    let hash = request_hash(request);
     let inserted = sqlx::query(
         "INSERT INTO idempotency (caller, method, request_id, request_hash, response) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT ON CONSTRAINT idempotency_pk DO NOTHING",

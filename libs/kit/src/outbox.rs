@@ -130,20 +130,41 @@ impl Batch {
         if self.keys.is_empty() {
             return Ok(());
         }
-        sqlx::query(
-            "INSERT INTO outbox (kind, topic, method, key, payload, traceparent)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[])
+        let sql = format!(
+            "INSERT INTO outbox (kind, topic, method, key, payload, traceparent) {}
              ON CONFLICT ON CONSTRAINT outbox_key_unique DO NOTHING",
-        )
-        .bind(&self.kinds)
-        .bind(&self.topics)
-        .bind(&self.methods)
-        .bind(&self.keys)
-        .bind(&self.payloads)
-        .bind(&self.traceparents)
-        .execute(&mut *tx)
-        .await?;
+            Self::rows_sql(1)
+        );
+        self.bind(sqlx::query(&sql)).execute(&mut *tx).await?;
         Ok(())
+    }
+
+    /// `SELECT * FROM unnest(...)` of the rows, with parameters `$first` to `$first + 5`,
+    /// for a caller that inserts them as part of a larger statement (then [`Batch::bind`]).
+    pub fn rows_sql(first: usize) -> String {
+        let p = |i: usize| first + i;
+        format!(
+            "SELECT * FROM unnest(${}::text[], ${}::text[], ${}::text[], ${}::text[], ${}::bytea[], ${}::text[])",
+            p(0),
+            p(1),
+            p(2),
+            p(3),
+            p(4),
+            p(5)
+        )
+    }
+
+    /// Binds the six columns of [`Batch::rows_sql`], in order.
+    pub fn bind<'q>(
+        self,
+        q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+        q.bind(self.kinds)
+            .bind(self.topics)
+            .bind(self.methods)
+            .bind(self.keys)
+            .bind(self.payloads)
+            .bind(self.traceparents)
     }
 }
 

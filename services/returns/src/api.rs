@@ -571,48 +571,6 @@ impl ReturnsService for Api {
 
         // The answer is the request as inserted: stored with the claim (one round trip less).
         let answer = convert::request(&case, now);
-        let mut tx = self.pool.begin().await.map_err(Error::from)?;
-        if let Claim::Replay(bytes) = idempotency::claim_answered(
-            &mut tx,
-            &caller(&who),
-            "CreateReturn",
-            &r.request_id,
-            &r,
-            &answer,
-        )
-        .await?
-        {
-            return Ok(Response::new(idempotency::decode_replay(&bytes)?));
-        }
-        match store::insert(
-            &mut tx,
-            &case,
-            line.quantity,
-            (who.role.as_str(), &who.id),
-            &r.request_id,
-        )
-        .await
-        {
-            Ok(()) => {}
-            Err(WriteError::Units) => {
-                drop(tx);
-                let claimed = store::claimed(&self.pool, &order_id, &line.id)
-                    .await
-                    .map_err(Error::from)?;
-                let left = line.quantity.saturating_sub(claimed);
-                return Err(Error::FailedPrecondition {
-                    reason: "QUANTITY_EXCEEDS_RETURNABLE",
-                    kind: "ELIGIBILITY",
-                    subject: "order line".into(),
-                    description: format!(
-                        "{left} of {} units can still be requested",
-                        line.quantity
-                    ),
-                }
-                .into());
-            }
-            Err(WriteError::Db(e)) => return Err(Error::from(e).into()),
-        }
         let span = effects::running_span(
             &self.settings,
             &case,
@@ -633,8 +591,55 @@ impl ReturnsService for Api {
         let mut out = Batch::default();
         effects::write(&mut out, &case, &fx, span.as_ref());
         effects::requested(&mut out, &case);
-        out.flush(&mut tx).await.map_err(Error::from)?;
-        tx.commit().await.map_err(Error::from)?;
+        let claim = store::Claim {
+            caller: &caller(&who),
+            method: "CreateReturn",
+            request_id: &r.request_id,
+            request_hash: idempotency::request_hash(&r),
+            response: answer.encode_to_vec(),
+        };
+        let mut conn = self.pool.acquire().await.map_err(Error::from)?;
+        let actor = (who.role.as_str(), who.id.as_str());
+        match store::create(&mut conn, &case, line.quantity, actor, claim, out).await {
+            Ok(true) => {}
+            // A duplicate request_id: answer as the first time (or refuse another payload).
+            Ok(false) => {
+                let mut tx = sqlx::Connection::begin(&mut *conn)
+                    .await
+                    .map_err(Error::from)?;
+                return match idempotency::claim(
+                    &mut tx,
+                    &caller(&who),
+                    "CreateReturn",
+                    &r.request_id,
+                    &r,
+                )
+                .await?
+                {
+                    Claim::Replay(bytes) => Ok(Response::new(idempotency::decode_replay(&bytes)?)),
+                    Claim::Fresh => {
+                        Err(Error::Aborted("request_id claim vanished; retry".into()).into())
+                    }
+                };
+            }
+            Err(WriteError::Units) => {
+                let claimed = store::claimed(&mut conn, &order_id, &line.id)
+                    .await
+                    .map_err(Error::from)?;
+                let left = line.quantity.saturating_sub(claimed);
+                return Err(Error::FailedPrecondition {
+                    reason: "QUANTITY_EXCEEDS_RETURNABLE",
+                    kind: "ELIGIBILITY",
+                    subject: "order line".into(),
+                    description: format!(
+                        "{left} of {} units can still be requested",
+                        line.quantity
+                    ),
+                }
+                .into());
+            }
+            Err(WriteError::Db(e)) => return Err(Error::from(e).into()),
+        }
         Ok(Response::new(answer))
     }
 

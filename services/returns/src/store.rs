@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, types::Json};
 use uuid::Uuid;
 
+use kit::outbox::Batch;
+
 use crate::domain::{case::Case, kinds::State, policy::Policy};
 
 /// Why a write was refused by the database's own rules.
@@ -89,45 +91,79 @@ pub async fn claim_units(
     Ok(())
 }
 
-/// Inserts a new request, claims its units of the line (`bought` in all) and writes its
-/// first audit row, in one round trip. More units than bought is [`WriteError::Units`].
-pub async fn insert(
-    tx: &mut PgConnection,
+/// The idempotency claim a new request is written with.
+pub struct Claim<'a> {
+    pub caller: &'a str,
+    pub method: &'a str,
+    pub request_id: &'a str,
+    pub request_hash: Vec<u8>,
+    /// The answer, stored with the claim for replays.
+    pub response: Vec<u8>,
+}
+
+/// Writes a new request in one statement (one round trip, one implicit transaction):
+/// its idempotency claim with the answer, its units of the line (`bought` in all), the
+/// request, its first audit row and its outbox rows. Every part after the claim is
+/// conditional on it: a duplicate `request_id` (waited on if still in flight) writes
+/// nothing and returns false. More units than bought is [`WriteError::Units`].
+pub async fn create(
+    conn: &mut PgConnection,
     c: &Case,
     bought: u32,
     actor: (&str, &str),
-    request_id: &str,
-) -> Result<(), WriteError> {
-    sqlx::query(
-        "WITH u AS (
-             INSERT INTO line_units AS u (order_id, order_line_id, bought, claimed) VALUES ($4, $5, $14, $15)
+    claim: Claim<'_>,
+    outbox: Batch,
+) -> Result<bool, WriteError> {
+    let sql = format!(
+        "WITH c AS (
+             INSERT INTO idempotency (caller, method, request_id, request_hash, response)
+             VALUES ($16, $17, $13, $18, $19)
+             ON CONFLICT ON CONSTRAINT idempotency_pk DO NOTHING RETURNING 1),
+         u AS (
+             INSERT INTO line_units AS u (order_id, order_line_id, bought, claimed)
+             SELECT $4, $5, $14, $15 FROM c
              ON CONFLICT ON CONSTRAINT line_units_pk DO UPDATE SET claimed = u.claimed + EXCLUDED.claimed),
          r AS (
              INSERT INTO returns (id, state, kind, order_id, order_line_id, buyer_id, merchant_id,
                  clock_due, doc, create_time, update_time)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id)
-         INSERT INTO audit (return_id, actor_role, actor_id, from_state, to_state, action, reason, request_id)
-         SELECT id, $11, $12, NULL, $2, 'create', '', $13 FROM r",
-    )
-    .bind(c.id)
-    .bind(c.state as i16)
-    .bind(c.kind as i16)
-    .bind(&c.order_id)
-    .bind(&c.order_line_id)
-    .bind(&c.buyer_id)
-    .bind(&c.merchant_id)
-    .bind(c.clock.as_ref().and_then(|k| k.due))
-    .bind(Json(c))
-    .bind(c.created)
-    .bind(actor.0)
-    .bind(actor.1)
-    .bind(request_id)
-    .bind(bought as i32)
-    .bind(c.quantity as i32)
-    .execute(&mut *tx)
-    .await
-    .map_err(classify)?;
-    Ok(())
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10 FROM c RETURNING id),
+         a AS (
+             INSERT INTO audit (return_id, actor_role, actor_id, from_state, to_state, action, reason, request_id)
+             SELECT id, $11, $12, NULL, $2, 'create', '', $13 FROM r),
+         o AS (
+             INSERT INTO outbox (kind, topic, method, key, payload, traceparent)
+             SELECT rows.* FROM ({}) AS rows, c
+             ON CONFLICT ON CONSTRAINT outbox_key_unique DO NOTHING)
+         SELECT count(*) FROM c",
+        Batch::rows_sql(20)
+    );
+    let query = sqlx::query(&sql)
+        .bind(c.id)
+        .bind(c.state as i16)
+        .bind(c.kind as i16)
+        .bind(&c.order_id)
+        .bind(&c.order_line_id)
+        .bind(&c.buyer_id)
+        .bind(&c.merchant_id)
+        .bind(c.clock.as_ref().and_then(|k| k.due))
+        .bind(Json(c))
+        .bind(c.created)
+        .bind(actor.0)
+        .bind(actor.1)
+        .bind(claim.request_id)
+        .bind(bought as i32)
+        .bind(c.quantity as i32)
+        .bind(claim.caller)
+        .bind(claim.method)
+        .bind(claim.request_hash)
+        .bind(claim.response);
+    let row = outbox
+        .bind(query)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(classify)?;
+    let claimed: i64 = sqlx::Row::try_get(&row, 0)?;
+    Ok(claimed == 1)
 }
 
 /// What a revision is decided on from this schema, in one round trip: the merchant's
@@ -317,13 +353,13 @@ pub async fn list(
 }
 
 /// Units of a line already in open or completed requests (for a refusal's message).
-pub async fn claimed(pool: &PgPool, order: &str, line: &str) -> Result<u32, sqlx::Error> {
+pub async fn claimed(conn: &mut PgConnection, order: &str, line: &str) -> Result<u32, sqlx::Error> {
     let n: Option<i32> = sqlx::query_scalar(
         "SELECT claimed FROM line_units WHERE order_id = $1 AND order_line_id = $2",
     )
     .bind(order)
     .bind(line)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await?;
     Ok(n.unwrap_or(0).max(0) as u32)
 }

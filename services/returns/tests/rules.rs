@@ -608,3 +608,37 @@ async fn a_rejected_request_can_be_revised_within_the_units_left() {
         ReturnState::Requested as i32
     );
 }
+
+#[tokio::test]
+async fn a_repeated_create_is_answered_once_and_a_reused_id_is_refused() {
+    let s = Suite::start(&[]).await;
+    let req = request(ReturnKind::ReturnRefund, "demo-1", ReturnReason::NoReason);
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let (mut c, token, req) = (s.client(), s.buyer.clone(), req.clone());
+        calls.spawn(async move {
+            c.create_return(authed(req, &token))
+                .await
+                .map(|r| r.into_inner().name)
+        });
+    }
+    let mut names = BTreeSet::new();
+    while let Some(r) = calls.join_next().await {
+        names.insert(r.unwrap().expect("a duplicate gets the first answer"));
+    }
+    assert_eq!(names.len(), 1);
+    assert_eq!(s.scalar("SELECT count(*) FROM {s}.returns").await, 1);
+    assert_eq!(
+        s.scalar("SELECT claimed::int8 FROM {s}.line_units").await,
+        1,
+        "one unit claimed"
+    );
+    let mut other = req.clone();
+    other.quantity = 2;
+    let e = s
+        .client()
+        .create_return(authed(other, &s.buyer))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+}
