@@ -141,8 +141,8 @@ impl Api {
         {
             return idempotency::decode_replay(&bytes);
         }
-        // Serialise with concurrent events of this parcel.
-        store::lock_tracking(&mut tx, &s.carrier_code, &s.tracking_number).await?;
+        // Serialise with concurrent events of this parcel (see `store::lock_parcel`).
+        store::lock_parcel(&mut tx, &s.carrier_code, &s.tracking_number).await?;
         let (mut row, created) = store::insert_shipment(&mut tx, &s).await?;
         if created {
             for e in store::events(&mut tx, &s.carrier_code, &s.tracking_number).await? {

@@ -86,6 +86,7 @@ pub async fn report(
     e: &EventRow,
 ) -> Result<(bool, Option<String>), Error> {
     let mut tx = pool.begin().await?;
+    store::lock_parcel(&mut tx, &e.carrier_code, &e.tracking_number).await?;
     let fresh = store::insert_event(&mut tx, e).await?;
     let shipments = store::lock_tracking(&mut tx, &e.carrier_code, &e.tracking_number).await?;
     let first = shipments.first().map(ShipmentRow::name);

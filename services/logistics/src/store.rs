@@ -89,6 +89,22 @@ pub async fn events(
     .await
 }
 
+/// Serialises everything about one parcel (its events and its registrations) until `tx`
+/// ends. Row locks alone cannot: the first registration of a tracking number has no row
+/// to lock yet, and an event racing it would find no shipment and never be applied.
+pub async fn lock_parcel(
+    tx: &mut PgConnection,
+    carrier: &str,
+    tracking: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1 || ':' || $2))")
+        .bind(carrier)
+        .bind(tracking)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
 /// The shipments of a tracking number, locked until `tx` ends (events of one parcel are
 /// applied one at a time).
 pub async fn lock_tracking(

@@ -223,3 +223,47 @@ async fn registration_and_pickups_are_idempotent() {
     let err = c.book_pickup(authed(bad, &h.service)).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
 }
+
+#[tokio::test]
+async fn an_event_racing_the_first_registration_of_its_parcel_is_never_lost() {
+    let h = Harness::start(&[]).await;
+    let sf = h.world.partner_token("sf-express", "sf");
+    for i in 0..20 {
+        let tracking = format!("SFRACE{i}");
+        let (mut a, mut b) = (h.client(), h.client());
+        let reg = RegisterShipmentRequest {
+            case_name: format!("returns/race-{i}"),
+            leg: ShipmentLeg::Return as i32,
+            carrier_code: "sf".into(),
+            tracking_number: tracking.clone(),
+            request_id: uuid::Uuid::new_v4().to_string(),
+            ..Default::default()
+        };
+        let delivered = ReportCarrierEventRequest {
+            status: 4,
+            ..report("sf", &format!("race-{i}"), &tracking)
+        };
+        let (r1, r2) = tokio::join!(
+            a.register_shipment(authed(reg, &h.service)),
+            b.report_carrier_event(authed(delivered, &sf)),
+        );
+        let shipment = r1.unwrap().into_inner();
+        r2.unwrap();
+        let now = h
+            .client()
+            .get_shipment(authed(
+                GetShipmentRequest {
+                    name: shipment.name,
+                },
+                &h.service,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            now.status,
+            ShipmentStatus::Delivered as i32,
+            "race {i}: the event was applied"
+        );
+    }
+}

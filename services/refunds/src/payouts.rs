@@ -128,6 +128,21 @@ fn classify(p: Payout) -> Outcome {
     }
 }
 
+/// What a gateway error means. Only a submission the gateway refused as malformed is
+/// known to have paid nothing, so only that may fail the refund (after which a retry uses
+/// a new payout id). Once the gateway accepted the payout (`accepted`), or when the
+/// refusal is about our credentials, every error is transient: the payout may exist and
+/// must be followed under its own id, never replaced.
+fn refusal(s: &tonic::Status, accepted: bool) -> Outcome {
+    let what = format!("{:?}: {}", s.code(), s.message());
+    match s.code() {
+        Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange if !accepted => {
+            Outcome::Rejected(what)
+        }
+        _ => Outcome::Transient(what),
+    }
+}
+
 async fn call(peers: &Peers, r: &RefundRow) -> Outcome {
     let channel = match peers.get("platform") {
         Ok(c) => c,
@@ -157,15 +172,7 @@ async fn call(peers: &Peers, r: &RefundRow) -> Outcome {
     };
     match answer {
         Ok(p) => classify(p.into_inner()),
-        Err(s) => match s.code() {
-            Code::InvalidArgument
-            | Code::FailedPrecondition
-            | Code::PermissionDenied
-            | Code::Unauthenticated
-            | Code::AlreadyExists
-            | Code::OutOfRange => Outcome::Rejected(format!("{:?}: {}", s.code(), s.message())),
-            _ => Outcome::Transient(format!("{:?}: {}", s.code(), s.message())),
-        },
+        Err(s) => refusal(&s, r.submit_time.is_some()),
     }
 }
 
@@ -244,4 +251,37 @@ async fn record(
         tracing::info!(from = before.as_str(), to = state.as_str(), "refund moved");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_accepted_payout_is_never_failed_by_an_error() {
+        for code in [
+            Code::InvalidArgument,
+            Code::Unauthenticated,
+            Code::PermissionDenied,
+            Code::NotFound,
+            Code::Unavailable,
+        ] {
+            let s = tonic::Status::new(code, "x");
+            assert!(
+                matches!(refusal(&s, true), Outcome::Transient(_)),
+                "{code:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_a_malformed_submission_fails_before_acceptance() {
+        let bad = tonic::Status::invalid_argument("amount");
+        assert!(matches!(refusal(&bad, false), Outcome::Rejected(_)));
+        let auth = tonic::Status::unauthenticated("token expired");
+        assert!(
+            matches!(refusal(&auth, false), Outcome::Transient(_)),
+            "our credentials, not the payout"
+        );
+    }
 }

@@ -133,9 +133,10 @@ struct Step<'a> {
     method: &'a str,
     request_id: &'a str,
     reason: &'a str,
-    /// ReviseReturn: the line's units bought and the change of this request's quantity,
-    /// moved in the same transaction (the CHECK refuses units another request holds).
-    units: Option<(u32, i32)>,
+    /// ReviseReturn: the line's units bought and this request's new quantity; the claim
+    /// moves by the difference to the quantity read under the lock, in the same
+    /// transaction (the CHECK refuses units another request holds).
+    units: Option<(u32, u32)>,
 }
 
 impl<'a> Step<'a> {
@@ -269,6 +270,22 @@ impl Api {
         }
     }
 
+    /// The stored answer of an earlier call with this `request_id`, if there is one.
+    async fn replay<M: Message>(
+        &self,
+        who: &Principal,
+        method: &str,
+        request_id: &str,
+        request: &M,
+    ) -> Result<Option<Return>, Error> {
+        let mut tx = self.pool.begin().await?;
+        match idempotency::claim(&mut tx, &caller(who), method, request_id, request).await? {
+            Claim::Replay(bytes) => Ok(Some(idempotency::decode_replay(&bytes)?)),
+            // nothing stored: the claim just taken is rolled back with `tx`
+            Claim::Fresh => Ok(None),
+        }
+    }
+
     /// A transition requested through the API: idempotent by `request_id`, on a request
     /// the caller may see, with the command built from the locked request.
     async fn act<M: Message>(
@@ -297,7 +314,9 @@ impl Api {
             .await?
             .filter(|c| who.can_see_case(&c.buyer_id, &c.merchant_id))
             .ok_or_else(|| not_found(name))?;
-        if let Some((bought, delta)) = units.filter(|(_, d)| *d != 0) {
+        let delta =
+            units.map(|(bought, quantity)| (bought, quantity as i32 - before.quantity as i32));
+        if let Some((bought, delta)) = delta.filter(|(_, d)| *d != 0) {
             match store::claim_units(
                 &mut tx,
                 &before.order_id,
@@ -512,8 +531,17 @@ impl ReturnsService for Api {
             quantity: r.quantity,
             has_evidence: !r.evidence.is_empty(),
         };
-        let admitted = eligibility::decide(ask, &facts(&order, line, claimed, now), &policy)
-            .map_err(refused)?;
+        let admitted = match eligibility::decide(ask, &facts(&order, line, claimed, now), &policy) {
+            Ok(a) => a,
+            // A retry of a request filed just before its window closed is answered as the
+            // first time, not refused.
+            Err(why) => {
+                return match self.replay(&who, "CreateReturn", &r.request_id, &r).await? {
+                    Some(answer) => Ok(Response::new(answer)),
+                    None => Err(refused(why).into()),
+                };
+            }
+        };
 
         let currency = line
             .paid_amount
@@ -890,7 +918,12 @@ impl ReturnsService for Api {
             r.exchange_sku.clone()
         };
         let amount = pro_rata(line, quantity);
-        let (bought, delta) = (line.quantity, quantity as i32 - current.quantity as i32);
+        let bought = line.quantity;
+        let estimate = line
+            .shipping_fee_paid
+            .as_ref()
+            .map_or(0, |m| m.amount_minor);
+        let shipping = shipping(reason, &policy, order.shipping_insurance, estimate);
         let evidence = convert::evidence_in(&r.evidence);
         let cmd = move |_: &Case| {
             Ok(Command::Revise {
@@ -903,13 +936,14 @@ impl ReturnsService for Api {
                 rule: admitted.rule,
                 window_end: admitted.window_end,
                 line_amount_minor: amount,
+                shipping,
             })
         };
         let answer = self
             .act(
                 &who,
                 Step {
-                    units: Some((bought, delta)),
+                    units: Some((bought, quantity)),
                     ..Step::new(&r.name, "ReviseReturn", &r.request_id, "revised")
                 },
                 &r,

@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
-    domain::machine::Command,
+    domain::machine::{Command, Outcome},
     flow::{self, By, FlowError},
     settings::Settings,
     store,
@@ -91,22 +91,19 @@ fn command(e: &EventEnvelope) -> anyhow::Result<Option<(Uuid, Command)>> {
         }
         "aftersales.complaints.v1.RulingIssued" => {
             let r = RulingIssued::decode(data)?;
-            let upheld = r.ruling.as_ref().is_some_and(|x| {
-                matches!(
-                    RulingOutcome::try_from(x.outcome),
-                    Ok(RulingOutcome::BuyerUpheld | RulingOutcome::Partial)
-                )
-            });
+            let outcome = match r
+                .ruling
+                .as_ref()
+                .map(|x| RulingOutcome::try_from(x.outcome))
+            {
+                Some(Ok(RulingOutcome::BuyerUpheld)) => Outcome::BuyerUpheld,
+                Some(Ok(RulingOutcome::MerchantUpheld)) => Outcome::MerchantUpheld,
+                Some(Ok(RulingOutcome::Partial)) => Outcome::Partial,
+                // no decision yet: nothing to apply
+                _ => return Ok(None),
+            };
             let complaint = r.context.map(|c| c.case_name).unwrap_or_default();
-            case_id(&r.subject_case).map(|id| {
-                (
-                    id,
-                    Command::Ruling {
-                        complaint,
-                        buyer_upheld: upheld,
-                    },
-                )
-            })
+            case_id(&r.subject_case).map(|id| (id, Command::Ruling { complaint, outcome }))
         }
         _ => None,
     })

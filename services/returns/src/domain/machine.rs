@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::{
     case::{
         Address, Approval, Case, Clock, DisputeOrigin, Evidence, Inspection, Parcel, Party,
-        Rejection,
+        Rejection, Shipping,
     },
     clocks::ClockKind,
     kinds::{Kind, State},
@@ -126,6 +126,8 @@ pub enum Command {
         rule: String,
         window_end: Option<DateTime<Utc>>,
         line_amount_minor: i64,
+        /// Who pays the return shipping under the new reason.
+        shipping: Shipping,
     },
     Appeal {
         statement: String,
@@ -175,8 +177,21 @@ pub enum Command {
     /// The platform's ruling on a dispute.
     Ruling {
         complaint: String,
-        buyer_upheld: bool,
+        outcome: Outcome,
     },
+}
+
+/// Whose claim a ruling upheld.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The return proceeds to refund or replacement.
+    BuyerUpheld,
+    /// The request closes.
+    MerchantUpheld,
+    /// The ruling's remedies say what the buyer gets; the complaints service executes
+    /// them (through refunds), so the request closes here without a refund of its own:
+    /// refunding the whole line too would pay the buyer twice.
+    Partial,
 }
 
 impl Command {
@@ -363,6 +378,7 @@ pub fn apply(
             rule,
             window_end,
             line_amount_minor,
+            shipping,
         } => {
             if !matches!(state, Requested | Rejected) {
                 return illegal(action);
@@ -374,6 +390,7 @@ pub fn apply(
             (k.eligibility_rule, k.window_end, k.line_amount_minor) =
                 (rule, window_end, line_amount_minor);
             k.rejection = None;
+            k.shipping = shipping;
             c.to(Requested)
                 .stop()
                 .start(ClockKind::MerchantReview, now)
@@ -447,6 +464,7 @@ pub fn apply(
             if state != ReturnInTransit {
                 return illegal(action);
             }
+            delivered_after_shipping(c.case.return_parcel.as_ref(), at)?;
             if let Some(p) = c.case.return_parcel.as_mut() {
                 p.delivered_at = Some(at);
                 p.shipment = Some(shipment);
@@ -517,6 +535,7 @@ pub fn apply(
             if state != ReplacementInTransit {
                 return illegal(action);
             }
+            delivered_after_shipping(c.case.replacement_parcel.as_ref(), at)?;
             if let Some(p) = c.case.replacement_parcel.as_mut() {
                 p.delivered_at = Some(at);
                 p.shipment = Some(shipment);
@@ -600,21 +619,22 @@ pub fn apply(
                 })
                 .notify(Party::Buyer, "return_closed")
         }
-        Command::Ruling {
-            complaint,
-            buyer_upheld,
-        } => {
+        Command::Ruling { complaint, outcome } => {
             if state != InDispute {
                 return illegal(action);
             }
             c.case.dispute = Some(complaint);
-            if !buyer_upheld {
+            if outcome != Outcome::BuyerUpheld {
                 c.case.closed = Some(now);
+                let (reason, template) = match outcome {
+                    Outcome::Partial => ("settled by the ruling's remedies", "ruling_partial"),
+                    _ => ("the ruling upheld the merchant", "ruling_merchant_upheld"),
+                };
                 c.to(Closed)
                     .publish(Event::Closed {
-                        reason: "the ruling upheld the merchant".into(),
+                        reason: reason.into(),
                     })
-                    .notify(Party::Buyer, "ruling_merchant_upheld")
+                    .notify(Party::Buyer, template)
             } else {
                 let c = c
                     .notify(Party::Buyer, "ruling_buyer_upheld")
@@ -632,6 +652,19 @@ pub fn apply(
         }
     };
     Ok((c.case, c.effects))
+}
+
+/// Refuses a delivery dated before the parcel was handed over (with a day's tolerance
+/// for the shipper's clock): a tracking number reused from an old parcel would otherwise
+/// count as delivered at once and start the inspection clock already expired.
+fn delivered_after_shipping(parcel: Option<&Parcel>, at: DateTime<Utc>) -> Result<(), Refusal> {
+    match parcel {
+        Some(p) if at < p.shipped_at - chrono::Duration::days(1) => Err(Refusal::Invalid {
+            field: "delivered_time",
+            why: "the carrier reports a delivery from before this parcel was shipped".into(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Inspection passed (or a ruling said so): refund or replacement, on the 7-day clock.

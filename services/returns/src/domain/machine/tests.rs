@@ -398,7 +398,7 @@ fn rejection_appeal_and_rulings() {
         &disputed,
         Command::Ruling {
             complaint: "complaints/1".into(),
-            buyer_upheld: true,
+            outcome: Outcome::BuyerUpheld,
         },
     );
     assert_eq!(
@@ -410,7 +410,7 @@ fn rejection_appeal_and_rulings() {
         &disputed,
         Command::Ruling {
             complaint: "complaints/1".into(),
-            buyer_upheld: false,
+            outcome: Outcome::MerchantUpheld,
         },
     );
     assert_eq!(lost.state, State::Closed);
@@ -459,7 +459,7 @@ fn a_failed_inspection_opens_a_dispute_that_a_ruling_can_turn_into_a_refund() {
         &c,
         Command::Ruling {
             complaint: "complaints/2".into(),
-            buyer_upheld: true,
+            outcome: Outcome::BuyerUpheld,
         },
     );
     assert_eq!(c.state, State::Refunding);
@@ -509,4 +509,62 @@ fn the_buyer_forfeits_when_not_shipping_back_in_time() {
         "buyer-caused: no penalty, no refund"
     );
     assert!(c.state.releases_units());
+}
+
+#[test]
+fn a_partial_ruling_closes_without_a_full_refund() {
+    let (c, _) = step(
+        &case(Kind::ReturnRefund),
+        Command::Reject {
+            reason: "worn".into(),
+            evidence: vec![],
+        },
+    );
+    let (c, _) = step(
+        &c,
+        Command::Appeal {
+            statement: "not worn".into(),
+            evidence: vec![],
+        },
+    );
+    let (c, fx) = step(
+        &c,
+        Command::Ruling {
+            complaint: "complaints/3".into(),
+            outcome: Outcome::Partial,
+        },
+    );
+    assert_eq!(c.state, State::Closed);
+    assert!(
+        refunds_asked(&fx).is_empty(),
+        "the remedies are paid by complaints"
+    );
+}
+
+#[test]
+fn a_delivery_from_before_the_parcel_was_shipped_is_refused() {
+    let (c, _) = step(&case(Kind::ReturnRefund), approve());
+    let (c, _) = step(
+        &c,
+        Command::SubmitShipment {
+            carrier: "sf".into(),
+            tracking: "SF1".into(),
+            cost_minor: None,
+        },
+    );
+    let weeks_ago = t0() - Duration::days(20);
+    assert!(matches!(
+        apply(
+            &c,
+            Command::ReturnDelivered {
+                at: weeks_ago,
+                shipment: "s/1".into()
+            },
+            t0()
+        ),
+        Err(Refusal::Invalid {
+            field: "delivered_time",
+            ..
+        })
+    ));
 }
