@@ -200,6 +200,13 @@ pub fn request_id_for(key: &str) -> String {
     Uuid::new_v5(&Uuid::NAMESPACE_URL, key.as_bytes()).to_string()
 }
 
+/// What became of one command.
+enum Sent {
+    Delivered(i64),
+    Dead,
+    Retry(Duration),
+}
+
 #[derive(sqlx::FromRow)]
 struct Row {
     id: i64,
@@ -326,6 +333,9 @@ impl Dispatcher {
         if rows.is_empty() {
             return Ok(0);
         }
+        // RETURNING gives no order: restore the outbox's (commit) order.
+        let mut rows = rows;
+        rows.sort_by_key(|r| r.id);
         let n = rows.len();
         let (events, commands): (Vec<Row>, Vec<Row>) =
             rows.into_iter().partition(|r| r.kind == "event");
@@ -342,9 +352,18 @@ impl Dispatcher {
         let delivered: Vec<Vec<i64>> =
             futures::future::try_join_all(by_target.into_values().map(|rows| async move {
                 let mut ok = Vec::new();
-                for row in rows {
-                    if let Some(id) = self.deliver_command(row).await? {
-                        ok.push(id);
+                let mut rows = rows.into_iter();
+                while let Some(row) = rows.next() {
+                    match self.deliver_command(row).await? {
+                        Sent::Delivered(id) => ok.push(id),
+                        Sent::Dead => {}
+                        // The target failed: what follows for it waits as long, so a later
+                        // command (a cancel) never overtakes an earlier one (its schedule).
+                        Sent::Retry(after) => {
+                            let rest: Vec<i64> = rows.map(|r| r.id).collect();
+                            self.postpone(&rest, after).await?;
+                            break;
+                        }
                     }
                 }
                 anyhow::Ok(ok)
@@ -423,9 +442,22 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// Calls the target; returns the row id when delivered (the caller marks it), having
-    /// recorded a failure itself.
-    async fn deliver_command(&self, row: Row) -> anyhow::Result<Option<i64>> {
+    /// Puts claimed rows back, unattempted, to be tried `after` from now.
+    async fn postpone(&self, ids: &[i64], after: Duration) -> anyhow::Result<()> {
+        if !ids.is_empty() {
+            sqlx::query(
+                "UPDATE outbox SET available_at = now() + make_interval(secs => $2), attempts = attempts - 1 WHERE id = ANY($1)",
+            )
+            .bind(ids)
+            .bind(after.as_secs_f64())
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Calls the target; the caller marks a delivered row, a failure is recorded here.
+    async fn deliver_command(&self, row: Row) -> anyhow::Result<Sent> {
         let method = row.method.clone().unwrap_or_default();
         let span = tracing::info_span!("outbox.command", target = %row.topic, %method, key = %row.key, attempt = row.attempts);
         telemetry::adopt_traceparent(&span, row.traceparent.as_deref());
@@ -437,8 +469,8 @@ impl Dispatcher {
         let _enter = span.enter();
         match result {
             // ALREADY_EXISTS: the receiver had applied it already; that is success here.
-            Ok(_) => return Ok(Some(row.id)),
-            Err(s) if s.code() == Code::AlreadyExists => return Ok(Some(row.id)),
+            Ok(_) => Ok(Sent::Delivered(row.id)),
+            Err(s) if s.code() == Code::AlreadyExists => Ok(Sent::Delivered(row.id)),
             Err(s) if is_permanent(s.code()) || row.attempts >= self.max_attempts => {
                 tracing::error!(code = ?s.code(), message = s.message(), "command parked as dead");
                 sqlx::query("UPDATE outbox SET dead_at = now(), last_error = $2 WHERE id = $1")
@@ -447,6 +479,7 @@ impl Dispatcher {
                     .execute(&self.pool)
                     .await?;
                 metrics::counter!("outbox_dead_total", "target" => row.topic.clone()).increment(1);
+                Ok(Sent::Dead)
             }
             Err(s) => {
                 tracing::warn!(code = ?s.code(), message = s.message(), "command delivery failed; will retry");
@@ -459,9 +492,9 @@ impl Dispatcher {
                 .execute(&self.pool)
                 .await?;
                 metrics::counter!("outbox_failed_total", "kind" => "command").increment(1);
+                Ok(Sent::Retry(backoff(row.attempts)))
             }
         }
-        Ok(None)
     }
 
     async fn purge(&self) -> anyhow::Result<()> {
