@@ -642,3 +642,74 @@ async fn a_repeated_create_is_answered_once_and_a_reused_id_is_refused() {
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
 }
+
+#[tokio::test]
+async fn the_merchant_queue_puts_the_deadline_that_breaches_first_first() {
+    let s = Suite::start(&[]).await;
+    let mut c = s.client();
+    // three requests; the second is approved, so its clock (3 working days to ship back)
+    // runs longer than the others' 48 h review
+    let a = s
+        .create(ReturnKind::ReturnRefund, "demo-1", ReturnReason::NoReason)
+        .await
+        .unwrap();
+    let b = s
+        .create(
+            ReturnKind::ReturnRefund,
+            "demo-2",
+            ReturnReason::QualityDefect,
+        )
+        .await
+        .unwrap();
+    s.approve(&b.name).await.unwrap();
+    let d = s
+        .create(ReturnKind::ReturnRefund, "demo-1", ReturnReason::NoReason)
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = c
+            .list_returns(authed(
+                ListReturnsRequest {
+                    order_by: "clock.due_time".into(),
+                    page_size: 2,
+                    page_token: token.clone(),
+                    ..Default::default()
+                },
+                &s.merchant,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        seen.extend(
+            page.returns
+                .into_iter()
+                .map(|r| (r.name, r.clock.unwrap().due_time.unwrap().seconds)),
+        );
+        token = page.next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    let names: Vec<&str> = seen.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [a.name.as_str(), d.name.as_str(), b.name.as_str()],
+        "{seen:?}"
+    );
+    assert!(seen.windows(2).all(|w| w[0].1 <= w[1].1));
+    // and by state: only those waiting for the merchant's review
+    let requested = c
+        .list_returns(authed(
+            ListReturnsRequest {
+                states: vec![ReturnState::Requested as i32],
+                ..Default::default()
+            },
+            &s.merchant,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(requested.returns.len(), 2);
+}
