@@ -215,6 +215,7 @@ pub fn policy_in(p: &MerchantPolicy) -> Policy {
             .collect(),
         repair_warranty_months: p.repair_warranty_months,
         spare_unit_offered: p.spare_unit_offered,
+        return_address: p.return_address.as_ref().map(address_in),
     }
 }
 
@@ -246,6 +247,7 @@ pub fn policy_out(merchant: &str, p: &Policy, updated: Option<DateTime<Utc>>) ->
         repair_warranty_months: p.repair_warranty_months,
         spare_unit_offered: p.spare_unit_offered,
         update_time: updated.map(ts),
+        return_address: p.return_address.as_ref().map(address_out),
     }
 }
 

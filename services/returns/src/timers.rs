@@ -19,6 +19,7 @@ use crate::{
         case::{Case, Party},
         clocks::ClockKind,
         machine::Command,
+        policy::Policy,
     },
     effects::{self, timer_id},
     flow::{self, By, FlowError},
@@ -33,10 +34,10 @@ pub struct Timers {
 }
 
 /// The automatic transition when `kind` runs out.
-fn on_expiry(kind: ClockKind) -> Command {
+fn on_expiry(kind: ClockKind, policy: &Policy) -> Command {
     match kind {
         ClockKind::MerchantReview => Command::Approve {
-            address: None,
+            address: policy.return_address.clone(),
             carriers: Vec::new(),
             note: "auto-approved: the merchant did not review in time".into(),
             auto: true,
@@ -114,7 +115,7 @@ impl TimerCallback for Timers {
             &self.settings,
             &policy,
             &before,
-            on_expiry(kind),
+            on_expiry(kind, &policy),
             by,
             Utc::now(),
         )

@@ -4,10 +4,11 @@
 mod common;
 
 use aftersales_proto::aftersales::{
+    common::v1::Address,
     refunds::v1::RefundKind,
     returns::v1::{
-        InspectReturnRequest, RejectReturnRequest, ReturnKind, ReturnReason, ReturnState,
-        ShipReplacementRequest,
+        InspectReturnRequest, MerchantPolicy, RejectReturnRequest, ReturnKind, ReturnReason,
+        ReturnState, ShipReplacementRequest, UpsertMerchantPolicyRequest,
     },
 };
 use common::{Suite, rid};
@@ -20,14 +21,41 @@ async fn merchant_silence_is_consent_and_a_buyer_who_does_not_ship_forfeits() {
         ("RETURNS_CLOCK_BUYER_RETURN_SHIPMENT", "2s"),
     ])
     .await;
+    // the merchant published a default return address: auto-approval tells the buyer
+    let policy = MerchantPolicy {
+        name: "merchants/merchant-1/policy".into(),
+        exchange_allowed: true,
+        return_address: Some(Address {
+            city: "Hangzhou".into(),
+            street: "8 Depot Rd".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    s.client()
+        .upsert_merchant_policy(authed(
+            UpsertMerchantPolicyRequest {
+                policy: Some(policy),
+                request_id: rid(),
+            },
+            &s.merchant,
+        ))
+        .await
+        .unwrap();
     let r = s
         .create(ReturnKind::ReturnRefund, "demo-1", ReturnReason::NoReason)
         .await
         .unwrap();
     let approved = s.until(&r.name, ReturnState::AwaitingReturnShipment).await;
+    let approval = approved.approval.unwrap();
     assert!(
-        approved.approval.unwrap().auto_approved,
+        approval.auto_approved,
         "auto-approved by the merchant_review expiry"
+    );
+    assert_eq!(
+        approval.return_address.unwrap().city,
+        "Hangzhou",
+        "the policy's address is told"
     );
     let closed = s.until(&r.name, ReturnState::ClosedForfeited).await;
     assert!(closed.close_time.is_some());

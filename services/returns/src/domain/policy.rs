@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::case::Address;
+
 /// Who pays the return shipping.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Payer {
@@ -39,6 +41,9 @@ pub struct Policy {
     pub reasonable_use_days_by_category: BTreeMap<String, u32>,
     pub repair_warranty_months: u32,
     pub spare_unit_offered: bool,
+    /// The default return address, told to the buyer on auto-approval.
+    #[serde(default)]
+    pub return_address: Option<Address>,
 }
 
 /// The legal no-reason window (days).
@@ -59,6 +64,7 @@ impl Default for Policy {
             reasonable_use_days_by_category: BTreeMap::new(),
             repair_warranty_months: 0,
             spare_unit_offered: false,
+            return_address: None,
         }
     }
 }
