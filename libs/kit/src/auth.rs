@@ -117,6 +117,11 @@ impl Principal {
         )
     }
 
+    /// `role:id`: whose `request_id`s an idempotency claim is scoped to.
+    pub fn caller_key(&self) -> String {
+        format!("{}:{}", self.role, self.id)
+    }
+
     /// Whether this caller may see a case owned by `buyer_id` at `merchant_id`. Callers
     /// answer NOT_FOUND when it is false, so a foreign case's existence never leaks.
     pub fn can_see_case(&self, buyer_id: &str, merchant_id: &str) -> bool {

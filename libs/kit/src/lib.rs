@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod inbox;
 pub mod layer;
 pub mod outbox;
+pub mod platform;
 pub mod server;
 pub mod telemetry;
 pub mod time;

@@ -150,6 +150,16 @@ impl World {
         }
     }
 
+    /// One number from `service`'s schema in this world: `{s}` in `sql` stands for the
+    /// schema, e.g. `SELECT count(*) FROM {s}.refunds`.
+    pub async fn scalar(&self, service: &str, sql: &str) -> i64 {
+        let sql = sql.replace("{s}", &self.schema(service));
+        sqlx::query_scalar(&sql)
+            .fetch_one(&pool().await)
+            .await
+            .expect("a query returning one int8")
+    }
+
     /// A bearer token for `role` / `sub`.
     pub fn token(&self, role: Role, sub: &str) -> String {
         self.tokens.mint(role, sub, None, 3600)

@@ -76,10 +76,6 @@ struct Api {
     settings: Arc<Settings>,
 }
 
-fn caller(who: &Principal) -> String {
-    format!("{}:{}", who.role, who.id)
-}
-
 fn shipment_id(name: &str) -> Result<Uuid, Error> {
     name.strip_prefix("shipments/")
         .and_then(|id| Uuid::parse_str(id).ok())
@@ -137,7 +133,7 @@ impl Api {
     ) -> Result<Shipment, Error> {
         let mut tx = self.pool.begin().await?;
         if let Claim::Replay(bytes) =
-            idempotency::claim(&mut tx, &caller(who), method, request_id, request).await?
+            idempotency::claim(&mut tx, &who.caller_key(), method, request_id, request).await?
         {
             return idempotency::decode_replay(&bytes);
         }
@@ -150,7 +146,7 @@ impl Api {
             }
         }
         let answer = convert::shipment(&row);
-        idempotency::complete(&mut tx, &caller(who), method, request_id, &answer).await?;
+        idempotency::complete(&mut tx, &who.caller_key(), method, request_id, &answer).await?;
         tx.commit().await?;
         Ok(answer)
     }

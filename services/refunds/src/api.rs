@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use aftersales_proto::aftersales::{
     common::v1::Money as ProtoMoney,
-    platform::v1::{GetOrderRequest, Order, order_directory_client::OrderDirectoryClient},
+    platform::v1::Order,
     refunds::v1::{
         ComputeLatePenaltyRequest, ComputeLatePenaltyResponse, CreateRefundRequest,
         GetRefundRequest, ListRefundsRequest, ListRefundsResponse, RecordPlatformAdvanceRequest,
@@ -16,7 +16,7 @@ use aftersales_proto::aftersales::{
 };
 use kit::{
     App, Ctx, Error,
-    auth::{Policy, Principal, Role, principal},
+    auth::{Policy, Role, principal},
     client::Peers,
     error::Violations,
     idempotency::{self, Claim},
@@ -103,10 +103,6 @@ pub fn refund_id(name: &str) -> Result<Uuid, Error> {
     name.strip_prefix("refunds/")
         .and_then(|id| Uuid::parse_str(id).ok())
         .ok_or_else(|| Error::invalid("name", "must look like refunds/{uuid}"))
-}
-
-fn caller(who: &Principal) -> String {
-    format!("{}:{}", who.role, who.id)
 }
 
 fn not_found(name: &str) -> Error {
@@ -207,23 +203,7 @@ fn parse_create(r: &CreateRefundRequest) -> Result<Create, Error> {
 
 impl Api {
     async fn order(&self, order_id: &str) -> Result<Order, Error> {
-        let mut client = OrderDirectoryClient::new(self.peers.get("platform")?);
-        match client
-            .get_order(GetOrderRequest {
-                name: format!("orders/{order_id}"),
-            })
-            .await
-        {
-            Ok(o) => Ok(o.into_inner()),
-            Err(s) if s.code() == tonic::Code::NotFound => Err(Error::NotFound {
-                resource: "order",
-                name: format!("orders/{order_id}"),
-            }),
-            Err(s) => Err(Error::Unavailable(format!(
-                "order directory: {}",
-                s.message()
-            ))),
-        }
+        kit::platform::order(&self.peers, order_id).await
     }
 
     /// The caller's refund, locked; NOT_FOUND when it does not exist.
@@ -331,8 +311,14 @@ impl RefundsService for Api {
         };
 
         let mut tx = self.pool.begin().await.map_err(Error::from)?;
-        if let Claim::Replay(bytes) =
-            idempotency::claim(&mut tx, &caller(&who), "CreateRefund", &r.request_id, &r).await?
+        if let Claim::Replay(bytes) = idempotency::claim(
+            &mut tx,
+            &who.caller_key(),
+            "CreateRefund",
+            &r.request_id,
+            &r,
+        )
+        .await?
         {
             return Ok(Response::new(idempotency::decode_replay(&bytes)?));
         }
@@ -374,7 +360,7 @@ impl RefundsService for Api {
         let answer = convert::refund(&row);
         idempotency::complete(
             &mut tx,
-            &caller(&who),
+            &who.caller_key(),
             "CreateRefund",
             &r.request_id,
             &answer,
@@ -520,7 +506,7 @@ impl RefundsService for Api {
         v.finish()?;
         let mut tx = self.pool.begin().await.map_err(Error::from)?;
         if let Claim::Replay(bytes) =
-            idempotency::claim(&mut tx, &caller(&who), "RetryRefund", &r.request_id, &r).await?
+            idempotency::claim(&mut tx, &who.caller_key(), "RetryRefund", &r.request_id, &r).await?
         {
             return Ok(Response::new(idempotency::decode_replay(&bytes)?));
         }
@@ -547,7 +533,7 @@ impl RefundsService for Api {
         let answer = convert::refund(&row);
         idempotency::complete(
             &mut tx,
-            &caller(&who),
+            &who.caller_key(),
             "RetryRefund",
             &r.request_id,
             &answer,
@@ -623,7 +609,7 @@ impl RefundsService for Api {
         let mut tx = self.pool.begin().await.map_err(Error::from)?;
         if let Claim::Replay(bytes) = idempotency::claim(
             &mut tx,
-            &caller(&who),
+            &who.caller_key(),
             "RecordPlatformAdvance",
             &r.request_id,
             &r,
@@ -683,7 +669,7 @@ impl RefundsService for Api {
         let answer = convert::refund(&row);
         idempotency::complete(
             &mut tx,
-            &caller(&who),
+            &who.caller_key(),
             "RecordPlatformAdvance",
             &r.request_id,
             &answer,
@@ -711,8 +697,14 @@ impl RefundsService for Api {
         let amount = amount.expect("validated");
 
         let mut tx = self.pool.begin().await.map_err(Error::from)?;
-        if let Claim::Replay(bytes) =
-            idempotency::claim(&mut tx, &caller(&who), "RecordRecovery", &r.request_id, &r).await?
+        if let Claim::Replay(bytes) = idempotency::claim(
+            &mut tx,
+            &who.caller_key(),
+            "RecordRecovery",
+            &r.request_id,
+            &r,
+        )
+        .await?
         {
             return Ok(Response::new(idempotency::decode_replay(&bytes)?));
         }
@@ -762,7 +754,7 @@ impl RefundsService for Api {
         let answer = convert::refund(&row);
         idempotency::complete(
             &mut tx,
-            &caller(&who),
+            &who.caller_key(),
             "RecordRecovery",
             &r.request_id,
             &answer,

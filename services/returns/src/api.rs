@@ -4,9 +4,7 @@
 use std::sync::Arc;
 
 use aftersales_proto::aftersales::{
-    platform::v1::{
-        GetOrderRequest, Order, OrderLine, order_directory_client::OrderDirectoryClient,
-    },
+    platform::v1::{Order, OrderLine},
     returns::v1::{
         AppealReturnRequest, ApproveReturnRequest, CancelReturnRequest, ConfirmReplacementRequest,
         CreateReturnRequest, GetMerchantPolicyRequest, GetReturnRequest, InspectReturnRequest,
@@ -114,10 +112,6 @@ pub fn return_id(name: &str) -> Result<Uuid, Error> {
     name.strip_prefix("returns/")
         .and_then(|id| Uuid::parse_str(id).ok())
         .ok_or_else(|| Error::invalid("name", "must look like returns/{uuid}"))
-}
-
-fn caller(who: &Principal) -> String {
-    format!("{}:{}", who.role, who.id)
 }
 
 fn not_found(name: &str) -> Error {
@@ -251,23 +245,7 @@ fn shipping(reason: Reason, policy: &Policy, insured: bool, estimate: i64) -> Sh
 
 impl Api {
     async fn order(&self, order_id: &str) -> Result<Order, Error> {
-        let mut client = OrderDirectoryClient::new(self.peers.get("platform")?);
-        match client
-            .get_order(GetOrderRequest {
-                name: format!("orders/{order_id}"),
-            })
-            .await
-        {
-            Ok(o) => Ok(o.into_inner()),
-            Err(s) if s.code() == tonic::Code::NotFound => Err(Error::NotFound {
-                resource: "order",
-                name: format!("orders/{order_id}"),
-            }),
-            Err(s) => Err(Error::Unavailable(format!(
-                "order directory: {}",
-                s.message()
-            ))),
-        }
+        kit::platform::order(&self.peers, order_id).await
     }
 
     /// The stored answer of an earlier call with this `request_id`, if there is one.
@@ -279,7 +257,7 @@ impl Api {
         request: &M,
     ) -> Result<Option<Return>, Error> {
         let mut tx = self.pool.begin().await?;
-        match idempotency::claim(&mut tx, &caller(who), method, request_id, request).await? {
+        match idempotency::claim(&mut tx, &who.caller_key(), method, request_id, request).await? {
             Claim::Replay(bytes) => Ok(Some(idempotency::decode_replay(&bytes)?)),
             // nothing stored: the claim just taken is rolled back with `tx`
             Claim::Fresh => Ok(None),
@@ -306,7 +284,7 @@ impl Api {
         idempotency::parse_request_id(request_id).map_err(|e| Error::invalid("request_id", e))?;
         let mut tx = self.pool.begin().await?;
         if let Claim::Replay(bytes) =
-            idempotency::claim(&mut tx, &caller(who), method, request_id, request).await?
+            idempotency::claim(&mut tx, &who.caller_key(), method, request_id, request).await?
         {
             return idempotency::decode_replay(&bytes);
         }
@@ -350,7 +328,7 @@ impl Api {
         )
         .await?;
         let answer = convert::request(&after, Utc::now());
-        idempotency::complete(&mut tx, &caller(who), method, request_id, &answer).await?;
+        idempotency::complete(&mut tx, &who.caller_key(), method, request_id, &answer).await?;
         tx.commit().await?;
         Ok(answer)
     }
@@ -391,7 +369,7 @@ impl ReturnsService for Api {
         let mut tx = self.pool.begin().await.map_err(Error::from)?;
         if let Claim::Replay(bytes) = idempotency::claim(
             &mut tx,
-            &caller(&who),
+            &who.caller_key(),
             "UpsertMerchantPolicy",
             &r.request_id,
             &r,
@@ -406,7 +384,7 @@ impl ReturnsService for Api {
         let answer = convert::policy_out(&merchant, &policy, Some(updated));
         idempotency::complete(
             &mut tx,
-            &caller(&who),
+            &who.caller_key(),
             "UpsertMerchantPolicy",
             &r.request_id,
             &answer,
@@ -620,7 +598,7 @@ impl ReturnsService for Api {
         effects::write(&mut out, &case, &fx, span.as_ref());
         effects::requested(&mut out, &case);
         let claim = store::Claim {
-            caller: &caller(&who),
+            caller: &who.caller_key(),
             method: "CreateReturn",
             request_id: &r.request_id,
             request_hash: idempotency::request_hash(&r),
@@ -637,7 +615,7 @@ impl ReturnsService for Api {
                     .map_err(Error::from)?;
                 return match idempotency::claim(
                     &mut tx,
-                    &caller(&who),
+                    &who.caller_key(),
                     "CreateReturn",
                     &r.request_id,
                     &r,

@@ -308,7 +308,7 @@ impl Api {
             idempotency::parse_request_id(request_id)
                 .map_err(|e| Error::invalid("request_id", e))?;
         }
-        let caller = format!("{}:{}", who.role, who.id);
+        let caller = who.caller_key();
         let mut tx = self.pool.begin().await?;
         if !request_id.is_empty()
             && let Claim::Replay(bytes) =

@@ -73,7 +73,7 @@ impl ReturnsService for Demo {
             v.add("quantity", "must be at least 1");
         }
         v.finish()?;
-        let caller = format!("{}:{}", who.role, who.id);
+        let caller = who.caller_key();
         let method = "CreateReturn";
         let mut tx = self.db.begin().await.map_err(Error::from)?;
         if let Claim::Replay(bytes) =

@@ -123,11 +123,7 @@ impl Harness {
 
     /// `SELECT count(*)` etc. on the logistics schema (`{s}` is replaced by it).
     pub async fn scalar(&self, sql: &str) -> i64 {
-        let sql = sql.replace("{s}", &self.world.schema("logistics"));
-        sqlx::query_scalar(&sql)
-            .fetch_one(&testkit::pool().await)
-            .await
-            .unwrap()
+        self.world.scalar("logistics", sql).await
     }
 }
 

@@ -156,11 +156,7 @@ impl Harness {
 
     /// `SELECT ...` on the refunds schema: `{s}` in `sql` is replaced by the schema.
     pub async fn scalar(&self, sql: &str) -> i64 {
-        let sql = sql.replace("{s}", &self.world.schema("refunds"));
-        sqlx::query_scalar(&sql)
-            .fetch_one(&testkit::pool().await)
-            .await
-            .unwrap()
+        self.world.scalar("refunds", sql).await
     }
 }
 

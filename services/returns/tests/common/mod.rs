@@ -224,11 +224,7 @@ impl Suite {
 
     /// `SELECT` on the returns schema (`{s}` is replaced by it).
     pub async fn scalar(&self, sql: &str) -> i64 {
-        let sql = sql.replace("{s}", &self.world.schema("returns"));
-        sqlx::query_scalar(&sql)
-            .fetch_one(&testkit::pool().await)
-            .await
-            .unwrap()
+        self.world.scalar("returns", sql).await
     }
 }
 
