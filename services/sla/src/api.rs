@@ -33,7 +33,7 @@ use crate::{
     domain::{self, ClockKind, Point},
     engine::{Engine, Settings},
     schedule::Keys,
-    store::{self, TimerRow},
+    store::{self, Scheduled, TimerRow},
 };
 
 const SERVICE: &str = "aftersales.sla.v1.SlaService";
@@ -129,6 +129,20 @@ fn owner_scope(who: &Principal) -> Option<String> {
 
 /// A time-ordered (v7) UUID. Built from the clock and the thread-local RNG: `Uuid::now_v7`
 /// asks the kernel for randomness on every call, which showed in scheduling profiles.
+/// The id of a timer scheduled without an explicit one: derived from the request id when
+/// there is one, so that a retry names the same timer and the primary key makes it
+/// idempotent (no separate request-id index to maintain on every insert); else a UUIDv7.
+fn timer_id_for(owner: &str, request_id: &str) -> Uuid {
+    if request_id.is_empty() {
+        new_timer_id()
+    } else {
+        Uuid::new_v5(
+            &Uuid::NAMESPACE_OID,
+            format!("aftersales.sla/{owner}/{request_id}").as_bytes(),
+        )
+    }
+}
+
 fn new_timer_id() -> Uuid {
     let ms = Utc::now().timestamp_millis() as u64;
     uuid::Builder::from_unix_timestamp_millis(ms, &rand::random::<[u8; 10]>()).into_uuid()
@@ -188,7 +202,7 @@ impl Api {
             }
         }
         let id = if r.timer_id.is_empty() {
-            Some(new_timer_id())
+            Some(timer_id_for(owner, &r.request_id))
         } else {
             v.check(
                 &f("timer_id"),
@@ -336,6 +350,23 @@ impl Api {
     }
 }
 
+/// The answer to one scheduled timer.
+fn answer(s: &Scheduled) -> Result<ScheduleTimerResponse, Error> {
+    let (timer, created) = match s {
+        Scheduled::Created(t) => (t, true),
+        Scheduled::Existing(t) => (t, false),
+        Scheduled::IdTaken(id) => {
+            return Err(Error::AlreadyExists(format!(
+                "timers/{id} exists and belongs to another owner: choose another timer_id"
+            )));
+        }
+    };
+    Ok(ScheduleTimerResponse {
+        timer: Some(convert::timer(timer)),
+        created,
+    })
+}
+
 fn require_state(t: &TimerRow, allowed: &[&str], action: &str) -> Result<(), Error> {
     if allowed.contains(&t.state.as_str()) {
         Ok(())
@@ -360,11 +391,8 @@ impl SlaService for Api {
         let row = self.new_row(&who.id, &r, "", &mut v);
         v.finish()?;
         let row = row.ok_or_else(|| Error::invalid("trigger", "is invalid"))?;
-        let (timer, created) = self.batcher.submit(row).await.map_err(Error::Unavailable)?;
-        Ok(Response::new(ScheduleTimerResponse {
-            timer: Some(convert::timer(&timer)),
-            created,
-        }))
+        let scheduled = self.batcher.submit(row).await.map_err(Error::Unavailable)?;
+        Ok(Response::new(answer(&scheduled)?))
     }
 
     async fn batch_schedule_timers(
@@ -392,7 +420,10 @@ impl SlaService for Api {
         let results = store::insert_batch(&self.pool, rows)
             .await
             .map_err(Error::from)?;
-        let created = results.iter().filter(|(_, c)| *c).map(|(r, _)| r);
+        let created = results.iter().filter_map(|s| match s {
+            Scheduled::Created(r) => Some(r),
+            _ => None,
+        });
         match self.redis().await {
             Some(mut c) => {
                 if let Err(e) = batcher::add_to_schedule(&self.engine, &mut c, created).await {
@@ -402,13 +433,7 @@ impl SlaService for Api {
             None => tracing::warn!("redis unavailable; the reconciler will catch up"),
         }
         Ok(Response::new(BatchScheduleTimersResponse {
-            results: results
-                .iter()
-                .map(|(t, created)| ScheduleTimerResponse {
-                    timer: Some(convert::timer(t)),
-                    created: *created,
-                })
-                .collect(),
+            results: results.iter().map(answer).collect::<Result<_, _>>()?,
         }))
     }
 

@@ -15,13 +15,13 @@ use crate::{
     domain::{self, Point},
     engine::Engine,
     schedule::Keys,
-    store::{self, TimerRow},
+    store::{self, Scheduled, TimerRow},
 };
 
 /// The largest group written in one statement (binds stay far below Postgres' limit).
 pub const MAX_GROUP: usize = 1000;
 
-type Reply = oneshot::Sender<Result<(TimerRow, bool), String>>;
+type Reply = oneshot::Sender<Result<Scheduled, String>>;
 
 /// Queues timers for the next group commit.
 #[derive(Clone)]
@@ -54,8 +54,8 @@ impl Batcher {
         })
     }
 
-    /// Schedules one timer; returns it and whether it was created (false: it existed).
-    pub async fn submit(&self, row: TimerRow) -> Result<(TimerRow, bool), String> {
+    /// Schedules one timer.
+    pub async fn submit(&self, row: TimerRow) -> Result<Scheduled, String> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send((row, reply))
@@ -101,7 +101,10 @@ async fn run(
                 if conn.is_none() {
                     conn = redis::aio::ConnectionManager::new(redis.clone()).await.ok();
                 }
-                let created = results.iter().filter(|(_, c)| *c).map(|(r, _)| r);
+                let created = results.iter().filter_map(|s| match s {
+                    Scheduled::Created(r) => Some(r),
+                    _ => None,
+                });
                 if let Some(c) = conn.as_mut()
                     && let Err(e) = add_to_schedule(&engine, c, created).await
                 {

@@ -167,9 +167,15 @@ impl Schedule {
         if events.is_empty() {
             return Ok(());
         }
-        let mut pipe = redis::pipe();
+        // One ZADD per shard with all its (score, member) pairs: a group of 500 timers is
+        // 16 commands, not 500.
+        let mut by_shard: std::collections::BTreeMap<u32, Vec<(i64, &str)>> = Default::default();
         for (shard, member, at) in events {
-            pipe.zadd(self.keys.due(*shard), member, *at).ignore();
+            by_shard.entry(*shard).or_default().push((*at, member));
+        }
+        let mut pipe = redis::pipe();
+        for (shard, items) in by_shard {
+            pipe.zadd_multiple(self.keys.due(shard), &items).ignore();
         }
         pipe.query_async(c).await
     }

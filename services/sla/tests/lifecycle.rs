@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use aftersales_proto::aftersales::sla::v1::{
-    CancelTimerRequest, ComputeDeadlineRequest, GetTimerRequest, ListBreachesRequest,
+    BatchScheduleTimersRequest, CancelTimerRequest, ComputeDeadlineRequest, GetTimerRequest, ListBreachesRequest,
     ListDeadLettersRequest, ListTimersRequest, PauseTimerRequest, Reminder,
     ReplayDeadLetterRequest, RescheduleTimerRequest, ResumeTimerRequest, ScheduleTimerRequest,
     TimerEventKind, TimerState, Trigger, WorkingDays, reminder::At, trigger::Spec,
@@ -122,7 +122,88 @@ async fn scheduling_is_idempotent_and_validated() {
     let a = c.schedule_timer(h.req(mk())).await.unwrap().into_inner();
     let b = c.schedule_timer(h.req(mk())).await.unwrap().into_inner();
     assert!(a.created && !b.created);
-    assert_eq!(a.timer.unwrap().name, b.timer.unwrap().name);
+    let first = a.timer.unwrap().name;
+    assert_eq!(first, b.timer.unwrap().name);
+
+    // A retry still names the first timer after it ended, when its key is free again.
+    c.cancel_timer(h.req(CancelTimerRequest {
+        name: first.clone(),
+        reason: "test".into(),
+        ..Default::default()
+    }))
+    .await
+    .unwrap();
+    let retry = c.schedule_timer(h.req(mk())).await.unwrap().into_inner();
+    assert!(!retry.created);
+    let retried = retry.timer.unwrap();
+    assert_eq!(
+        (retried.name.as_str(), retried.state),
+        (first.as_str(), TimerState::Cancelled as i32)
+    );
+    // ...while a new request for that key schedules a new live timer.
+    let fresh = c
+        .schedule_timer(h.req(ScheduleTimerRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            ..mk()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(fresh.created);
+    let fresh_name = fresh.timer.unwrap().name;
+    assert_ne!(fresh_name, first);
+
+    // A batch whose timers collide, with each other and with a live one, answers each.
+    let batch = c
+        .batch_schedule_timers(h.req(BatchScheduleTimersRequest {
+            requests: vec![
+                ScheduleTimerRequest {
+                    subject: "returns/9".into(),
+                    request_id: uuid::Uuid::new_v4().to_string(),
+                    ..mk()
+                },
+                ScheduleTimerRequest {
+                    subject: "returns/9".into(),
+                    request_id: uuid::Uuid::new_v4().to_string(),
+                    ..mk()
+                },
+                ScheduleTimerRequest {
+                    request_id: uuid::Uuid::new_v4().to_string(),
+                    ..mk()
+                },
+            ],
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    let created: Vec<bool> = batch.iter().map(|r| r.created).collect();
+    assert_eq!(created, [true, false, false]);
+    let name = |i: usize| batch[i].timer.as_ref().unwrap().name.clone();
+    assert_eq!(name(0), name(1), "one live timer per key");
+    assert_eq!(name(2), fresh_name);
+
+    // An explicit timer id another owner holds is refused, and nothing is written.
+    let other = h.world.token(Role::Service, "refunds");
+    let taken = first.trim_start_matches("timers/").to_string();
+    let err = c
+        .schedule_timer(authed(
+            ScheduleTimerRequest {
+                timer_id: taken,
+                subject: "refunds/1".into(),
+                ..mk()
+            },
+            &other,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::AlreadyExists);
+    let theirs = c
+        .list_timers(authed(ListTimersRequest::default(), &other))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(theirs.timers.is_empty());
 
     // Bad input: every field named, nothing written.
     let err = c
