@@ -101,20 +101,9 @@ async fn run(
                 if conn.is_none() {
                     conn = redis::aio::ConnectionManager::new(redis.clone()).await.ok();
                 }
-                let created = results.iter().filter_map(|s| match s {
-                    Scheduled::Created(r) => Some(r),
-                    _ => None,
-                });
-                if let Some(c) = conn.as_mut()
-                    && let Err(e) = add_to_schedule(&engine, c, created).await
-                {
-                    // Durable already: the reconciler restores these from Postgres.
-                    tracing::warn!(error = %e, "adding new timers to redis failed");
-                    conn = None;
-                }
-                for (reply, result) in replies.into_iter().zip(results) {
-                    let _ = reply.send(Ok(result));
-                }
+                // Redis and the answers go on in their own task, so this committer gathers
+                // and commits the next group meanwhile.
+                tokio::spawn(finish(engine.clone(), conn.clone(), results, replies));
             }
             Err(e) => {
                 tracing::error!(error = %e, "group commit failed");
@@ -123,6 +112,31 @@ async fn run(
                 }
             }
         }
+    }
+}
+
+/// After a group committed: its new timers into the Redis schedule, then the answers.
+async fn finish(
+    engine: Arc<Engine>,
+    conn: Option<redis::aio::ConnectionManager>,
+    results: Vec<Scheduled>,
+    replies: Vec<Reply>,
+) {
+    let created = results.iter().filter_map(|s| match s {
+        Scheduled::Created(r) => Some(r),
+        _ => None,
+    });
+    match conn {
+        Some(mut c) => {
+            if let Err(e) = add_to_schedule(&engine, &mut c, created).await {
+                // Durable already: the reconciler restores these from Postgres.
+                tracing::warn!(error = %e, "adding new timers to redis failed");
+            }
+        }
+        None => tracing::warn!("redis unavailable; the reconciler will restore new timers"),
+    }
+    for (reply, result) in replies.into_iter().zip(results) {
+        let _ = reply.send(Ok(result));
     }
 }
 
