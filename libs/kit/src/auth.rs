@@ -8,6 +8,7 @@ use std::{
     collections::HashMap,
     fmt,
     str::FromStr,
+    sync::{Arc, Mutex},
     time::{SystemTime, UNIX_EPOCH},
 };
 
@@ -140,7 +141,22 @@ pub struct Tokens {
     encoding: EncodingKey,
     decoding: DecodingKey,
     issuer: String,
+    verified: Arc<Mutex<HashMap<String, Verified>>>,
 }
+
+/// A token that passed verification, kept so that the next call with the same token
+/// (services reuse theirs for minutes) skips the HMAC and the JSON: a hash lookup instead.
+#[derive(Clone)]
+struct Verified {
+    principal: Principal,
+    exp: u64,
+}
+
+/// Seconds a token is still accepted after its `exp` (clock skew between issuers).
+const LEEWAY_SECS: u64 = 60;
+/// Tokens remembered at most; the memory is dropped whole when full (a cheap bound that
+/// costs one verification per token afterwards).
+const VERIFIED_MAX: usize = 10_000;
 
 impl fmt::Debug for Tokens {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -164,6 +180,7 @@ impl Tokens {
             encoding: EncodingKey::from_secret(secret.as_bytes()),
             decoding: DecodingKey::from_secret(secret.as_bytes()),
             issuer: issuer.to_string(),
+            verified: Arc::default(),
         }
     }
 
@@ -182,9 +199,39 @@ impl Tokens {
             .expect("HS256 signing cannot fail")
     }
 
-    /// Verifies signature, expiry and issuer.
+    /// Verifies signature, expiry and issuer; a token verified before is answered from
+    /// memory until it expires.
     pub fn verify(&self, token: &str) -> Result<Principal, Error> {
+        if let Some(p) = self.remembered(token, now_secs()) {
+            return Ok(p);
+        }
+        let (principal, exp) = self.verify_fully(token)?;
+        let mut verified = self.verified.lock().expect("verified poisoned");
+        if verified.len() >= VERIFIED_MAX {
+            verified.clear();
+        }
+        verified.insert(
+            token.to_string(),
+            Verified {
+                principal: principal.clone(),
+                exp,
+            },
+        );
+        Ok(principal)
+    }
+
+    /// The principal of a token verified before, unless it has expired by `now`.
+    fn remembered(&self, token: &str, now: u64) -> Option<Principal> {
+        let verified = self.verified.lock().expect("verified poisoned");
+        verified
+            .get(token)
+            .filter(|v| now <= v.exp.saturating_add(LEEWAY_SECS))
+            .map(|v| v.principal.clone())
+    }
+
+    fn verify_fully(&self, token: &str) -> Result<(Principal, u64), Error> {
         let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = LEEWAY_SECS;
         validation.set_issuer(&[&self.issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
@@ -198,11 +245,14 @@ impl Tokens {
                 "partner token without a carrier claim".into(),
             ));
         }
-        Ok(Principal {
-            id: c.sub,
-            role: c.role,
-            carrier: c.carrier,
-        })
+        Ok((
+            Principal {
+                id: c.sub,
+                role: c.role,
+                carrier: c.carrier,
+            },
+            c.exp,
+        ))
     }
 
     /// Reads `authorization: Bearer <jwt>` from request headers.
@@ -269,11 +319,11 @@ impl Policy {
 
     /// Whether `principal` may call the method at `path`.
     pub fn authorize(&self, path: &str, principal: &Principal) -> Result<(), Error> {
-        let wildcard = path
-            .rsplit_once('/')
-            .map(|(service, _)| format!("{service}/*"))
-            .unwrap_or_default();
-        match self.rules.get(path).or_else(|| self.rules.get(&wildcard)) {
+        let wildcard = || {
+            let service = path.rsplit_once('/').map_or("", |(service, _)| service);
+            self.rules.get(&format!("{service}/*"))
+        };
+        match self.rules.get(path).or_else(wildcard) {
             Some(roles) if roles.contains(&principal.role) => Ok(()),
             Some(_) => Err(Error::PermissionDenied(format!(
                 "role {} may not call {path}",
@@ -309,6 +359,24 @@ mod tests {
         assert!(other.verify(&tok).is_err());
         let wrong_iss = Tokens::new(SECRET, "someone-else");
         assert!(wrong_iss.verify(&tok).is_err());
+    }
+
+    #[test]
+    fn a_verified_token_is_remembered_until_it_expires() {
+        let t = Tokens::new(SECRET, "aftersales");
+        let tok = t.mint(Role::Service, "returns", None, 300);
+        let now = now_secs();
+        assert_eq!(t.remembered(&tok, now), None, "not before it was verified");
+        assert_eq!(t.verify(&tok).unwrap().id, "returns");
+        assert_eq!(t.remembered(&tok, now).unwrap().id, "returns");
+        let exp = now + 300;
+        assert!(t.remembered(&tok, exp + LEEWAY_SECS).is_some());
+        assert_eq!(t.remembered(&tok, exp + LEEWAY_SECS + 1), None, "expired");
+        // A remembered token vouches for nothing else: one changed byte is verified afresh.
+        let mut forged = tok.clone().into_bytes();
+        let last = forged.len() - 2;
+        forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+        assert!(t.verify(std::str::from_utf8(&forged).unwrap()).is_err());
     }
 
     #[test]
