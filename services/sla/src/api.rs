@@ -707,13 +707,51 @@ impl SlaService for Api {
             .await
             .map_err(Error::from)?
             .ok_or_else(not_found)?;
-        if dl.point >= 0 || before.state != "dead_letter" || before.generation != dl.generation {
-            return Err(Error::FailedPrecondition {
-                reason: "DEAD_LETTER_NOT_REPLAYABLE",
-                kind: "STATE",
-                subject: r.name.clone(),
-                description: "only the expiry of a timer still parked can be replayed; its clock has moved on".into(),
+        let not_replayable = |description: &str| Error::FailedPrecondition {
+            reason: "DEAD_LETTER_NOT_REPLAYABLE",
+            kind: "STATE",
+            subject: r.name.clone(),
+            description: description.into(),
+        };
+        if before.generation != dl.generation {
+            return Err(not_replayable(
+                "the timer was rescheduled or resumed since: its clock has moved on",
+            )
+            .into());
+        }
+        if dl.point >= 0 {
+            // A reminder: the timer went on to its next event when this one was parked.
+            // Worth repeating only while that clock still runs.
+            if !["scheduled", "paused"].contains(&before.state.as_str()) {
+                return Err(not_replayable(&format!(
+                    "the timer is {}: a reminder of it is moot",
+                    before.state
+                ))
+                .into());
             }
+            // Delivered now, with the dead letter locked: a second click waits and then
+            // answers with this replay instead of delivering again.
+            self.engine
+                .replay_reminder(
+                    &before,
+                    Point::from_db(dl.point),
+                    &dl.delivery_id,
+                    dl.attempts as u32 + 1,
+                )
+                .await
+                .map_err(|e| {
+                    Error::Unavailable(format!("the owner did not take the reminder: {e}"))
+                })?;
+            let dl = store::mark_replayed(&mut tx, id)
+                .await
+                .map_err(Error::from)?;
+            tx.commit().await.map_err(Error::from)?;
+            return Ok(Response::new(convert::dead_letter(&dl)));
+        }
+        if before.state != "dead_letter" {
+            return Err(not_replayable(
+                "only the expiry of a timer still parked can be replayed; its clock has moved on",
+            )
             .into());
         }
         let mut after = before.clone();

@@ -354,35 +354,16 @@ impl Engine {
 
     async fn deliver(&self, held: Held) -> Outcome {
         let row = &held.row;
-        let (event_kind, reminder_index) = match held.point {
-            Point::Expiry => (TimerEventKind::Expired, 0),
-            Point::Reminder(i) => (TimerEventKind::Reminder, i),
-        };
         let fired = Utc::now();
-        let request = OnTimerEventRequest {
-            delivery_id: held.member.clone(),
-            timer: format!("timers/{}", row.id),
-            owner: row.owner.clone(),
-            subject: row.subject.clone(),
-            kind: row.kind.clone(),
-            event_kind: event_kind as i32,
-            reminder_index,
-            due_time: Some(ts(row.due_time)),
-            fired_time: Some(ts(fired)),
-            attempt: row.attempts as u32 + 1,
-            labels: row.labels.0.clone(),
-            payload: row.payload.clone(),
-        };
-        let result = async {
-            let channel = self.peers.get(&row.owner).map_err(|e| e.to_string())?;
-            let mut req = tonic::Request::new(request);
-            req.set_timeout(CALL_TIMEOUT);
-            TimerCallbackClient::new(channel)
-                .on_timer_event(req)
-                .await
-                .map_err(|s| format!("{:?}: {}", s.code(), s.message()))
-        }
-        .await;
+        let result = self
+            .call_owner(
+                row,
+                held.point,
+                &held.member,
+                row.attempts as u32 + 1,
+                fired,
+            )
+            .await;
         match result {
             Ok(_) => {
                 let due = if held.point == Point::Expiry {
@@ -402,6 +383,66 @@ impl Engine {
                 Outcome::Failed { held, error }
             }
         }
+    }
+
+    /// Calls the owner's TimerCallback with one event of `row`.
+    async fn call_owner(
+        &self,
+        row: &TimerRow,
+        point: Point,
+        delivery_id: &str,
+        attempt: u32,
+        fired: DateTime<Utc>,
+    ) -> Result<(), String> {
+        let (event_kind, reminder_index) = match point {
+            Point::Expiry => (TimerEventKind::Expired, 0),
+            Point::Reminder(i) => (TimerEventKind::Reminder, i),
+        };
+        let request = OnTimerEventRequest {
+            delivery_id: delivery_id.to_string(),
+            timer: format!("timers/{}", row.id),
+            owner: row.owner.clone(),
+            subject: row.subject.clone(),
+            kind: row.kind.clone(),
+            event_kind: event_kind as i32,
+            reminder_index,
+            due_time: Some(ts(row.due_time)),
+            fired_time: Some(ts(fired)),
+            attempt,
+            labels: row.labels.0.clone(),
+            payload: row.payload.clone(),
+        };
+        let channel = self.peers.get(&row.owner).map_err(|e| e.to_string())?;
+        let mut req = tonic::Request::new(request);
+        req.set_timeout(CALL_TIMEOUT);
+        TimerCallbackClient::new(channel)
+            .on_timer_event(req)
+            .await
+            .map(|_| ())
+            .map_err(|s| format!("{:?}: {}", s.code(), s.message()))
+    }
+
+    /// Delivers a dead-lettered reminder once more, now (an operator's replay). The timer
+    /// has moved on past it, so it goes straight to the owner rather than through the
+    /// schedule; the delivery id is the original one, so an owner that did get it once
+    /// recognises the repeat.
+    pub async fn replay_reminder(
+        &self,
+        row: &TimerRow,
+        point: Point,
+        delivery_id: &str,
+        attempt: u32,
+    ) -> Result<(), String> {
+        let result = self
+            .call_owner(row, point, delivery_id, attempt, Utc::now())
+            .await;
+        let outcome = if result.is_ok() {
+            "delivered"
+        } else {
+            "failed"
+        };
+        metrics::counter!("sla_replays_total", "outcome" => outcome).increment(1);
+        result
     }
 
     // ---- recording outcomes -----------------------------------------------------------

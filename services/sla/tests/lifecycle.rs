@@ -7,8 +7,8 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use aftersales_proto::aftersales::sla::v1::{
-    BatchScheduleTimersRequest, CancelTimerRequest, ComputeDeadlineRequest, GetTimerRequest, ListBreachesRequest,
-    ListDeadLettersRequest, ListTimersRequest, PauseTimerRequest, Reminder,
+    BatchScheduleTimersRequest, CancelTimerRequest, ComputeDeadlineRequest, GetTimerRequest,
+    ListBreachesRequest, ListDeadLettersRequest, ListTimersRequest, PauseTimerRequest, Reminder,
     ReplayDeadLetterRequest, RescheduleTimerRequest, ResumeTimerRequest, ScheduleTimerRequest,
     TimerEventKind, TimerState, Trigger, WorkingDays, reminder::At, trigger::Spec,
 };
@@ -543,5 +543,147 @@ async fn failed_deliveries_retry_then_park_as_dead_letters_that_replay() {
     })
     .await;
     assert_eq!(h.owner.of("returns/dead")[0].delivery_id, dl.delivery_id);
+    sla.stop().await;
+}
+
+#[tokio::test]
+async fn a_dead_lettered_reminder_replays_to_the_owner_while_its_clock_runs() {
+    let h = Harness::new().await;
+    h.owner.behave("returns/remind", Behaviour::FailAlways);
+    let sla = h.replica().await;
+    let mut c = h.client(&sla);
+    // The reminder is due after 300 ms, the expiry only after a minute.
+    let t = c
+        .schedule_timer(h.req(ScheduleTimerRequest {
+            subject: "returns/remind".into(),
+            kind: "review".into(),
+            trigger: after(60_000),
+            reminders: vec![Reminder {
+                at: Some(At::ElapsedFraction(0.005)),
+            }],
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .timer
+        .unwrap();
+
+    // Three failed attempts park the reminder; the timer goes on to its expiry.
+    let base = c.clone();
+    let list = || {
+        let mut c = base.clone();
+        let req = h.req(ListDeadLettersRequest::default());
+        async move {
+            c.list_dead_letters(req)
+                .await
+                .unwrap()
+                .into_inner()
+                .dead_letters
+        }
+    };
+    eventually(Duration::from_secs(10), || {
+        let l = list();
+        async move { l.await.len() == 1 }
+    })
+    .await;
+    let dl = list().await.remove(0);
+    assert_eq!(
+        dl.delivery_id,
+        format!("{}:0:r0", t.name.trim_start_matches("timers/"))
+    );
+    let timer = c
+        .get_timer(h.req(GetTimerRequest {
+            name: t.name.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(timer.state, TimerState::Scheduled as i32);
+
+    // While the owner still refuses, a replay says so and leaves the dead letter as it was.
+    let agent = h.world.token(Role::Agent, "ops-1");
+    let replay = || {
+        let mut c = base.clone();
+        let req = authed(
+            ReplayDeadLetterRequest {
+                name: dl.name.clone(),
+                ..Default::default()
+            },
+            &agent,
+        );
+        async move { c.replay_dead_letter(req).await }
+    };
+    assert_eq!(replay().await.unwrap_err().code(), Code::Unavailable);
+    assert!(list().await[0].replay_time.is_none());
+    assert!(h.owner.of("returns/remind").is_empty());
+
+    // The owner recovers: the replay delivers the reminder, under its original id, during
+    // the call; two more clicks, one of them concurrent, deliver nothing more.
+    h.owner.heal();
+    let (a, b) = tokio::join!(replay(), replay());
+    let (a, b) = (a.unwrap().into_inner(), b.unwrap().into_inner());
+    assert!(a.replay_time.is_some());
+    assert_eq!(a.replay_time, b.replay_time);
+    replay().await.unwrap();
+    let got = h.owner.of("returns/remind");
+    assert_eq!(got.len(), 1, "delivered once: {got:?}");
+    assert_eq!(got[0].delivery_id, dl.delivery_id);
+    assert_eq!(got[0].event_kind, TimerEventKind::Reminder as i32);
+
+    // Once the clock has ended, a reminder of it is moot.
+    c.cancel_timer(h.req(CancelTimerRequest {
+        name: t.name.clone(),
+        reason: "approved".into(),
+        ..Default::default()
+    }))
+    .await
+    .unwrap();
+    h.owner.behave("returns/remind2", Behaviour::FailAlways);
+    let t2 = c
+        .schedule_timer(h.req(ScheduleTimerRequest {
+            subject: "returns/remind2".into(),
+            kind: "review".into(),
+            trigger: after(60_000),
+            reminders: vec![Reminder {
+                at: Some(At::ElapsedFraction(0.005)),
+            }],
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .timer
+        .unwrap();
+    eventually(Duration::from_secs(10), || {
+        let l = list();
+        async move { l.await.len() == 2 }
+    })
+    .await;
+    let dl2 = list()
+        .await
+        .into_iter()
+        .find(|d| d.timer == t2.name)
+        .unwrap();
+    c.cancel_timer(h.req(CancelTimerRequest {
+        name: t2.name.clone(),
+        reason: "approved".into(),
+        ..Default::default()
+    }))
+    .await
+    .unwrap();
+    h.owner.heal();
+    let err = c
+        .replay_dead_letter(authed(
+            ReplayDeadLetterRequest {
+                name: dl2.name.clone(),
+                ..Default::default()
+            },
+            &agent,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(h.owner.of("returns/remind2").is_empty());
     sla.stop().await;
 }
