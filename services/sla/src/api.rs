@@ -9,7 +9,7 @@ use aftersales_proto::aftersales::sla::v1::{
     GetCalendarRequest, GetTimerRequest, ListBreachesRequest, ListBreachesResponse,
     ListDeadLettersRequest, ListDeadLettersResponse, ListTimersRequest, ListTimersResponse,
     PauseTimerRequest, ReplayDeadLetterRequest, RescheduleTimerRequest, ResumeTimerRequest,
-    ScheduleTimerRequest, ScheduleTimerResponse, Timer, UpsertCalendarYearRequest,
+    ScheduleTimerRequest, ScheduleTimerResponse, Timer, TimerCancelled, UpsertCalendarYearRequest,
     sla_service_server::{SlaService, SlaServiceServer},
 };
 use chrono::{Duration, Utc};
@@ -18,6 +18,7 @@ use kit::{
     auth::{Policy, Principal, Role, principal},
     error::Violations,
     idempotency::{self, Claim},
+    outbox::Batch,
 };
 use prost::Message;
 use redis::aio::ConnectionManager;
@@ -32,6 +33,7 @@ use crate::{
     convert,
     domain::{self, ClockKind, Point},
     engine::{Engine, Settings},
+    events::{SOURCE, TOPIC},
     schedule::Keys,
     store::{self, Scheduled, TimerRow},
 };
@@ -317,7 +319,7 @@ impl Api {
         name: &str,
         request_id: &str,
         request: &M,
-        apply: impl FnOnce(&mut TimerRow) -> Result<(), Error>,
+        apply: impl FnOnce(&mut TimerRow, &mut Batch) -> Result<(), Error>,
     ) -> Result<Timer, Error> {
         let id = timer_id(name)?;
         if !request_id.is_empty() {
@@ -340,8 +342,10 @@ impl Api {
                 name: name.to_string(),
             })?;
         let mut after = before.clone();
-        apply(&mut after)?;
+        let mut events = Batch::default();
+        apply(&mut after, &mut events)?;
         store::update(&mut tx, &after).await?;
+        events.flush(&mut tx).await?;
         let answer = convert::timer(&after);
         if !request_id.is_empty() {
             idempotency::complete(&mut tx, &caller, method, request_id, &answer).await?;
@@ -512,13 +516,30 @@ impl SlaService for Api {
         let who = principal(&req)?;
         let r = req.into_inner();
         let t = self
-            .change(&who, "CancelTimer", &r.name, &r.request_id, &r, |t| {
-                require_state(t, &["scheduled", "paused"], "cancel")?;
-                t.state = "cancelled".into();
-                t.next_point = None;
-                t.next_fire_at = None;
-                Ok(())
-            })
+            .change(
+                &who,
+                "CancelTimer",
+                &r.name,
+                &r.request_id,
+                &r,
+                |t, events| {
+                    require_state(t, &["scheduled", "paused"], "cancel")?;
+                    t.state = "cancelled".into();
+                    t.next_point = None;
+                    t.next_fire_at = None;
+                    // The clock was met: scorecards count these.
+                    events.event(
+                        SOURCE,
+                        TOPIC,
+                        &format!("timers/{}", t.id),
+                        &TimerCancelled {
+                            timer: Some(convert::timer(t)),
+                            reason: r.reason.clone(),
+                        },
+                    );
+                    Ok(())
+                },
+            )
             .await?;
         Ok(Response::new(t))
     }
@@ -551,41 +572,49 @@ impl SlaService for Api {
             .map(Message::encode_to_vec)
             .unwrap_or_default();
         let t = self
-            .change(&who, "RescheduleTimer", &r.name, &r.request_id, &r, |t| {
-                require_state(t, &["scheduled", "paused"], "reschedule")?;
-                let (due, _) = spec.due(start, cal.as_ref());
-                let specs: Vec<_> = {
-                    let mut scratch = Violations::new();
-                    convert::reminders(
-                        &mut scratch,
-                        "reminders",
-                        &convert::decode_reminders(&t.reminder_specs),
-                    )
-                };
-                let at = domain::reminder_instants(start, due, &specs);
-                t.reminders_done = domain::mask_past(&at, now) as i32;
-                t.reminder_at =
-                    sqlx::types::Json(at.iter().map(|x| x.timestamp_millis()).collect());
-                t.trigger = trigger_bytes;
-                t.start_time = start;
-                t.due_time = due;
-                t.clock = spec.clock().as_str().into();
-                t.calendar = cal_name;
-                t.generation += 1;
-                t.reschedule_count += 1;
-                t.attempts = 0;
-                t.last_error = None;
-                if t.state == "paused" {
-                    let clock = ClockKind::from_db(&t.clock);
-                    t.remaining_ms =
-                        Some(domain::remaining(clock, now, due, cal.as_ref()).num_milliseconds());
-                } else {
-                    let (p, at) = domain::next_point(&at, t.reminders_done as u32, due);
-                    t.next_point = Some(p.to_db());
-                    t.next_fire_at = Some(at);
-                }
-                Ok(())
-            })
+            .change(
+                &who,
+                "RescheduleTimer",
+                &r.name,
+                &r.request_id,
+                &r,
+                |t, _| {
+                    require_state(t, &["scheduled", "paused"], "reschedule")?;
+                    let (due, _) = spec.due(start, cal.as_ref());
+                    let specs: Vec<_> = {
+                        let mut scratch = Violations::new();
+                        convert::reminders(
+                            &mut scratch,
+                            "reminders",
+                            &convert::decode_reminders(&t.reminder_specs),
+                        )
+                    };
+                    let at = domain::reminder_instants(start, due, &specs);
+                    t.reminders_done = domain::mask_past(&at, now) as i32;
+                    t.reminder_at =
+                        sqlx::types::Json(at.iter().map(|x| x.timestamp_millis()).collect());
+                    t.trigger = trigger_bytes;
+                    t.start_time = start;
+                    t.due_time = due;
+                    t.clock = spec.clock().as_str().into();
+                    t.calendar = cal_name;
+                    t.generation += 1;
+                    t.reschedule_count += 1;
+                    t.attempts = 0;
+                    t.last_error = None;
+                    if t.state == "paused" {
+                        let clock = ClockKind::from_db(&t.clock);
+                        t.remaining_ms = Some(
+                            domain::remaining(clock, now, due, cal.as_ref()).num_milliseconds(),
+                        );
+                    } else {
+                        let (p, at) = domain::next_point(&at, t.reminders_done as u32, due);
+                        t.next_point = Some(p.to_db());
+                        t.next_fire_at = Some(at);
+                    }
+                    Ok(())
+                },
+            )
             .await?;
         tracing::info!(timer = %r.name, reason = %r.reason, "timer rescheduled");
         Ok(Response::new(t))
@@ -600,7 +629,7 @@ impl SlaService for Api {
         let now = Utc::now();
         let calendars = self.calendars.clone();
         let t = self
-            .change(&who, "PauseTimer", &r.name, &r.request_id, &r, |t| {
+            .change(&who, "PauseTimer", &r.name, &r.request_id, &r, |t, _| {
                 require_state(t, &["scheduled"], "pause")?;
                 let clock = ClockKind::from_db(&t.clock);
                 let cal = t.calendar.as_ref().and_then(|c| calendars.get(c));
@@ -625,7 +654,7 @@ impl SlaService for Api {
         let now = Utc::now();
         let calendars = self.calendars.clone();
         let t = self
-            .change(&who, "ResumeTimer", &r.name, &r.request_id, &r, |t| {
+            .change(&who, "ResumeTimer", &r.name, &r.request_id, &r, |t, _| {
                 require_state(t, &["paused"], "resume")?;
                 let clock = ClockKind::from_db(&t.clock);
                 let cal = t.calendar.as_ref().and_then(|c| calendars.get(c));

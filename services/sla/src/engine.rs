@@ -15,7 +15,7 @@ use aftersales_proto::aftersales::sla::v1::{
     OnTimerEventRequest, TimerEventKind, timer_callback_client::TimerCallbackClient,
 };
 use chrono::{DateTime, Utc};
-use kit::client::Peers;
+use kit::{client::Peers, outbox::Batch};
 use redis::aio::ConnectionManager;
 use sqlx::PgPool;
 use tokio::sync::{Notify, Semaphore, mpsc};
@@ -26,6 +26,7 @@ use crate::{
     calendars::Calendars,
     convert::ts,
     domain::{self, Point},
+    events,
     schedule::{Keys, SHARDS, Schedule},
     store::{self, TimerRow},
 };
@@ -561,7 +562,10 @@ impl Engine {
         }
 
         let mut tx = self.pool.begin().await?;
-        store::complete_expiries(&mut tx, &expired).await?;
+        let mut events = Batch::default();
+        for breach in store::complete_expiries(&mut tx, &expired).await? {
+            events::expired(&mut events, &breach);
+        }
         let advanced = store::complete_reminders(&mut tx, &reminded).await?;
         store::record_failures(&mut tx, &failed).await?;
         let mut dead_done = Vec::new();
@@ -597,13 +601,15 @@ impl Engine {
                 },
             )
             .await?;
-            if parked.is_some() {
+            if let Some(parked) = &parked {
+                events::dead_lettered(&mut events, parked);
                 metrics::counter!("sla_dead_letters_total", "owner" => row.owner.clone())
                     .increment(1);
                 tracing::error!(timer = %row.id, owner = %row.owner, delivery = %held.member, "delivery parked as dead letter");
             }
             dead_done.push(held);
         }
+        events.flush(&mut tx).await?;
         tx.commit().await?;
 
         // Redis follows Postgres. If it fails here, leases expire and the reconciler

@@ -10,6 +10,7 @@ mod calendars;
 mod convert;
 pub mod domain;
 mod engine;
+pub mod events;
 pub mod schedule;
 mod store;
 

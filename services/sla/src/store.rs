@@ -291,12 +291,13 @@ pub struct Expired {
     pub attempts: i32,
 }
 
-/// Marks expiries fired and records their breaches, in one statement. Returns the ids that
-/// were still current (a timer rescheduled or cancelled meanwhile is left alone).
+/// Marks expiries fired and records their breaches, in one statement. Returns the breaches
+/// recorded: those of timers still current (one rescheduled or cancelled meanwhile is left
+/// alone), each once.
 pub async fn complete_expiries(
     tx: &mut PgConnection,
     items: &[Expired],
-) -> Result<Vec<Uuid>, sqlx::Error> {
+) -> Result<Vec<BreachRow>, sqlx::Error> {
     if items.is_empty() {
         return Ok(Vec::new());
     }
@@ -304,7 +305,7 @@ pub async fn complete_expiries(
     let gens: Vec<i32> = items.iter().map(|i| i.generation).collect();
     let fired: Vec<DateTime<Utc>> = items.iter().map(|i| i.fired).collect();
     let attempts: Vec<i32> = items.iter().map(|i| i.attempts).collect();
-    let rows: Vec<(Uuid,)> = sqlx::query_as(
+    sqlx::query_as(
         "WITH c AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::int[]) AS c(id, gen, fired, attempts)),
          u AS (
             UPDATE timers t SET state = 'fired', fired_time = c.fired, attempts = c.attempts,
@@ -315,16 +316,16 @@ pub async fn complete_expiries(
             INSERT INTO breaches (timer_id, generation, owner, subject, kind, due_time, fired_time, lateness_ms, labels)
             SELECT id, generation, owner, subject, kind, due_time, fired,
                    greatest(0, (extract(epoch FROM fired - due_time) * 1000)::bigint), labels FROM u
-            ON CONFLICT ON CONSTRAINT breaches_once DO NOTHING)
-         SELECT id FROM u",
+            ON CONFLICT ON CONSTRAINT breaches_once DO NOTHING
+            RETURNING id, timer_id, owner, subject, kind, due_time, fired_time, lateness_ms, labels)
+         SELECT * FROM b",
     )
     .bind(&ids)
     .bind(&gens)
     .bind(&fired)
     .bind(&attempts)
     .fetch_all(&mut *tx)
-    .await?;
-    Ok(rows.into_iter().map(|(id,)| id).collect())
+    .await
 }
 
 /// An acknowledged reminder and the event that follows it.

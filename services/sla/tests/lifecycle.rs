@@ -10,10 +10,12 @@ use aftersales_proto::aftersales::sla::v1::{
     BatchScheduleTimersRequest, CancelTimerRequest, ComputeDeadlineRequest, GetTimerRequest,
     ListBreachesRequest, ListDeadLettersRequest, ListTimersRequest, PauseTimerRequest, Reminder,
     ReplayDeadLetterRequest, RescheduleTimerRequest, ResumeTimerRequest, ScheduleTimerRequest,
-    TimerEventKind, TimerState, Trigger, WorkingDays, reminder::At, trigger::Spec,
+    TimerCancelled, TimerDeadLettered, TimerEventKind, TimerExpired, TimerState, Trigger,
+    WorkingDays, reminder::At, trigger::Spec,
 };
 use common::{Behaviour, Harness, ms_between};
 use kit::auth::Role;
+use prost::Message;
 use testkit::{authed, eventually};
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -78,8 +80,24 @@ async fn a_timer_fires_once_on_time_and_leaves_a_breach() {
         .into_inner();
     assert_eq!(breaches.total_size, 1);
     assert_eq!(breaches.breaches[0].subject, "returns/1");
+    // ...and published once, as TimerExpired carrying that breach.
+    let expired = || async {
+        testkit::published(&h.world, "sla")
+            .await
+            .into_iter()
+            .filter(|e| e.r#type == "aftersales.sla.v1.TimerExpired")
+            .map(|e| TimerExpired::decode(e.data.as_slice()).unwrap())
+            .collect::<Vec<_>>()
+    };
+    eventually(Duration::from_secs(10), || async {
+        !expired().await.is_empty()
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(h.owner.of("returns/1").len(), 1, "fired exactly once");
+    let expired = expired().await;
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0].breach.as_ref(), Some(&breaches.breaches[0]));
     sla.stop().await;
 }
 
@@ -272,6 +290,7 @@ async fn cancel_reschedule_pause_and_resume() {
     let cancelled = c
         .cancel_timer(h.req(CancelTimerRequest {
             name: t.name.clone(),
+            reason: "merchant approved".into(),
             ..Default::default()
         }))
         .await
@@ -286,6 +305,25 @@ async fn cancel_reschedule_pause_and_resume() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
+    // A met clock is published once, as TimerCancelled with its reason (the refused
+    // second cancel published nothing).
+    let met = || async {
+        testkit::published(&h.world, "sla")
+            .await
+            .into_iter()
+            .filter(|e| e.r#type == "aftersales.sla.v1.TimerCancelled")
+            .map(|e| TimerCancelled::decode(e.data.as_slice()).unwrap())
+            .collect::<Vec<_>>()
+    };
+    eventually(Duration::from_secs(10), || async {
+        !met().await.is_empty()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let met = met().await;
+    assert_eq!(met.len(), 1);
+    assert_eq!(met[0].reason, "merchant approved");
+    assert_eq!(met[0].timer.as_ref(), Some(&cancelled));
 
     // Rescheduled: an extension needs a reason; the old clock never fires, the new one does.
     let r = h
@@ -515,6 +553,21 @@ async fn failed_deliveries_retry_then_park_as_dead_letters_that_replay() {
     let dl = list().await.remove(0);
     assert_eq!(dl.timer, dead.name);
     assert_eq!(dl.attempts, 3);
+    let parked = || async {
+        testkit::published(&h.world, "sla")
+            .await
+            .into_iter()
+            .filter(|e| e.r#type == "aftersales.sla.v1.TimerDeadLettered")
+            .map(|e| TimerDeadLettered::decode(e.data.as_slice()).unwrap())
+            .collect::<Vec<_>>()
+    };
+    eventually(Duration::from_secs(10), || async {
+        !parked().await.is_empty()
+    })
+    .await;
+    let parked = parked().await;
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].dead_letter.as_ref().unwrap().name, dl.name);
     let state = c
         .get_timer(h.req(GetTimerRequest {
             name: dead.name.clone(),

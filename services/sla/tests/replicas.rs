@@ -81,6 +81,24 @@ async fn two_replicas_fire_every_timer_exactly_once() {
     assert_eq!(got.len(), 600, "missing expiries");
     let dups: Vec<_> = got.iter().filter(|(_, n)| **n > 1).collect();
     assert!(dups.is_empty(), "duplicates: {dups:?}");
+    // One breach, published once, per timer: 600 TimerExpired events for 600 timers.
+    let expired = || async {
+        let mut subjects: Vec<String> = testkit::published(&h.world, "sla")
+            .await
+            .into_iter()
+            .filter(|e| e.r#type == "aftersales.sla.v1.TimerExpired")
+            .map(|e| e.subject)
+            .collect();
+        subjects.sort();
+        subjects
+    };
+    eventually(Duration::from_secs(10), || async {
+        expired().await.len() >= 600
+    })
+    .await;
+    let mut subjects = expired().await;
+    subjects.dedup();
+    assert_eq!((expired().await.len(), subjects.len()), (600, 600));
     a.stop().await;
     b.stop().await;
 }

@@ -1,0 +1,40 @@
+//! The domain events the SLA service publishes (`aftersales.sla.v1` events.proto) on its
+//! stream, through the outbox in the transaction that records the fact: scorecards count
+//! met (cancelled) and breached (expired) clocks from them, operators watch dead letters.
+
+use aftersales_proto::aftersales::sla::v1::{TimerDeadLettered, TimerExpired};
+use kit::outbox::Batch;
+
+use crate::{
+    convert,
+    store::{BreachRow, DeadLetterRow},
+};
+
+/// The `source` of every envelope.
+pub const SOURCE: &str = "sla";
+/// The stream the events go to.
+pub const TOPIC: &str = "sla";
+
+/// A timer expired: its breach, as recorded.
+pub fn expired(events: &mut Batch, b: &BreachRow) {
+    events.event(
+        SOURCE,
+        TOPIC,
+        &format!("timers/{}", b.timer_id),
+        &TimerExpired {
+            breach: Some(convert::breach(b)),
+        },
+    );
+}
+
+/// A delivery was parked as a dead letter.
+pub fn dead_lettered(events: &mut Batch, d: &DeadLetterRow) {
+    events.event(
+        SOURCE,
+        TOPIC,
+        &format!("timers/{}", d.timer_id),
+        &TimerDeadLettered {
+            dead_letter: Some(convert::dead_letter(d)),
+        },
+    );
+}
