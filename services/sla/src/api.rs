@@ -12,7 +12,7 @@ use aftersales_proto::aftersales::sla::v1::{
     ScheduleTimerRequest, ScheduleTimerResponse, Timer, TimerCancelled, UpsertCalendarYearRequest,
     sla_service_server::{SlaService, SlaServiceServer},
 };
-use chrono::{Duration, Utc};
+use chrono::{Duration, SubsecRound, Utc};
 use kit::{
     App, Ctx, Error,
     auth::{Policy, Principal, Role, principal},
@@ -192,7 +192,9 @@ impl Api {
         field: &str,
         v: &mut Violations,
     ) -> Option<TimerRow> {
-        let now = Utc::now();
+        // Microseconds, as Postgres stores them: the answer to a new timer then equals
+        // what a later read (or a retry's answer) shows.
+        let now = Utc::now().trunc_subsecs(6);
         let f = |name: &str| {
             if field.is_empty() {
                 name.to_string()
@@ -234,7 +236,9 @@ impl Api {
             v.add(f("trigger.working_days.calendar"), "unknown calendar");
             return None;
         }
+        let start = start.trunc_subsecs(6);
         let (due, fallback) = spec.due(start, cal.as_ref());
+        let due = due.trunc_subsecs(6);
         if !fallback.is_empty() {
             metrics::counter!("sla_calendar_fallback_total").increment(1);
             tracing::warn!(years = ?fallback, "no calendar data: weekends only assumed");
@@ -423,9 +427,13 @@ impl SlaService for Api {
         v.finish()?;
         let rows: Vec<TimerRow> = rows.into_iter().flatten().collect();
         // One statement, one commit for the whole batch: all or nothing.
-        let results = store::insert_batch(&self.pool, rows)
+        let results = store::insert_batch(&self.pool, rows, true)
             .await
             .map_err(Error::from)?;
+        // All or none: a taken id wrote nothing, so the whole call is refused.
+        if let Some(taken) = results.iter().find(|s| matches!(s, Scheduled::IdTaken(_))) {
+            answer(taken)?;
+        }
         let created = results.iter().filter_map(|s| match s {
             Scheduled::Created(r) => Some(r),
             _ => None,
@@ -732,10 +740,16 @@ impl SlaService for Api {
             // Replaying twice is answered with the first replay (a retried click).
             return Ok(Response::new(convert::dead_letter(&dl)));
         }
-        let before = store::lock(&mut tx, dl.timer_id)
-            .await
-            .map_err(Error::from)?
-            .ok_or_else(not_found)?;
+        // An expiry replay changes the timer, so it is locked. A reminder replay only reads
+        // it: holding its lock across the owner's call would stall the engine's recording
+        // and deadlock an owner that changes the timer from inside its callback.
+        let before = if dl.point < 0 {
+            store::lock(&mut tx, dl.timer_id).await
+        } else {
+            store::get(&self.pool, dl.timer_id).await
+        }
+        .map_err(Error::from)?
+        .ok_or_else(not_found)?;
         let not_replayable = |description: &str| Error::FailedPrecondition {
             reason: "DEAD_LETTER_NOT_REPLAYABLE",
             kind: "STATE",
@@ -758,8 +772,8 @@ impl SlaService for Api {
                 ))
                 .into());
             }
-            // Delivered now, with the dead letter locked: a second click waits and then
-            // answers with this replay instead of delivering again.
+            // Delivered now, with the dead letter (only) locked: a second click waits and
+            // then answers with this replay instead of delivering again.
             self.engine
                 .replay_reminder(
                     &before,

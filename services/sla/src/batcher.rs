@@ -73,6 +73,7 @@ async fn run(
     shutdown: CancellationToken,
 ) {
     let mut conn: Option<redis::aio::ConnectionManager> = None;
+    let finishing = Arc::new(tokio::sync::Semaphore::new(4));
     loop {
         // Gather a group while holding the queue; commit it after letting go, so the next
         // committer gathers the following group meanwhile.
@@ -96,14 +97,22 @@ async fn run(
         };
         let (rows, replies): (Vec<TimerRow>, Vec<Reply>) = group.into_iter().unzip();
         metrics::histogram!("sla_schedule_group_size").record(rows.len() as f64);
-        match store::insert_batch(&pool, rows).await {
+        match store::insert_batch(&pool, rows, false).await {
             Ok(results) => {
                 if conn.is_none() {
                     conn = redis::aio::ConnectionManager::new(redis.clone()).await.ok();
                 }
                 // Redis and the answers go on in their own task, so this committer gathers
-                // and commits the next group meanwhile.
-                tokio::spawn(finish(engine.clone(), conn.clone(), results, replies));
+                // and commits the next group meanwhile; a few at most, so that a Redis that
+                // hangs slows scheduling down instead of piling up groups in memory.
+                let Ok(permit) = finishing.clone().acquire_owned().await else {
+                    return;
+                };
+                let (engine, conn) = (engine.clone(), conn.clone());
+                tokio::spawn(async move {
+                    finish(engine, conn, results, replies).await;
+                    drop(permit);
+                });
             }
             Err(e) => {
                 tracing::error!(error = %e, "group commit failed");

@@ -66,38 +66,63 @@ pub enum Scheduled {
 
 /// Inserts a group of new timers in one statement, which is its own transaction: one
 /// round trip and one commit for the group (group commit). A timer whose id or live key
-/// exists already is not inserted; the existing one is answered instead.
+/// exists already is not inserted; the existing one is answered instead. With
+/// `all_or_none`, a timer id held by another owner ([`Scheduled::IdTaken`]) writes
+/// nothing at all; else the others are written.
 pub async fn insert_batch(
     pool: &PgPool,
     rows: Vec<TimerRow>,
+    all_or_none: bool,
 ) -> Result<Vec<Scheduled>, sqlx::Error> {
     // The common case first: nothing collides, and a plain INSERT is a fifth cheaper for
     // Postgres than ON CONFLICT's speculative insertion. A collision fails it whole (it is
-    // its own transaction, so nothing is left behind) and the group goes the careful way.
+    // its own transaction, so nothing is left behind) and the group goes the careful way,
+    // in one transaction again.
     match insert(pool, &rows, "").await {
         Ok(_) => Ok(rows.into_iter().map(Scheduled::Created).collect()),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            let inserted: std::collections::HashSet<Uuid> =
-                insert(pool, &rows, " ON CONFLICT DO NOTHING RETURNING id")
-                    .await?
-                    .into_iter()
-                    .collect();
-            let mut out = Vec::with_capacity(rows.len());
-            for r in rows {
-                out.push(if inserted.contains(&r.id) {
-                    Scheduled::Created(r)
-                } else {
-                    Box::pin(collided(pool, r)).await?
-                });
+            let mut tx = pool.begin().await?;
+            let out = resolve(&mut tx, rows).await?;
+            if all_or_none && out.iter().any(|s| matches!(s, Scheduled::IdTaken(_))) {
+                return Ok(out); // dropping `tx` rolls it back
             }
+            tx.commit().await?;
             Ok(out)
         }
         Err(e) => Err(e),
     }
 }
 
+const ON_CONFLICT: &str = " ON CONFLICT DO NOTHING RETURNING id";
+
+/// Inserts what does not collide and answers for each row.
+async fn resolve(
+    tx: &mut PgConnection,
+    rows: Vec<TimerRow>,
+) -> Result<Vec<Scheduled>, sqlx::Error> {
+    let mut inserted: std::collections::HashSet<Uuid> = insert(&mut *tx, &rows, ON_CONFLICT)
+        .await?
+        .into_iter()
+        .collect();
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        // `remove`: of two copies of one timer in a group (a retry racing its first call)
+        // only the first was inserted; the second is answered as existing.
+        out.push(if inserted.remove(&r.id) {
+            Scheduled::Created(r)
+        } else {
+            collided(tx, r).await?
+        });
+    }
+    Ok(out)
+}
+
 /// The group INSERT, with `tail` (ON CONFLICT ... RETURNING) or without.
-async fn insert(pool: &PgPool, rows: &[TimerRow], tail: &str) -> Result<Vec<Uuid>, sqlx::Error> {
+async fn insert<'e>(
+    exec: impl sqlx::PgExecutor<'e>,
+    rows: &[TimerRow],
+    tail: &str,
+) -> Result<Vec<Uuid>, sqlx::Error> {
     // One statement text whatever the group size (arrays, not a VALUES list), so Postgres
     // parses and plans it once per connection rather than once per distinct size.
     // Columns with defaults (generation, attempts, timestamps, ...) are left to them.
@@ -160,24 +185,39 @@ async fn insert(pool: &PgPool, rows: &[TimerRow], tail: &str) -> Result<Vec<Uuid
         .bind(rows.iter().map(|r| r.next_point).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.next_fire_at).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-        .fetch_all(pool)
+        .fetch_all(exec)
         .await?;
     Ok(ids.into_iter().map(|(id,)| id).collect())
 }
 
-/// Answers for a timer whose insert collided. Read after the insert committed, so the row
-/// it collided with is visible; if that was a live timer that has ended since, the key is
-/// free again and the timer is inserted after all.
-async fn collided(pool: &PgPool, r: TimerRow) -> Result<Scheduled, sqlx::Error> {
-    match existing_for(pool, &r).await? {
-        Some(e) if e.owner == r.owner => Ok(Scheduled::Existing(e)),
-        Some(_) => Ok(Scheduled::IdTaken(r.id)),
-        None => Ok(insert_batch(pool, vec![r]).await?.remove(0)),
+/// Answers for a timer whose insert collided. If the live timer it collided with has
+/// ended since, the key is free again and the timer is inserted after all.
+async fn collided(tx: &mut PgConnection, r: TimerRow) -> Result<Scheduled, sqlx::Error> {
+    for _ in 0..3 {
+        match existing_for(&mut *tx, &r).await? {
+            Some(e) if e.owner == r.owner => return Ok(Scheduled::Existing(e)),
+            Some(_) => return Ok(Scheduled::IdTaken(r.id)),
+            None => {
+                if !insert(&mut *tx, std::slice::from_ref(&r), ON_CONFLICT)
+                    .await?
+                    .is_empty()
+                {
+                    return Ok(Scheduled::Created(r));
+                }
+            }
+        }
     }
+    Err(sqlx::Error::Protocol(format!(
+        "timers/{}: its key kept changing hands; try again",
+        r.id
+    )))
 }
 
 /// The timer a rejected insert collided with: the same id, else the live one of its key.
-async fn existing_for(pool: &PgPool, r: &TimerRow) -> Result<Option<TimerRow>, sqlx::Error> {
+async fn existing_for(
+    tx: &mut PgConnection,
+    r: &TimerRow,
+) -> Result<Option<TimerRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM timers
          WHERE id = $1 OR (owner = $2 AND subject = $3 AND kind = $4 AND live)
@@ -187,7 +227,7 @@ async fn existing_for(pool: &PgPool, r: &TimerRow) -> Result<Option<TimerRow>, s
     .bind(&r.owner)
     .bind(&r.subject)
     .bind(&r.kind)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await
 }
 

@@ -200,6 +200,24 @@ async fn scheduling_is_idempotent_and_validated() {
     let name = |i: usize| batch[i].timer.as_ref().unwrap().name.clone();
     assert_eq!(name(0), name(1), "one live timer per key");
     assert_eq!(name(2), fresh_name);
+    // Two copies of one request in a batch (a retry racing its first call): one timer,
+    // created once.
+    let twice = ScheduleTimerRequest {
+        subject: "returns/10".into(),
+        request_id: uuid::Uuid::new_v4().to_string(),
+        ..mk()
+    };
+    let copies = c
+        .batch_schedule_timers(h.req(BatchScheduleTimersRequest {
+            requests: vec![twice.clone(), twice],
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    let created: Vec<bool> = copies.iter().map(|r| r.created).collect();
+    assert_eq!(created, [true, false]);
+    assert_eq!(copies[0].timer, copies[1].timer);
 
     // An explicit timer id another owner holds is refused, and nothing is written.
     let other = h.world.token(Role::Service, "refunds");
@@ -210,6 +228,28 @@ async fn scheduling_is_idempotent_and_validated() {
                 timer_id: taken,
                 subject: "refunds/1".into(),
                 ..mk()
+            },
+            &other,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::AlreadyExists);
+    // In a batch it refuses the whole batch (all or none): its other timer is not written.
+    let err = c
+        .batch_schedule_timers(authed(
+            BatchScheduleTimersRequest {
+                requests: vec![
+                    ScheduleTimerRequest {
+                        subject: "refunds/2".into(),
+                        request_id: uuid::Uuid::new_v4().to_string(),
+                        ..mk()
+                    },
+                    ScheduleTimerRequest {
+                        timer_id: first.trim_start_matches("timers/").to_string(),
+                        subject: "refunds/1".into(),
+                        ..mk()
+                    },
+                ],
             },
             &other,
         ))
