@@ -9,7 +9,7 @@ use aftersales_proto::aftersales::sla::v1::{
     GetCalendarRequest, GetTimerRequest, ListBreachesRequest, ListBreachesResponse,
     ListDeadLettersRequest, ListDeadLettersResponse, ListTimersRequest, ListTimersResponse,
     PauseTimerRequest, ReplayDeadLetterRequest, RescheduleTimerRequest, ResumeTimerRequest,
-    ScheduleTimerRequest, ScheduleTimerResponse, Timer, TimerCancelled, UpsertCalendarYearRequest,
+    ScheduleTimerRequest, ScheduleTimerResponse, Timer, UpsertCalendarYearRequest,
     sla_service_server::{SlaService, SlaServiceServer},
 };
 use chrono::{Duration, SubsecRound, Utc};
@@ -33,7 +33,7 @@ use crate::{
     convert,
     domain::{self, ClockKind, Point},
     engine::{Engine, Settings},
-    events::{SOURCE, TOPIC},
+    events,
     schedule::Keys,
     store::{self, Scheduled, TimerRow},
 };
@@ -536,15 +536,7 @@ impl SlaService for Api {
                     t.next_point = None;
                     t.next_fire_at = None;
                     // The clock was met: scorecards count these.
-                    events.event(
-                        SOURCE,
-                        TOPIC,
-                        &format!("timers/{}", t.id),
-                        &TimerCancelled {
-                            timer: Some(convert::timer(t)),
-                            reason: r.reason.clone(),
-                        },
-                    );
+                    events::cancelled(events, t, &r.reason);
                     Ok(())
                 },
             )

@@ -2,12 +2,12 @@
 //! stream, through the outbox in the transaction that records the fact: scorecards count
 //! met (cancelled) and breached (expired) clocks from them, operators watch dead letters.
 
-use aftersales_proto::aftersales::sla::v1::{TimerDeadLettered, TimerExpired};
+use aftersales_proto::aftersales::sla::v1::{TimerCancelled, TimerDeadLettered, TimerExpired};
 use kit::outbox::Batch;
 
 use crate::{
     convert,
-    store::{BreachRow, DeadLetterRow},
+    store::{BreachRow, DeadLetterRow, TimerRow},
 };
 
 /// The `source` of every envelope.
@@ -35,6 +35,19 @@ pub fn dead_lettered(events: &mut Batch, d: &DeadLetterRow) {
         &format!("timers/{}", d.timer_id),
         &TimerDeadLettered {
             dead_letter: Some(convert::dead_letter(d)),
+        },
+    );
+}
+
+/// A timer was cancelled before its due time: the clock was met.
+pub fn cancelled(events: &mut Batch, t: &TimerRow, reason: &str) {
+    events.event(
+        SOURCE,
+        TOPIC,
+        &format!("timers/{}", t.id),
+        &TimerCancelled {
+            timer: Some(convert::timer(t)),
+            reason: reason.to_string(),
         },
     );
 }

@@ -8,14 +8,13 @@ use std::time::{Duration, SystemTime};
 
 use aftersales_proto::aftersales::sla::v1::{
     BatchScheduleTimersRequest, CancelTimerRequest, ComputeDeadlineRequest, GetTimerRequest,
-    ListBreachesRequest, ListDeadLettersRequest, ListTimersRequest, PauseTimerRequest, Reminder,
-    ReplayDeadLetterRequest, RescheduleTimerRequest, ResumeTimerRequest, ScheduleTimerRequest,
-    TimerCancelled, TimerDeadLettered, TimerEventKind, TimerExpired, TimerState, Trigger,
-    WorkingDays, reminder::At, trigger::Spec,
+    ListBreachesRequest, ListTimersRequest, PauseTimerRequest, Reminder, ReplayDeadLetterRequest,
+    RescheduleTimerRequest, ResumeTimerRequest, ScheduleTimerRequest, TimerCancelled,
+    TimerDeadLettered, TimerEventKind, TimerExpired, TimerState, Trigger, WorkingDays,
+    reminder::At, trigger::Spec,
 };
 use common::{Behaviour, Harness, ms_between};
 use kit::auth::Role;
-use prost::Message;
 use testkit::{authed, eventually};
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -81,14 +80,7 @@ async fn a_timer_fires_once_on_time_and_leaves_a_breach() {
     assert_eq!(breaches.total_size, 1);
     assert_eq!(breaches.breaches[0].subject, "returns/1");
     // ...and published once, as TimerExpired carrying that breach.
-    let expired = || async {
-        testkit::published(&h.world, "sla")
-            .await
-            .into_iter()
-            .filter(|e| e.r#type == "aftersales.sla.v1.TimerExpired")
-            .map(|e| TimerExpired::decode(e.data.as_slice()).unwrap())
-            .collect::<Vec<_>>()
-    };
+    let expired = || h.published::<TimerExpired>();
     eventually(Duration::from_secs(10), || async {
         !expired().await.is_empty()
     })
@@ -347,14 +339,7 @@ async fn cancel_reschedule_pause_and_resume() {
     assert_eq!(err.code(), Code::FailedPrecondition);
     // A met clock is published once, as TimerCancelled with its reason (the refused
     // second cancel published nothing).
-    let met = || async {
-        testkit::published(&h.world, "sla")
-            .await
-            .into_iter()
-            .filter(|e| e.r#type == "aftersales.sla.v1.TimerCancelled")
-            .map(|e| TimerCancelled::decode(e.data.as_slice()).unwrap())
-            .collect::<Vec<_>>()
-    };
+    let met = || h.published::<TimerCancelled>();
     eventually(Duration::from_secs(10), || async {
         !met().await.is_empty()
     })
@@ -574,17 +559,7 @@ async fn failed_deliveries_retry_then_park_as_dead_letters_that_replay() {
     assert_eq!(h.owner.of("returns/flaky")[0].attempt, 3);
 
     // Three failures (SLA_MAX_ATTEMPTS=3): parked.
-    let list = || {
-        let mut c = c.clone();
-        let req = h.req(ListDeadLettersRequest::default());
-        async move {
-            c.list_dead_letters(req)
-                .await
-                .unwrap()
-                .into_inner()
-                .dead_letters
-        }
-    };
+    let list = || h.dead_letters(&c);
     eventually(Duration::from_secs(10), || {
         let l = list();
         async move { l.await.len() == 1 }
@@ -593,14 +568,7 @@ async fn failed_deliveries_retry_then_park_as_dead_letters_that_replay() {
     let dl = list().await.remove(0);
     assert_eq!(dl.timer, dead.name);
     assert_eq!(dl.attempts, 3);
-    let parked = || async {
-        testkit::published(&h.world, "sla")
-            .await
-            .into_iter()
-            .filter(|e| e.r#type == "aftersales.sla.v1.TimerDeadLettered")
-            .map(|e| TimerDeadLettered::decode(e.data.as_slice()).unwrap())
-            .collect::<Vec<_>>()
-    };
+    let parked = || h.published::<TimerDeadLettered>();
     eventually(Duration::from_secs(10), || async {
         !parked().await.is_empty()
     })
@@ -664,17 +632,7 @@ async fn a_dead_lettered_reminder_replays_to_the_owner_while_its_clock_runs() {
 
     // Three failed attempts park the reminder; the timer goes on to its expiry.
     let base = c.clone();
-    let list = || {
-        let mut c = base.clone();
-        let req = h.req(ListDeadLettersRequest::default());
-        async move {
-            c.list_dead_letters(req)
-                .await
-                .unwrap()
-                .into_inner()
-                .dead_letters
-        }
-    };
+    let list = || h.dead_letters(&base);
     eventually(Duration::from_secs(10), || {
         let l = list();
         async move { l.await.len() == 1 }

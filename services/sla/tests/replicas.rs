@@ -7,7 +7,8 @@ mod common;
 use std::{collections::BTreeMap, time::Duration};
 
 use aftersales_proto::aftersales::sla::v1::{
-    BatchScheduleTimersRequest, ListBreachesRequest, ScheduleTimerRequest, Trigger, trigger::Spec,
+    BatchScheduleTimersRequest, ListBreachesRequest, ScheduleTimerRequest, TimerExpired, Trigger,
+    trigger::Spec,
 };
 use common::{Behaviour, Harness};
 use testkit::eventually;
@@ -83,14 +84,14 @@ async fn two_replicas_fire_every_timer_exactly_once() {
     assert!(dups.is_empty(), "duplicates: {dups:?}");
     // One breach, published once, per timer: 600 TimerExpired events for 600 timers.
     let expired = || async {
-        let mut subjects: Vec<String> = testkit::published(&h.world, "sla")
+        let mut timers: Vec<String> = h
+            .published::<TimerExpired>()
             .await
             .into_iter()
-            .filter(|e| e.r#type == "aftersales.sla.v1.TimerExpired")
-            .map(|e| e.subject)
+            .map(|e| e.breach.unwrap().timer)
             .collect();
-        subjects.sort();
-        subjects
+        timers.sort();
+        timers
     };
     eventually(Duration::from_secs(10), || async {
         expired().await.len() >= 600

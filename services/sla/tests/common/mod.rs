@@ -10,7 +10,8 @@ use std::{
 };
 
 use aftersales_proto::aftersales::sla::v1::{
-    OnTimerEventRequest, OnTimerEventResponse, ScheduleTimerRequest, Timer, Trigger,
+    DeadLetter, ListDeadLettersRequest, OnTimerEventRequest, OnTimerEventResponse,
+    ScheduleTimerRequest, Timer, Trigger,
     sla_service_client::SlaServiceClient,
     timer_callback_server::{TimerCallback, TimerCallbackServer},
     trigger::Spec,
@@ -198,6 +199,28 @@ impl Harness {
         .into_inner()
         .timer
         .unwrap()
+    }
+}
+
+impl Harness {
+    /// The owner's dead letters, oldest first.
+    pub async fn dead_letters(&self, c: &SlaServiceClient<Channel>) -> Vec<DeadLetter> {
+        c.clone()
+            .list_dead_letters(self.req(ListDeadLettersRequest::default()))
+            .await
+            .unwrap()
+            .into_inner()
+            .dead_letters
+    }
+
+    /// The events of type `M` published on the `sla` stream so far, decoded.
+    pub async fn published<M: prost::Message + prost::Name + Default>(&self) -> Vec<M> {
+        testkit::published(&self.world, "sla")
+            .await
+            .into_iter()
+            .filter(|e| e.r#type == M::full_name())
+            .map(|e| M::decode(e.data.as_slice()).unwrap())
+            .collect()
     }
 }
 
