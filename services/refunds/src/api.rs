@@ -16,7 +16,7 @@ use aftersales_proto::aftersales::{
 };
 use kit::{
     App, Ctx, Error,
-    auth::{Policy, Role, principal},
+    auth::{Policy, Principal, Role, principal},
     client::Peers,
     error::Violations,
     idempotency::{self, Claim},
@@ -210,6 +210,43 @@ impl Api {
     async fn locked(tx: &mut sqlx::PgConnection, name: &str) -> Result<store::RefundRow, Error> {
         let id = refund_id(name)?;
         store::lock(tx, id).await?.ok_or_else(|| not_found(name))
+    }
+
+    /// A staff change to one refund: idempotent by `request_id`, made on the locked refund
+    /// by `change` (which answers the new row and the audit note), audited, in one
+    /// transaction.
+    async fn ledger_change<M: prost::Message>(
+        &self,
+        who: &Principal,
+        method: &str,
+        (name, request_id): (&str, &str),
+        request: &M,
+        change: impl AsyncFnOnce(
+            &mut sqlx::PgConnection,
+            &store::RefundRow,
+        ) -> Result<(store::RefundRow, String), Error>,
+    ) -> Result<Refund, Error> {
+        let mut tx = self.pool.begin().await?;
+        if let Claim::Replay(bytes) =
+            idempotency::claim(&mut tx, &who.caller_key(), method, request_id, request).await?
+        {
+            return idempotency::decode_replay(&bytes);
+        }
+        let before = Self::locked(&mut tx, name).await?;
+        let (row, note) = change(&mut tx, &before).await?;
+        store::audit(
+            &mut tx,
+            row.id,
+            (who.role.as_str(), &who.id),
+            Some(before.state()),
+            row.state(),
+            &note,
+        )
+        .await?;
+        let answer = convert::refund(&row);
+        idempotency::complete(&mut tx, &who.caller_key(), method, request_id, &answer).await?;
+        tx.commit().await?;
+        Ok(answer)
     }
 
     /// Explains a cap refusal with what remains on the line.
@@ -504,42 +541,28 @@ impl RefundsService for Api {
         );
         request_id(&mut v, &r.request_id);
         v.finish()?;
-        let mut tx = self.pool.begin().await.map_err(Error::from)?;
-        if let Claim::Replay(bytes) =
-            idempotency::claim(&mut tx, &who.caller_key(), "RetryRefund", &r.request_id, &r).await?
-        {
-            return Ok(Response::new(idempotency::decode_replay(&bytes)?));
-        }
-        let before = Self::locked(&mut tx, &r.name).await?;
-        let how = refund::retry(before.state())
-            .ok_or_else(|| Error::illegal_state(&r.name, before.state().as_str(), "retry"))?;
-        let row = match how {
-            Retry::SamePayout => store::restart(&mut tx, before.id, before.payout_seq, false).await,
-            Retry::NextPayout => {
-                store::restart(&mut tx, before.id, before.payout_seq + 1, true).await
-            }
-        }
-        .map_err(Error::from)?;
-        store::audit(
-            &mut tx,
-            row.id,
-            (who.role.as_str(), &who.id),
-            Some(before.state()),
-            row.state(),
-            "retried by an agent",
-        )
-        .await
-        .map_err(Error::from)?;
-        let answer = convert::refund(&row);
-        idempotency::complete(
-            &mut tx,
-            &who.caller_key(),
-            "RetryRefund",
-            &r.request_id,
-            &answer,
-        )
-        .await?;
-        tx.commit().await.map_err(Error::from)?;
+        let answer = self
+            .ledger_change(
+                &who,
+                "RetryRefund",
+                (&r.name, &r.request_id),
+                &r,
+                async |tx, before| {
+                    let how = refund::retry(before.state()).ok_or_else(|| {
+                        Error::illegal_state(&r.name, before.state().as_str(), "retry")
+                    })?;
+                    let row = match how {
+                        Retry::SamePayout => {
+                            store::restart(tx, before.id, before.payout_seq, false).await
+                        }
+                        Retry::NextPayout => {
+                            store::restart(tx, before.id, before.payout_seq + 1, true).await
+                        }
+                    }?;
+                    Ok((row, "retried by an agent".to_string()))
+                },
+            )
+            .await?;
         self.wake.notify_one();
         Ok(Response::new(answer))
     }
@@ -606,76 +629,52 @@ impl RefundsService for Api {
         v.finish()?;
         let from = from.expect("validated");
 
-        let mut tx = self.pool.begin().await.map_err(Error::from)?;
-        if let Claim::Replay(bytes) = idempotency::claim(
-            &mut tx,
-            &who.caller_key(),
-            "RecordPlatformAdvance",
-            &r.request_id,
-            &r,
-        )
-        .await?
-        {
-            return Ok(Response::new(idempotency::decode_replay(&bytes)?));
-        }
-        let before = Self::locked(&mut tx, &r.name).await?;
-        let debtor = match from {
-            RecoverFrom::MerchantDeposit if r.debtor_id.is_empty() => before.merchant_id.clone(),
-            RecoverFrom::MerchantDeposit if r.debtor_id != before.merchant_id => {
-                return Err(Error::invalid(
-                    "debtor_id",
-                    "a merchant deposit advance is owed by the refund's own merchant",
-                )
-                .into());
-            }
-            _ => r.debtor_id.clone(),
-        };
-        if before.advance_time.is_some() {
-            return Err(Error::FailedPrecondition {
-                reason: "ALREADY_ADVANCED",
-                kind: "LEDGER",
-                subject: r.name.clone(),
-                description: "the platform already advanced this refund".into(),
-            }
-            .into());
-        }
-        let funding = Funding::from_i32(before.funded_by as i32).unwrap_or(Funding::Platform);
-        if !refund::advance_allowed(funding) {
-            return Err(Error::FailedPrecondition {
-                reason: "NOT_RECOVERABLE",
-                kind: "LEDGER",
-                subject: r.name.clone(),
-                description: "only a refund the merchant or the carrier owes can be advanced"
-                    .into(),
-            }
-            .into());
-        }
-        let row = store::set_advance(&mut tx, before.id, from, &debtor, &r.reason)
-            .await
-            .map_err(Error::from)?;
-        store::audit(
-            &mut tx,
-            row.id,
-            (who.role.as_str(), &who.id),
-            Some(before.state()),
-            row.state(),
-            &format!("platform advance, owed by {debtor}: {}", r.reason),
-        )
-        .await
-        .map_err(Error::from)?;
-        effects::advanced(&mut tx, &row)
-            .await
-            .map_err(Error::from)?;
-        let answer = convert::refund(&row);
-        idempotency::complete(
-            &mut tx,
-            &who.caller_key(),
-            "RecordPlatformAdvance",
-            &r.request_id,
-            &answer,
-        )
-        .await?;
-        tx.commit().await.map_err(Error::from)?;
+        let answer = self
+            .ledger_change(
+                &who,
+                "RecordPlatformAdvance",
+                (&r.name, &r.request_id),
+                &r,
+                async |tx, before| {
+                    let debtor = match from {
+                        RecoverFrom::MerchantDeposit if r.debtor_id.is_empty() => {
+                            before.merchant_id.clone()
+                        }
+                        RecoverFrom::MerchantDeposit if r.debtor_id != before.merchant_id => {
+                            return Err(Error::invalid(
+                                "debtor_id",
+                                "a merchant deposit advance is owed by the refund's own merchant",
+                            ));
+                        }
+                        _ => r.debtor_id.clone(),
+                    };
+                    if before.advance_time.is_some() {
+                        return Err(Error::FailedPrecondition {
+                            reason: "ALREADY_ADVANCED",
+                            kind: "LEDGER",
+                            subject: r.name.clone(),
+                            description: "the platform already advanced this refund".into(),
+                        });
+                    }
+                    let funding =
+                        Funding::from_i32(before.funded_by as i32).unwrap_or(Funding::Platform);
+                    if !refund::advance_allowed(funding) {
+                        return Err(Error::FailedPrecondition {
+                            reason: "NOT_RECOVERABLE",
+                            kind: "LEDGER",
+                            subject: r.name.clone(),
+                            description:
+                                "only a refund the merchant or the carrier owes can be advanced"
+                                    .into(),
+                        });
+                    }
+                    let row = store::set_advance(tx, before.id, from, &debtor, &r.reason).await?;
+                    effects::advanced(tx, &row).await?;
+                    let note = format!("platform advance, owed by {debtor}: {}", r.reason);
+                    Ok((row, note))
+                },
+            )
+            .await?;
         Ok(Response::new(answer))
     }
 
@@ -696,71 +695,49 @@ impl RefundsService for Api {
         v.finish()?;
         let amount = amount.expect("validated");
 
-        let mut tx = self.pool.begin().await.map_err(Error::from)?;
-        if let Claim::Replay(bytes) = idempotency::claim(
-            &mut tx,
-            &who.caller_key(),
-            "RecordRecovery",
-            &r.request_id,
-            &r,
-        )
-        .await?
-        {
-            return Ok(Response::new(idempotency::decode_replay(&bytes)?));
-        }
-        let before = Self::locked(&mut tx, &r.name).await?;
-        if before.advance_time.is_none() {
-            return Err(Error::FailedPrecondition {
-                reason: "NO_ADVANCE",
-                kind: "LEDGER",
-                subject: r.name.clone(),
-                description: "the platform has not advanced this refund".into(),
-            }
-            .into());
-        }
-        if amount.currency.as_str() != before.currency {
-            return Err(Error::invalid(
-                "amount.currency",
-                format!("the refund is in {}", before.currency),
+        let answer = self
+            .ledger_change(
+                &who,
+                "RecordRecovery",
+                (&r.name, &r.request_id),
+                &r,
+                async |tx, before| {
+                    if before.advance_time.is_none() {
+                        return Err(Error::FailedPrecondition {
+                            reason: "NO_ADVANCE",
+                            kind: "LEDGER",
+                            subject: r.name.clone(),
+                            description: "the platform has not advanced this refund".into(),
+                        });
+                    }
+                    if amount.currency.as_str() != before.currency {
+                        return Err(Error::invalid(
+                            "amount.currency",
+                            format!("the refund is in {}", before.currency),
+                        ));
+                    }
+                    let row = match store::add_recovery(tx, before.id, amount.minor, &r.reference)
+                        .await
+                    {
+                        Ok(row) => row,
+                        Err(WriteError::RecoveryExceedsAdvance) => {
+                            return Err(Error::FailedPrecondition {
+                                reason: "RECOVERY_EXCEEDS_ADVANCE",
+                                kind: "LEDGER",
+                                subject: r.name.clone(),
+                                description: format!(
+                                    "only {} minor units remain to recover",
+                                    before.amount_minor - before.recovered_minor
+                                ),
+                            });
+                        }
+                        Err(e) => return Err(Error::Internal(e.into())),
+                    };
+                    let note = format!("recovered {} ({})", amount.minor, r.reference);
+                    Ok((row, note))
+                },
             )
-            .into());
-        }
-        let row = match store::add_recovery(&mut tx, before.id, amount.minor, &r.reference).await {
-            Ok(row) => row,
-            Err(WriteError::RecoveryExceedsAdvance) => {
-                return Err(Error::FailedPrecondition {
-                    reason: "RECOVERY_EXCEEDS_ADVANCE",
-                    kind: "LEDGER",
-                    subject: r.name.clone(),
-                    description: format!(
-                        "only {} minor units remain to recover",
-                        before.amount_minor - before.recovered_minor
-                    ),
-                }
-                .into());
-            }
-            Err(e) => return Err(Error::Internal(e.into()).into()),
-        };
-        store::audit(
-            &mut tx,
-            row.id,
-            (who.role.as_str(), &who.id),
-            Some(before.state()),
-            row.state(),
-            &format!("recovered {} ({})", amount.minor, r.reference),
-        )
-        .await
-        .map_err(Error::from)?;
-        let answer = convert::refund(&row);
-        idempotency::complete(
-            &mut tx,
-            &who.caller_key(),
-            "RecordRecovery",
-            &r.request_id,
-            &answer,
-        )
-        .await?;
-        tx.commit().await.map_err(Error::from)?;
+            .await?;
         Ok(Response::new(answer))
     }
 }
