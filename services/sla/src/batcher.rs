@@ -1,9 +1,13 @@
-//! Group commit for ScheduleTimer: concurrent calls queue their new timer here; a few
-//! committer tasks each take everything queued so far and write it in a single INSERT and
-//! a single commit, then add the events to Redis in one pipeline. Durable scheduling costs
-//! one fsync per group rather than per timer, and while one group commits the next one
-//! gathers and goes to another committer, so callers never wait for a whole queue of
-//! commits ahead of them.
+//! Group commit for ScheduleTimer: concurrent calls queue their new timer here; a
+//! committer task takes everything queued so far and writes it in a single INSERT and a
+//! single commit, answers the callers, and hands the new timers to a Redis task. Durable
+//! scheduling costs one fsync per group rather than per timer.
+//!
+//! A caller is answered once its timer is committed: Postgres is the truth, and a timer
+//! whose Redis entry is late or lost is restored from it (`Engine`'s straggler pass), so
+//! waiting for Redis too would only lengthen every call. The Redis task adds the timers a
+//! pipeline at a time, and what arrives meanwhile goes into the next one, so at high rates
+//! one ZADD per shard carries several groups.
 
 use std::sync::Arc;
 
@@ -21,7 +25,15 @@ use crate::{
 /// The largest group written in one statement (binds stay far below Postgres' limit).
 pub const MAX_GROUP: usize = 1000;
 
+/// Committed timers waiting for Redis, in groups. Beyond this the Redis task is not
+/// keeping up (Redis down or hung): further groups are left to the straggler pass rather
+/// than piling up in memory.
+const REDIS_BACKLOG: usize = 256;
+
 type Reply = oneshot::Sender<Result<Scheduled, String>>;
+
+/// One scheduled event for Redis: (shard, member, due ms).
+type Event = (u32, String, i64);
 
 /// Queues timers for the next group commit.
 #[derive(Clone)]
@@ -30,7 +42,8 @@ pub struct Batcher {
 }
 
 impl Batcher {
-    /// The batcher and its `committers` tasks (run them all).
+    /// The batcher and its tasks: `committers` group commits in flight at once, and the
+    /// Redis task (run the future to completion).
     pub fn new(
         pool: PgPool,
         engine: Arc<Engine>,
@@ -40,17 +53,21 @@ impl Batcher {
     ) -> (Self, impl std::future::Future<Output = ()>) {
         let (tx, rx) = mpsc::channel(16 * MAX_GROUP);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let (events_tx, events_rx) = mpsc::channel(REDIS_BACKLOG);
         let tasks = (0..committers.max(1)).map(move |_| {
             run(
                 pool.clone(),
-                engine.clone(),
-                redis.clone(),
                 rx.clone(),
+                events_tx.clone(),
                 shutdown.clone(),
             )
         });
         (Self { tx }, async move {
-            futures::future::join_all(tasks).await;
+            futures::future::join(
+                futures::future::join_all(tasks),
+                add_to_redis(engine, redis, events_rx),
+            )
+            .await;
         })
     }
 
@@ -67,16 +84,13 @@ impl Batcher {
 
 async fn run(
     pool: PgPool,
-    engine: Arc<Engine>,
-    redis: redis::Client,
     rx: Arc<tokio::sync::Mutex<mpsc::Receiver<(TimerRow, Reply)>>>,
+    events: mpsc::Sender<Vec<Event>>,
     shutdown: CancellationToken,
 ) {
-    let mut conn: Option<redis::aio::ConnectionManager> = None;
-    let finishing = Arc::new(tokio::sync::Semaphore::new(4));
     loop {
-        // Gather a group while holding the queue; commit it after letting go, so the next
-        // committer gathers the following group meanwhile.
+        // Gather a group while holding the queue; commit it after letting go, so that
+        // another committer (if configured) gathers the following group meanwhile.
         let group = {
             let mut rx = tokio::select! {
                 rx = rx.lock() => rx,
@@ -99,20 +113,17 @@ async fn run(
         metrics::histogram!("sla_schedule_group_size").record(rows.len() as f64);
         match store::insert_batch(&pool, rows, false).await {
             Ok(results) => {
-                if conn.is_none() {
-                    conn = redis::aio::ConnectionManager::new(redis.clone()).await.ok();
+                let created = events_of(results.iter().filter_map(|s| match s {
+                    Scheduled::Created(r) => Some(r),
+                    _ => None,
+                }));
+                if !created.is_empty() && events.try_send(created).is_err() {
+                    // Durable already: the straggler pass restores these from Postgres.
+                    tracing::warn!("redis backlog full; new timers wait for the straggler pass");
                 }
-                // Redis and the answers go on in their own task, so this committer gathers
-                // and commits the next group meanwhile; a few at most, so that a Redis that
-                // hangs slows scheduling down instead of piling up groups in memory.
-                let Ok(permit) = finishing.clone().acquire_owned().await else {
-                    return;
-                };
-                let (engine, conn) = (engine.clone(), conn.clone());
-                tokio::spawn(async move {
-                    finish(engine, conn, results, replies).await;
-                    drop(permit);
-                });
+                for (reply, result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(Ok(result));
+                }
             }
             Err(e) => {
                 tracing::error!(error = %e, "group commit failed");
@@ -124,39 +135,38 @@ async fn run(
     }
 }
 
-/// After a group committed: its new timers into the Redis schedule, then the answers.
-async fn finish(
+/// The Redis task: adds committed timers' events, everything that arrived since the last
+/// pipeline in the next one. Ends when every committer has.
+async fn add_to_redis(
     engine: Arc<Engine>,
-    conn: Option<redis::aio::ConnectionManager>,
-    results: Vec<Scheduled>,
-    replies: Vec<Reply>,
+    redis: redis::Client,
+    mut rx: mpsc::Receiver<Vec<Event>>,
 ) {
-    let created = results.iter().filter_map(|s| match s {
-        Scheduled::Created(r) => Some(r),
-        _ => None,
-    });
-    match conn {
-        Some(mut c) => {
-            if let Err(e) = add_to_schedule(&engine, &mut c, created).await {
-                // Durable already: the reconciler restores these from Postgres.
-                tracing::warn!(error = %e, "adding new timers to redis failed");
+    let mut conn: Option<redis::aio::ConnectionManager> = None;
+    while let Some(mut events) = rx.recv().await {
+        while events.len() < 16 * MAX_GROUP {
+            match rx.try_recv() {
+                Ok(more) => events.extend(more),
+                Err(_) => break,
             }
         }
-        None => tracing::warn!("redis unavailable; the reconciler will restore new timers"),
-    }
-    for (reply, result) in replies.into_iter().zip(results) {
-        let _ = reply.send(Ok(result));
+        if conn.is_none() {
+            conn = redis::aio::ConnectionManager::new(redis.clone()).await.ok();
+        }
+        match conn.as_mut() {
+            Some(c) => {
+                if let Err(e) = add_events(&engine, c, &events).await {
+                    tracing::warn!(error = %e, "adding new timers to redis failed");
+                }
+            }
+            None => tracing::warn!("redis unavailable; the straggler pass will restore new timers"),
+        }
     }
 }
 
-/// Adds the next event of each (newly created or changed) scheduled timer to Redis.
-pub async fn add_to_schedule<'a>(
-    engine: &Engine,
-    c: &mut redis::aio::ConnectionManager,
-    rows: impl IntoIterator<Item = &'a TimerRow>,
-) -> redis::RedisResult<()> {
-    let events: Vec<(u32, String, i64)> = rows
-        .into_iter()
+/// The Redis events of scheduled timers: each one's next event.
+fn events_of<'a>(rows: impl IntoIterator<Item = &'a TimerRow>) -> Vec<Event> {
+    rows.into_iter()
         .filter(|r| r.state == "scheduled")
         .filter_map(|r| {
             let (p, at) = (r.next_point?, r.next_fire_at?);
@@ -167,10 +177,28 @@ pub async fn add_to_schedule<'a>(
                 at.timestamp_millis(),
             ))
         })
-        .collect();
-    engine.schedule().add(c, &events).await?;
+        .collect()
+}
+
+/// Adds events to the Redis schedule and wakes the engine if one is due before what it
+/// holds.
+async fn add_events(
+    engine: &Engine,
+    c: &mut redis::aio::ConnectionManager,
+    events: &[Event],
+) -> redis::RedisResult<()> {
+    engine.schedule().add(c, events).await?;
     if let Some(earliest) = events.iter().map(|(_, _, at)| *at).min() {
         engine.nudge(earliest);
     }
     Ok(())
+}
+
+/// Adds the next event of each (newly created or changed) scheduled timer to Redis.
+pub async fn add_to_schedule<'a>(
+    engine: &Engine,
+    c: &mut redis::aio::ConnectionManager,
+    rows: impl IntoIterator<Item = &'a TimerRow>,
+) -> redis::RedisResult<()> {
+    add_events(engine, c, &events_of(rows)).await
 }

@@ -1,0 +1,93 @@
+//! Postgres is the truth and Redis only the fast schedule, so a Redis that hangs (accepts
+//! connections, never answers) must not stop scheduling: ScheduleTimer answers once the
+//! timer is committed, and the timer fires when Redis answers again. Before, the answer
+//! waited for the Redis add, and a hung Redis hung every ScheduleTimer call.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Harness;
+use testkit::eventually;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+    sync::watch,
+};
+
+/// A TCP proxy to the real Redis that can be frozen: while frozen it forwards nothing
+/// either way, as a hung Redis (or a network partition that drops no connection) would.
+async fn freezable_proxy(upstream: &str) -> (String, watch::Sender<bool>) {
+    let upstream = upstream
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_string();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("redis://{}", listener.local_addr().unwrap());
+    let (frozen, watch) = watch::channel(false);
+    tokio::spawn(async move {
+        while let Ok((inbound, _)) = listener.accept().await {
+            let Ok(outbound) = TcpStream::connect(&upstream).await else {
+                continue;
+            };
+            let (ri, wi) = inbound.into_split();
+            let (ro, wo) = outbound.into_split();
+            tokio::spawn(pump(ri, wo, watch.clone()));
+            tokio::spawn(pump(ro, wi, watch.clone()));
+        }
+    });
+    (url, frozen)
+}
+
+async fn pump(
+    mut from: impl AsyncReadExt + Unpin,
+    mut to: impl AsyncWriteExt + Unpin,
+    mut frozen: watch::Receiver<bool>,
+) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if frozen.wait_for(|f| !f).await.is_err() || to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[tokio::test]
+async fn scheduling_answers_while_redis_hangs_and_the_timer_fires_once_it_answers() {
+    let mut h = Harness::new().await;
+    let (url, frozen) = freezable_proxy(&testkit::redis_url()).await;
+    h.world.set("REDIS_URL", url);
+    let sla = h.replica().await;
+    let mut c = h.client(&sla);
+
+    frozen.send(true).unwrap();
+    let scheduled = tokio::time::timeout(
+        Duration::from_secs(5),
+        h.schedule_after(
+            &mut c,
+            "returns/hang",
+            "review",
+            Duration::from_millis(1500),
+        ),
+    )
+    .await
+    .expect("ScheduleTimer answers while Redis hangs");
+    assert_eq!(scheduled.subject, "returns/hang");
+    // Still hung past the due time: nothing can fire yet.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(h.owner.of("returns/hang").is_empty());
+
+    frozen.send(false).unwrap();
+    eventually(Duration::from_secs(15), || {
+        let n = h.owner.of("returns/hang").len();
+        async move { n >= 1 }
+    })
+    .await;
+    // Once, even though the add and the straggler pass may both have put it back.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(h.owner.of("returns/hang").len(), 1);
+}
