@@ -38,6 +38,26 @@ console.log(cols.map(([, w]) => '-'.repeat(w)).join(' '));
 for (const r of runs) console.log(cols.map(([, w, get, f]) => f(get(r), w)).join(' '));
 console.log('');
 
+// ---- CPU per scheduled timer ------------------------------------------------------
+// Every process shares the same cores, so this says where a scheduling call's cost goes
+// (service, the load generator / caller, Postgres, Redis) and how busy the machine was.
+const withCpu = runs.filter((r) => r.cpu);
+if (withCpu.length) {
+  const us = (x) => (x === null || x === undefined ? '-' : Math.round(x));
+  const total = (c) => ['service_us', 'load_us', 'postgres_us', 'redis_us'].reduce((a, k) => a + (c[k] ?? 0), 0);
+  console.log('CPU microseconds per scheduled timer while scheduling (Linux /proc):');
+  console.log(`  ${pad('run', 26)} ${lpad('service', 8)} ${lpad('caller', 8)} ${lpad('postgres', 9)} ${lpad('redis', 6)} ${lpad('total', 6)} ${lpad('cores busy', 11)}`);
+  for (const r of withCpu) {
+    const c = r.cpu;
+    console.log(
+      `  ${pad(label(r), 26)} ${lpad(us(c.service_us), 8)} ${lpad(us(c.load_us), 8)} ${lpad(us(c.postgres_us), 9)} ` +
+        `${lpad(us(c.redis_us), 6)} ${lpad(us(total(c)), 6)} ${lpad(num(c.busy_cores, 2), 11)}`,
+    );
+  }
+  console.log('  (bullmq: its caller column is the node process, which is the caller and BullMQ itself)');
+  console.log('');
+}
+
 // ---- ratios and targets ----------------------------------------------------------
 const find = (system, mode, replicas) =>
   runs.find((r) => r.system === system && r.mode === mode && (replicas === undefined || r.replicas === replicas));

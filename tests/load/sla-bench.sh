@@ -13,6 +13,7 @@
 #   BENCH_LEAD=30s        ...which starts this long after scheduling starts
 #   BENCH_GRACE=30s       wait this long after the window for stragglers (then: missing)
 #   BENCH_CONCURRENCY=64  calls in flight in single mode
+#   BENCH_CHANNELS=4      HTTP/2 connections the calls are spread over
 #   BENCH_BATCH=500       timers per BatchScheduleTimers / addBulk call
 #   BENCH_BATCH_CONCURRENCY=8  batch calls in flight (8 x 500 keeps 2 cores busy)
 #   BENCH_RUNS="sla-single-1 sla-batch-1 sla-single-2 sla-batch-2 bullmq-single bullmq-bulk"
@@ -26,6 +27,7 @@ WINDOW=${BENCH_WINDOW:-20s}
 LEAD=${BENCH_LEAD:-30s}
 GRACE=${BENCH_GRACE:-30s}
 CONCURRENCY=${BENCH_CONCURRENCY:-64}
+CHANNELS=${BENCH_CHANNELS:-4}
 BATCH=${BENCH_BATCH:-500}
 BATCH_CONCURRENCY=${BENCH_BATCH_CONCURRENCY:-8}
 RUNS=${BENCH_RUNS:-sla-single-1 sla-batch-1 sla-single-2 sla-batch-2 bullmq-single bullmq-bulk}
@@ -74,6 +76,7 @@ STAMP=$(date +%Y%m%d-%H%M%S)
 RESULTS=$OUT_DIR/sla-bench-$STAMP.jsonl
 : >"$RESULTS"
 COMMON=(--timers "$TIMERS" --window "$WINDOW" --lead "$LEAD" --grace "$GRACE" --batch "$BATCH")
+SLA_ONLY=(--channels "$CHANNELS")
 
 # Runs one measurement; its human line goes to the terminal, its JSON line to $RESULTS.
 # A failed run is reported and skipped, so the others still produce figures.
@@ -94,7 +97,7 @@ sla() { # REPLICAS MODE
   local conc=$CONCURRENCY
   [[ $2 == batch ]] && conc=$BATCH_CONCURRENCY
   run "sla-$2-$1" "$TARGET_DIR/release/sla-bench" --sla-bin "$TARGET_DIR/release/sla" \
-    --log-dir "$OUT_DIR" --replicas "$1" --mode "$2" --concurrency "$conc" "${COMMON[@]}"
+    --log-dir "$OUT_DIR" --replicas "$1" --mode "$2" --concurrency "$conc" "${COMMON[@]}" "${SLA_ONLY[@]}"
 }
 
 bullmq() { # MODE

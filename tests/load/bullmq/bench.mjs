@@ -19,6 +19,7 @@
 
 import { Queue, Worker } from 'bullmq';
 import { randomUUID } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
 
 // ---- arguments -------------------------------------------------------------------
 
@@ -89,6 +90,52 @@ function redisConnection() {
   };
 }
 
+// ---- CPU while adding, as sla-bench measures it (Linux /proc; else null) --------------
+// This process is the "load generator" (the caller and BullMQ's client library at once);
+// Redis is BullMQ's server. USER_HZ is 100 ticks per second.
+function procSecs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 1).trim().split(/\s+/);
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+function byName(comm) {
+  let sum = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm) sum += procSecs(pid) ?? 0;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return sum;
+}
+function machineBusySecs() {
+  const t = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return (t.reduce((a, b) => a + b, 0) - t[3] - (t[4] ?? 0)) / 100;
+}
+function cpuSnapshot() {
+  try {
+    return { at: Date.now(), load: procSecs('self'), redis: byName('redis-server'), machine: machineBusySecs() };
+  } catch {
+    return null;
+  }
+}
+function cpuPerJob(a, b, jobs) {
+  if (!a || !b || a.load === null || b.load === null) return null;
+  const us = (x, y) => Math.round(((y - x) * 1e6) / Math.max(jobs, 1));
+  return {
+    service_us: null,
+    load_us: us(a.load, b.load),
+    postgres_us: null,
+    redis_us: us(a.redis, b.redis),
+    busy_cores: Math.round(((b.machine - a.machine) / Math.max((b.at - a.at) / 1000, 1e-9)) * 100) / 100,
+  };
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const connection = redisConnection();
@@ -148,6 +195,7 @@ async function main() {
     };
   };
 
+  const cpuBefore = cpuSnapshot();
   let next = 0;
   let lateScheduled = 0;
   let errors = 0;
@@ -181,6 +229,7 @@ async function main() {
   await Promise.all(Array.from({ length: opts.concurrency }, scheduler));
   const scheduleSecs = (Date.now() - t0) / 1000;
   const scheduled = n - errors;
+  const cpu = cpuPerJob(cpuBefore, cpuSnapshot(), scheduled);
   const scheduleRate = scheduled / scheduleSecs;
   if (lateScheduled > 0) {
     console.error(`warning: ${lateScheduled} jobs were added after their due time (lead too short?)`);
@@ -222,6 +271,7 @@ async function main() {
     window_s: opts.window / 1000,
     concurrency: opts.concurrency,
     batch: opts.mode === 'single' ? 1 : opts.batch,
+    cpu,
   };
   console.log(
     `bullmq ${opts.mode} x1 worker: ${n} jobs, scheduled at ${scheduleRate.toFixed(0)}/s ` +

@@ -10,6 +10,7 @@
 //! ```
 //! Needs DATABASE_URL, REDIS_URL and AUTH_JWT_SECRET (the replicas inherit them).
 
+mod cpu;
 mod load;
 mod receiver;
 mod replicas;
@@ -238,7 +239,18 @@ async fn measure(
         concurrency: args.concurrency,
         batch: args.batch,
     };
+    let cpu_before = cpu::snapshot(&replicas.pids());
     let outcome = load::schedule(&plan, &load, &channels, token).await?;
+    let cpu = cpu_before
+        .zip(cpu::snapshot(&replicas.pids()))
+        .map(|(a, b)| a.per_timer(&b, outcome.scheduled));
+    if let Some(c) = &cpu {
+        eprintln!(
+            "sla-bench: CPU per scheduled timer: service {} us, load generator {} us, \
+             postgres {} us, redis {} us ({} cores busy)",
+            c.service_us, c.load_us, c.postgres_us, c.redis_us, c.busy_cores
+        );
+    }
     let rate = outcome.scheduled as f64 / outcome.elapsed.as_secs_f64();
     eprintln!(
         "sla-bench: scheduled {}/{} timers in {:.2} s ({rate:.0}/s), {} retries",
@@ -338,6 +350,7 @@ async fn measure(
             1
         },
         replica_crashed: crashed.is_some(),
+        cpu,
     };
     let json = serde_json::to_string(&result)?;
     println!("{json}");
@@ -372,6 +385,8 @@ struct Summary {
     concurrency: usize,
     batch: usize,
     replica_crashed: bool,
+    /// CPU microseconds per timer while scheduling (Linux): where a call's cost goes.
+    cpu: Option<cpu::PerTimer>,
 }
 
 /// Waits until every scheduled timer was delivered or the window's end + grace passed,

@@ -122,6 +122,11 @@ impl Replicas {
             .collect()
     }
 
+    /// The replicas' process ids.
+    pub fn pids(&self) -> Vec<u32> {
+        self.running.iter().map(|r| r.child.id()).collect()
+    }
+
     /// Whether every replica is still running (a crash mid-run invalidates the figures).
     pub fn check_alive(&mut self) -> anyhow::Result<()> {
         for r in &mut self.running {
