@@ -440,7 +440,7 @@ impl SlaService for Api {
         });
         match self.redis().await {
             Some(mut c) => {
-                if let Err(e) = batcher::add_to_schedule(&self.engine, &mut c, created).await {
+                if let Err(e) = batcher::add_new_to_schedule(&self.engine, &mut c, created).await {
                     tracing::warn!(error = %e, "adding a batch to redis failed; the reconciler will catch up");
                 }
             }

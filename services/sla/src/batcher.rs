@@ -9,7 +9,10 @@
 //! pipeline at a time, and what arrives meanwhile goes into the next one, so at high rates
 //! one ZADD per shard carries several groups.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
 
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
@@ -25,10 +28,10 @@ use crate::{
 /// The largest group written in one statement (binds stay far below Postgres' limit).
 pub const MAX_GROUP: usize = 1000;
 
-/// Committed timers waiting for Redis, in groups. Beyond this the Redis task is not
-/// keeping up (Redis down or hung): further groups are left to the straggler pass rather
-/// than piling up in memory.
-const REDIS_BACKLOG: usize = 256;
+/// Committed timers waiting for Redis. Beyond this the Redis task is not keeping up
+/// (Redis down or hung for seconds): further timers are left to the straggler pass, which
+/// restores them from Postgres once overdue, rather than piling up in memory.
+const REDIS_BACKLOG: usize = 200_000;
 
 type Reply = oneshot::Sender<Result<Scheduled, String>>;
 
@@ -53,19 +56,18 @@ impl Batcher {
     ) -> (Self, impl std::future::Future<Output = ()>) {
         let (tx, rx) = mpsc::channel(16 * MAX_GROUP);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
-        let (events_tx, events_rx) = mpsc::channel(REDIS_BACKLOG);
-        let tasks = (0..committers.max(1)).map(move |_| {
-            run(
-                pool.clone(),
-                rx.clone(),
-                events_tx.clone(),
-                shutdown.clone(),
-            )
-        });
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let backlog = Backlog {
+            tx: events_tx,
+            len: Default::default(),
+        };
+        let waiting = backlog.len.clone();
+        let tasks = (0..committers.max(1))
+            .map(move |_| run(pool.clone(), rx.clone(), backlog.clone(), shutdown.clone()));
         (Self { tx }, async move {
             futures::future::join(
                 futures::future::join_all(tasks),
-                add_to_redis(engine, redis, events_rx),
+                add_to_redis(engine, redis, events_rx, waiting),
             )
             .await;
         })
@@ -82,10 +84,32 @@ impl Batcher {
     }
 }
 
+/// The committers' side of the Redis task's queue, bounded in events.
+#[derive(Clone)]
+struct Backlog {
+    tx: mpsc::UnboundedSender<Vec<Event>>,
+    /// Events queued and not yet added.
+    len: Arc<AtomicUsize>,
+}
+
+impl Backlog {
+    /// Queues `events` for Redis; false (and nothing queued) when the backlog is full.
+    fn push(&self, events: Vec<Event>) -> bool {
+        let n = events.len();
+        if self.len.fetch_add(n, Ordering::Relaxed) + n > REDIS_BACKLOG
+            || self.tx.send(events).is_err()
+        {
+            self.len.fetch_sub(n, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+}
+
 async fn run(
     pool: PgPool,
     rx: Arc<tokio::sync::Mutex<mpsc::Receiver<(TimerRow, Reply)>>>,
-    events: mpsc::Sender<Vec<Event>>,
+    backlog: Backlog,
     shutdown: CancellationToken,
 ) {
     loop {
@@ -117,9 +141,11 @@ async fn run(
                     Scheduled::Created(r) => Some(r),
                     _ => None,
                 }));
-                if !created.is_empty() && events.try_send(created).is_err() {
+                let n = created.len();
+                if n > 0 && !backlog.push(created) {
                     // Durable already: the straggler pass restores these from Postgres.
-                    tracing::warn!("redis backlog full; new timers wait for the straggler pass");
+                    metrics::counter!("sla_redis_backlog_dropped_total").increment(n as u64);
+                    tracing::warn!(timers = n, "redis backlog full; left to the straggler pass");
                 }
                 for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(Ok(result));
@@ -140,7 +166,8 @@ async fn run(
 async fn add_to_redis(
     engine: Arc<Engine>,
     redis: redis::Client,
-    mut rx: mpsc::Receiver<Vec<Event>>,
+    mut rx: mpsc::UnboundedReceiver<Vec<Event>>,
+    waiting: Arc<AtomicUsize>,
 ) {
     let mut conn: Option<redis::aio::ConnectionManager> = None;
     while let Some(mut events) = rx.recv().await {
@@ -150,17 +177,26 @@ async fn add_to_redis(
                 Err(_) => break,
             }
         }
-        if conn.is_none() {
-            conn = redis::aio::ConnectionManager::new(redis.clone()).await.ok();
-        }
-        match conn.as_mut() {
-            Some(c) => {
-                if let Err(e) = add_events(&engine, c, &events).await {
-                    tracing::warn!(error = %e, "adding new timers to redis failed");
-                }
+        // One retry: the connection manager reconnects after a dropped connection.
+        let mut added = false;
+        for _ in 0..2 {
+            if conn.is_none() {
+                conn = redis::aio::ConnectionManager::new(redis.clone()).await.ok();
             }
-            None => tracing::warn!("redis unavailable; the straggler pass will restore new timers"),
+            let Some(c) = conn.as_mut() else { continue };
+            match add_events(&engine, c, &events, true).await {
+                Ok(()) => {
+                    added = true;
+                    break;
+                }
+                Err(e) => tracing::warn!(error = %e, "adding new timers to redis failed"),
+            }
         }
+        if !added {
+            metrics::counter!("sla_redis_backlog_dropped_total").increment(events.len() as u64);
+            tracing::warn!(timers = events.len(), "left to the straggler pass");
+        }
+        waiting.fetch_sub(events.len(), Ordering::Relaxed);
     }
 }
 
@@ -180,25 +216,40 @@ fn events_of<'a>(rows: impl IntoIterator<Item = &'a TimerRow>) -> Vec<Event> {
         .collect()
 }
 
-/// Adds events to the Redis schedule and wakes the engine if one is due before what it
-/// holds.
+/// Adds events to the Redis schedule (`new`: of newly created timers, see
+/// [`crate::schedule::Schedule::add_new`]) and wakes the engine if one is due before what
+/// it holds.
 async fn add_events(
     engine: &Engine,
     c: &mut redis::aio::ConnectionManager,
     events: &[Event],
+    new: bool,
 ) -> redis::RedisResult<()> {
-    engine.schedule().add(c, events).await?;
+    if new {
+        engine.schedule().add_new(c, events).await?;
+    } else {
+        engine.schedule().add(c, events).await?;
+    }
     if let Some(earliest) = events.iter().map(|(_, _, at)| *at).min() {
         engine.nudge(earliest);
     }
     Ok(())
 }
 
-/// Adds the next event of each (newly created or changed) scheduled timer to Redis.
+/// Adds the next event of each changed (resumed, rescheduled, replayed) timer to Redis.
 pub async fn add_to_schedule<'a>(
     engine: &Engine,
     c: &mut redis::aio::ConnectionManager,
     rows: impl IntoIterator<Item = &'a TimerRow>,
 ) -> redis::RedisResult<()> {
-    add_events(engine, c, &events_of(rows)).await
+    add_events(engine, c, &events_of(rows), false).await
+}
+
+/// Adds the next event of each newly created timer to Redis.
+pub async fn add_new_to_schedule<'a>(
+    engine: &Engine,
+    c: &mut redis::aio::ConnectionManager,
+    rows: impl IntoIterator<Item = &'a TimerRow>,
+) -> redis::RedisResult<()> {
+    add_events(engine, c, &events_of(rows), true).await
 }

@@ -47,7 +47,11 @@ impl Keys {
     }
     /// Tombstone of a completed event.
     pub fn done(&self, n: u32, member: &str) -> String {
-        format!("{}sla:{{{n}}}:done:{member}", self.prefix)
+        format!("{}{member}", self.done_prefix(n))
+    }
+    /// What every tombstone key of shard `n` starts with.
+    fn done_prefix(&self, n: u32) -> String {
+        format!("{}sla:{{{n}}}:done:", self.prefix)
     }
     /// Present while the schedule is known to be complete; its absence means Redis lost
     /// data (or never had it) and the schedule must be rebuilt from Postgres.
@@ -112,6 +116,23 @@ if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end
 return redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
 "#;
 
+/// Adds new timers' events, pairs of (member, due ms) in ARGV after the tombstone prefix, each
+/// unless it is claimed (in the lease set) or completed (tombstoned): an add that arrives
+/// late, after the straggler pass restored the event and a replica claimed or delivered
+/// it, must not bring it back for a second delivery. NX: nor move an event's time. The
+/// tombstone keys are built here rather than passed in KEYS; they share the shard's hash
+/// tag, so they live in the same cluster slot.
+const ADD_NEW: &str = r#"
+local added = 0
+for i = 2, #ARGV, 2 do
+  local m = ARGV[i]
+  if redis.call('EXISTS', ARGV[1] .. m) == 0 and not redis.call('ZSCORE', KEYS[2], m) then
+    added = added + redis.call('ZADD', KEYS[1], 'NX', ARGV[i + 1], m)
+  end
+end
+return added
+"#;
+
 /// The compiled scripts (sent by SHA, loaded on first use).
 #[derive(Clone)]
 pub struct Schedule {
@@ -125,7 +146,9 @@ pub struct Schedule {
     retry: Script,
     reap: Script,
     restore: Script,
+    add_new: Script,
     confirm_loaded: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    add_new_loaded: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A claimed event.
@@ -149,7 +172,9 @@ impl Schedule {
             retry: Script::new(RETRY),
             reap: Script::new(REAP),
             restore: Script::new(RESTORE),
+            add_new: Script::new(ADD_NEW),
             confirm_loaded: Default::default(),
+            add_new_loaded: Default::default(),
         }
     }
 
@@ -158,7 +183,9 @@ impl Schedule {
         &self.keys
     }
 
-    /// Adds new events (freshly scheduled timers) in one pipeline.
+    /// Adds events of changed timers (resumed, rescheduled, replayed) in one pipeline: one
+    /// ZADD per shard with all its (score, member) pairs. A replayed dead letter keeps its
+    /// member, so this one ignores tombstones, unlike [`Schedule::add_new`].
     pub async fn add(
         &self,
         c: &mut ConnectionManager,
@@ -167,8 +194,6 @@ impl Schedule {
         if events.is_empty() {
             return Ok(());
         }
-        // One ZADD per shard with all its (score, member) pairs: a group of 500 timers is
-        // 16 commands, not 500.
         let mut by_shard: std::collections::BTreeMap<u32, Vec<(i64, &str)>> = Default::default();
         for (shard, member, at) in events {
             by_shard.entry(*shard).or_default().push((*at, member));
@@ -178,6 +203,53 @@ impl Schedule {
             pipe.zadd_multiple(self.keys.due(shard), &items).ignore();
         }
         pipe.query_async(c).await
+    }
+
+    /// Adds events of newly created timers in one pipeline, one script per shard with all
+    /// its events (a group of 500 timers is 16 calls, not 500), skipping events already
+    /// claimed or completed (see [`ADD_NEW`]): this add may come late.
+    pub async fn add_new(
+        &self,
+        c: &mut ConnectionManager,
+        events: &[(u32, String, i64)],
+    ) -> redis::RedisResult<()> {
+        use std::sync::atomic::Ordering::Relaxed;
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut by_shard: std::collections::BTreeMap<u32, Vec<(&str, i64)>> = Default::default();
+        for (shard, member, at) in events {
+            by_shard.entry(*shard).or_default().push((member, *at));
+        }
+        let mut pipe = redis::pipe();
+        for (shard, items) in by_shard {
+            let mut call = self.add_new.key(self.keys.due(shard));
+            call.key(self.keys.lease(shard))
+                .arg(self.keys.done_prefix(shard));
+            for (member, at) in items {
+                call.arg(member).arg(at);
+            }
+            pipe.invoke_script(&call).ignore();
+        }
+        // A pipeline of EVALSHA cannot recover from NOSCRIPT: load the script first, and
+        // again if Redis forgot it (restarted or flushed); the adds are idempotent.
+        for _ in 0..2 {
+            if !self.add_new_loaded.load(Relaxed) {
+                self.add_new.prepare_invoke().load_async(c).await?;
+                self.add_new_loaded.store(true, Relaxed);
+            }
+            match pipe.query_async::<()>(c).await {
+                Err(e) if e.kind() == redis::ErrorKind::NoScriptError => {
+                    self.add_new_loaded.store(false, Relaxed)
+                }
+                other => return other,
+            }
+        }
+        Err((
+            redis::ErrorKind::NoScriptError,
+            "the add script would not stay loaded",
+        )
+            .into())
     }
 
     /// Removes an event wherever it is (cancel, reschedule, pause).
