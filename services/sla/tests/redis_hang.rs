@@ -18,12 +18,24 @@ use tokio::{
 /// A TCP proxy to the real Redis that can be frozen: while frozen it forwards nothing
 /// either way, as a hung Redis (or a network partition that drops no connection) would.
 async fn freezable_proxy(upstream: &str) -> (String, watch::Sender<bool>) {
-    let upstream = upstream
-        .trim_start_matches("redis://")
-        .trim_end_matches('/')
-        .to_string();
+    use redis::{ConnectionAddr, IntoConnectionInfo};
+    let info = upstream.into_connection_info().expect("REDIS_URL");
+    let ConnectionAddr::Tcp(host, port) = &info.addr else {
+        panic!("this test proxies plain TCP Redis, not {:?}", info.addr)
+    };
+    let upstream = format!("{host}:{port}");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("redis://{}", listener.local_addr().unwrap());
+    // The same database and credentials, through the proxy.
+    let auth = match (&info.redis.username, &info.redis.password) {
+        (Some(u), Some(p)) => format!("{u}:{p}@"),
+        (None, Some(p)) => format!(":{p}@"),
+        _ => String::new(),
+    };
+    let url = format!(
+        "redis://{auth}{}/{}",
+        listener.local_addr().unwrap(),
+        info.redis.db
+    );
     let (frozen, watch) = watch::channel(false);
     tokio::spawn(async move {
         while let Ok((inbound, _)) = listener.accept().await {
