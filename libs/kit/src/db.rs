@@ -20,9 +20,10 @@ pub const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 ///
 /// sqlx pings every connection before every use by default: a round trip more per query
 /// (on the SLA service's group commit, half of the service's own CPU spent on the
-/// database, by perf). A connection that was in use a moment ago is known to be alive, so
-/// only one idle for [`PING_AFTER_IDLE`] is checked (HikariCP's bypass window, in effect);
-/// one found dead is closed and the next one tried.
+/// database, by perf). sqlx still checks a connection when it is released, so one that
+/// was in use a moment ago is known to be alive: only one idle for [`PING_AFTER_IDLE`] is
+/// pinged (HikariCP's bypass window, in effect), and one found dead is closed and the next
+/// one tried. A connection that dies within that second fails the query it is given.
 pub fn pool(cfg: &Config) -> anyhow::Result<PgPool> {
     let url = cfg.require_database_url()?;
     let options: PgConnectOptions = url.parse()?;

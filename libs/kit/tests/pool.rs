@@ -19,6 +19,13 @@ async fn a_connection_that_died_while_idle_is_replaced_not_handed_out() {
         .await
         .unwrap();
 
+    // Back in the pool (sqlx checks a released connection in a task of its own) before it
+    // is killed, so that only the check on the way out of the pool can notice.
+    testkit::eventually(std::time::Duration::from_secs(5), || {
+        let idle = pool.num_idle();
+        async move { idle == 1 }
+    })
+    .await;
     let admin = sqlx::PgPool::connect(&testkit::database_url())
         .await
         .unwrap();
