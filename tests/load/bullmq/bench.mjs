@@ -93,11 +93,13 @@ function redisConnection() {
 // ---- CPU while adding, as sla-bench measures it (Linux /proc; else null) --------------
 // This process is the "load generator" (the caller and BullMQ's client library at once);
 // Redis is BullMQ's server. USER_HZ is 100 ticks per second.
-function procSecs(pid) {
+// With children: also the time of ended children (cutime + cstime), e.g. a Redis fork.
+function procSecs(pid, children = false) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 1).trim().split(/\s+/);
-    return (Number(f[11]) + Number(f[12])) / 100;
+    const own = Number(f[11]) + Number(f[12]);
+    return (children ? own + Number(f[13]) + Number(f[14]) : own) / 100;
   } catch {
     return null;
   }
@@ -106,7 +108,7 @@ function byName(comm) {
   let sum = 0;
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
-      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm) sum += procSecs(pid) ?? 0;
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm) sum += procSecs(pid, true) ?? 0;
     } catch {
       // gone meanwhile
     }
@@ -114,7 +116,7 @@ function byName(comm) {
   return sum;
 }
 function machineBusySecs() {
-  const t = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const t = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
   return (t.reduce((a, b) => a + b, 0) - t[3] - (t[4] ?? 0)) / 100;
 }
 function cpuSnapshot() {

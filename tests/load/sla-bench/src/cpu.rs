@@ -30,12 +30,19 @@ pub struct PerTimer {
     pub busy_cores: f64,
 }
 
-/// utime + stime of a process, in seconds.
-fn process_secs(pid: &str) -> Option<f64> {
+/// utime + stime of a process, in seconds; with `children`, also cutime + cstime: the
+/// time of its children that ended (a Postgres backend or autovacuum worker that exits
+/// between two snapshots leaves its time to the postmaster there).
+fn process_secs(pid: &str, children: bool) -> Option<f64> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may hold spaces: the fields that matter follow its ')'.
+    // The command name may hold spaces: the fields that matter follow its ')'; utime is
+    // field 14 of proc(5), the 12th after the name.
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    let last = if children { 14 } else { 12 };
+    let mut ticks = 0.0;
+    for i in 11..=last {
+        ticks += fields.get(i)?.parse::<f64>().ok()?;
+    }
     Some(ticks / TICKS_PER_SEC)
 }
 
@@ -50,7 +57,7 @@ fn by_name(comm: &str) -> f64 {
         .filter(|pid| {
             fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim_end() == comm)
         })
-        .filter_map(|pid| process_secs(&pid))
+        .filter_map(|pid| process_secs(&pid, true))
         .sum()
 }
 
@@ -62,9 +69,11 @@ fn machine_secs() -> Option<f64> {
         .next()?
         .split_whitespace()
         .skip(1)
+        // user nice system idle iowait irq softirq steal; guest time is inside user.
+        .take(8)
         .filter_map(|t| t.parse().ok())
         .collect();
-    // user nice system idle iowait irq softirq steal ...: idle and iowait are not busy.
+    // Idle and iowait are not busy.
     let busy: f64 = ticks.iter().sum::<f64>() - ticks.get(3)? - ticks.get(4).unwrap_or(&0.0);
     Some(busy / TICKS_PER_SEC)
 }
@@ -74,12 +83,13 @@ fn machine_secs() -> Option<f64> {
 pub fn snapshot(service_pids: &[u32]) -> Option<Snapshot> {
     let service = service_pids
         .iter()
-        .map(|p| process_secs(&p.to_string()))
+        .map(|p| process_secs(&p.to_string(), false))
         .sum::<Option<f64>>()?;
     Some(Snapshot {
         at: Instant::now(),
         service,
-        load: process_secs("self")?,
+        // Not its children: they are the replicas.
+        load: process_secs("self", false)?,
         postgres: by_name("postgres"),
         redis: by_name("redis-server"),
         machine: machine_secs()?,
