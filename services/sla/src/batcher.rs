@@ -19,9 +19,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    domain::{self, Point},
+    domain::Point,
     engine::Engine,
-    schedule::Keys,
+    schedule,
     store::{self, Scheduled, TimerRow},
 };
 
@@ -206,12 +206,7 @@ fn events_of<'a>(rows: impl IntoIterator<Item = &'a TimerRow>) -> Vec<Event> {
         .filter(|r| r.state == "scheduled")
         .filter_map(|r| {
             let (p, at) = (r.next_point?, r.next_fire_at?);
-            let id = r.id.to_string();
-            Some((
-                Keys::shard_of(&id),
-                domain::delivery_id(&id, r.generation, Point::from_db(p)),
-                at.timestamp_millis(),
-            ))
+            Some(schedule::event(r.id, r.generation, Point::from_db(p), at))
         })
         .collect()
 }

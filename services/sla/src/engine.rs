@@ -27,7 +27,7 @@ use crate::{
     convert::ts,
     domain::{self, Point},
     events,
-    schedule::{Keys, SHARDS, Schedule},
+    schedule::{self, Keys, SHARDS, Schedule},
     store::{self, TimerRow},
 };
 
@@ -708,14 +708,7 @@ impl Engine {
                 let busy = self.busy.lock().expect("busy poisoned");
                 let held = self.held.lock().expect("held poisoned");
                 rows.iter()
-                    .map(|(id, g, p, at)| {
-                        let id = id.to_string();
-                        (
-                            Keys::shard_of(&id),
-                            domain::delivery_id(&id, *g, Point::from_db(*p)),
-                            at.timestamp_millis(),
-                        )
-                    })
+                    .map(|(id, g, p, at)| schedule::event(*id, *g, Point::from_db(*p), *at))
                     // Ours in memory: they fire (or retry) from here; the straggler pass
                     // restores any that fail meanwhile.
                     .filter(|(_, m, at)| !busy.contains(m) && !held.contains_key(&(*at, m.clone())))
@@ -746,14 +739,7 @@ impl Engine {
         let rows = store::overdue(&self.pool, self.settings.straggler_grace_ms, 5000).await?;
         let events: Vec<(u32, String, i64)> = rows
             .iter()
-            .map(|(id, g, p, at)| {
-                let id = id.to_string();
-                (
-                    Keys::shard_of(&id),
-                    domain::delivery_id(&id, *g, Point::from_db(*p)),
-                    at.timestamp_millis(),
-                )
-            })
+            .map(|(id, g, p, at)| schedule::event(*id, *g, Point::from_db(*p), *at))
             .collect();
         self.schedule.restore(c, &events).await?;
         Ok(())

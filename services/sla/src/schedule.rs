@@ -6,6 +6,8 @@
 
 use redis::{Script, aio::ConnectionManager};
 
+use crate::domain::{self, Point};
+
 /// Number of shards: enough that one hot key does not cap throughput, few enough that a
 /// claim pass over all of them stays cheap.
 pub const SHARDS: u32 = 16;
@@ -18,6 +20,22 @@ const TOMBSTONE_MS: i64 = 120_000;
 #[derive(Clone, Debug)]
 pub struct Keys {
     prefix: String,
+}
+
+/// One scheduled event as Redis holds it: (shard, member, due ms). The member is the
+/// delivery id of the timer's `point` in its `generation`.
+pub fn event(
+    timer: uuid::Uuid,
+    generation: i32,
+    point: Point,
+    at: chrono::DateTime<chrono::Utc>,
+) -> (u32, String, i64) {
+    let id = timer.to_string();
+    (
+        Keys::shard_of(&id),
+        domain::delivery_id(&id, generation, point),
+        at.timestamp_millis(),
+    )
 }
 
 impl Keys {
