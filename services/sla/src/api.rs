@@ -34,11 +34,19 @@ use crate::{
     domain::{self, ClockKind, Point},
     engine::{Engine, Settings},
     events,
-    schedule::Keys,
+    schedule::{self, Keys},
     store::{self, Scheduled, TimerRow},
 };
 
 const SERVICE: &str = "aftersales.sla.v1.SlaService";
+
+/// The API's Redis connection, made on first use.
+#[derive(Default)]
+struct RedisConn {
+    manager: Option<ConnectionManager>,
+    /// When the last attempt to connect failed.
+    failed_at: Option<std::time::Instant>,
+}
 
 /// Builds the service: API, engine and batcher tasks.
 pub fn app(ctx: Ctx) -> anyhow::Result<App> {
@@ -83,7 +91,7 @@ pub fn app(ctx: Ctx) -> anyhow::Result<App> {
         batcher,
         calendars,
         redis: ctx.redis.clone(),
-        conn: Arc::new(Mutex::new(None)),
+        conn: Arc::new(Mutex::new(RedisConn::default())),
     };
     let svc = [Role::Service];
     let ops = [Role::Service, Role::Agent];
@@ -120,7 +128,7 @@ struct Api {
     batcher: Batcher,
     calendars: Calendars,
     redis: redis::Client,
-    conn: Arc<Mutex<Option<ConnectionManager>>>,
+    conn: Arc<Mutex<RedisConn>>,
 }
 
 /// Whose timers a caller may see and change: a service its own; agents and admins all.
@@ -282,12 +290,20 @@ impl Api {
         })
     }
 
+    /// The Redis connection for calls' own updates; None while Redis cannot be reached.
+    /// After a failed attempt, calls do not try again for [`schedule::CALLER_REDIS_TIMEOUT`]:
+    /// they would queue behind each other's attempts, each waiting that long.
     async fn redis(&self) -> Option<ConnectionManager> {
         let mut guard = self.conn.lock().await;
-        if guard.is_none() {
-            *guard = ConnectionManager::new(self.redis.clone()).await.ok();
+        if guard.manager.is_none()
+            && guard
+                .failed_at
+                .is_none_or(|t| t.elapsed() >= schedule::CALLER_REDIS_TIMEOUT)
+        {
+            guard.manager = schedule::bounded_connection(self.redis.clone()).await.ok();
+            guard.failed_at = guard.manager.is_none().then(std::time::Instant::now);
         }
-        guard.clone()
+        guard.manager.clone()
     }
 
     /// After a committed change: take the old event out of Redis, put the new one in.

@@ -181,7 +181,7 @@ async fn add_to_redis(
         let mut added = false;
         for _ in 0..2 {
             if conn.is_none() {
-                conn = redis::aio::ConnectionManager::new(redis.clone()).await.ok();
+                conn = schedule::bounded_connection(redis.clone()).await.ok();
             }
             let Some(c) = conn.as_mut() else { continue };
             match add_events(&engine, c, &events, true).await {

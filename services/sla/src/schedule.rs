@@ -22,6 +22,26 @@ pub struct Keys {
     prefix: String,
 }
 
+/// How long a call that answers a caller waits on Redis (to connect, or for a reply)
+/// before it gives up: Redis is only the fast schedule, what it misses the straggler pass
+/// restores from Postgres, so a hung Redis must not hang the caller.
+pub const CALLER_REDIS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A Redis connection for work a caller waits on, bounded by [`CALLER_REDIS_TIMEOUT`]
+/// (redis-rs waits forever by default).
+pub async fn bounded_connection(client: redis::Client) -> redis::RedisResult<ConnectionManager> {
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(CALLER_REDIS_TIMEOUT)
+        .set_response_timeout(CALLER_REDIS_TIMEOUT);
+    // The whole attempt, not each of the manager's own retries.
+    tokio::time::timeout(
+        CALLER_REDIS_TIMEOUT,
+        ConnectionManager::new_with_config(client, config),
+    )
+    .await
+    .map_err(|_| redis::RedisError::from((redis::ErrorKind::IoError, "connecting timed out")))?
+}
+
 /// One scheduled event as Redis holds it: (shard, member, due ms). The member is the
 /// delivery id of the timer's `point` in its `generation`.
 pub fn event(

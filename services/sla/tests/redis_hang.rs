@@ -1,12 +1,16 @@
 //! Postgres is the truth and Redis only the fast schedule, so a Redis that hangs (accepts
-//! connections, never answers) must not stop scheduling: ScheduleTimer answers once the
-//! timer is committed, and the timer fires when Redis answers again. Before, the answer
-//! waited for the Redis add, and a hung Redis hung every ScheduleTimer call.
+//! connections, never answers) must not hang the callers: ScheduleTimer answers once the
+//! timer is committed, BatchScheduleTimers and CancelTimer within a bounded wait, and the
+//! timers fire when Redis answers again. Before, each of them waited for Redis forever.
 
 mod common;
 
 use std::time::Duration;
 
+use aftersales_proto::aftersales::sla::v1::{
+    BatchScheduleTimersRequest, CancelTimerRequest, GetTimerRequest, ScheduleTimerRequest,
+    TimerState, Trigger, trigger::Spec,
+};
 use common::Harness;
 use testkit::eventually;
 use tokio::{
@@ -69,37 +73,86 @@ async fn pump(
 }
 
 #[tokio::test]
-async fn scheduling_answers_while_redis_hangs_and_the_timer_fires_once_it_answers() {
+async fn calls_answer_while_redis_hangs_and_the_timers_fire_once_it_answers() {
     let mut h = Harness::new().await;
     let (url, frozen) = freezable_proxy(&testkit::redis_url()).await;
     h.world.set("REDIS_URL", url);
     let sla = h.replica().await;
     let mut c = h.client(&sla);
+    let to_cancel = h
+        .schedule_after(&mut c, "returns/c-hang", "review", Duration::from_secs(60))
+        .await;
 
     frozen.send(true).unwrap();
     let scheduled = tokio::time::timeout(
         Duration::from_secs(5),
         h.schedule_after(
             &mut c,
-            "returns/hang",
+            "returns/a-hang",
             "review",
             Duration::from_millis(1500),
         ),
     )
     .await
     .expect("ScheduleTimer answers while Redis hangs");
-    assert_eq!(scheduled.subject, "returns/hang");
+    assert_eq!(scheduled.subject, "returns/a-hang");
+    let in_time = Duration::from_secs(8);
+    let batch = tokio::time::timeout(
+        in_time,
+        c.batch_schedule_timers(h.req(BatchScheduleTimersRequest {
+            requests: vec![ScheduleTimerRequest {
+                subject: "returns/b-hang".into(),
+                kind: "review".into(),
+                trigger: Some(Trigger {
+                    spec: Some(Spec::After(prost_types::Duration {
+                        seconds: 1,
+                        nanos: 500_000_000,
+                    })),
+                    start_time: None,
+                }),
+                ..Default::default()
+            }],
+        })),
+    )
+    .await
+    .expect("BatchScheduleTimers answers while Redis hangs")
+    .unwrap();
+    assert!(batch.into_inner().results[0].created);
+    tokio::time::timeout(
+        in_time,
+        c.cancel_timer(h.req(CancelTimerRequest {
+            name: to_cancel.name.clone(),
+            reason: "merchant approved".into(),
+            ..Default::default()
+        })),
+    )
+    .await
+    .expect("CancelTimer answers while Redis hangs")
+    .unwrap();
+    let state = c
+        .get_timer(h.req(GetTimerRequest {
+            name: to_cancel.name.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .state;
+    assert_eq!(state, TimerState::Cancelled as i32);
     // Still hung past the due time: nothing can fire yet.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(h.owner.of("returns/hang").is_empty());
+    assert!(h.owner.of("returns/a-hang").is_empty());
 
     frozen.send(false).unwrap();
     eventually(Duration::from_secs(15), || {
-        let n = h.owner.of("returns/hang").len();
-        async move { n >= 1 }
+        let n = (
+            h.owner.of("returns/a-hang").len(),
+            h.owner.of("returns/b-hang").len(),
+        );
+        async move { n.0 >= 1 && n.1 >= 1 }
     })
     .await;
-    // Once, even though the add and the straggler pass may both have put it back.
+    // Once, even though the add and the straggler pass may both have put them back.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(h.owner.of("returns/hang").len(), 1);
+    assert_eq!(h.owner.of("returns/a-hang").len(), 1);
+    assert_eq!(h.owner.of("returns/b-hang").len(), 1);
 }
