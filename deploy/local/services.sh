@@ -50,6 +50,14 @@ running_pid() {
   echo "$pid"
 }
 
+# Just started by us: alive is enough. Its pid cannot have been reused yet, and until the
+# launching subshell has exec'd the binary its command line is still this script's, so
+# running_pid's command-line check would call a service that is starting dead.
+alive() { # NAME
+  local pid
+  pid=$(cat "$(pid_file "$1")" 2>/dev/null) && [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null
+}
+
 healthy() { # NAME
   timeout 10 "$BIN_DIR/$1" healthcheck "$(grpc_url "$1")" >/dev/null 2>&1
 }
@@ -181,7 +189,7 @@ cmd_start() {
   while (( ${#pending[@]} )); do
     waiting=()
     for name in "${pending[@]}"; do
-      if ! running_pid "$name" >/dev/null; then
+      if ! alive "$name"; then
         show_log_tail "$name"
         rm -f "$(pid_file "$name")"
         die "$name exited during startup (the others keep running; 'make stop' stops them)"
