@@ -7,7 +7,7 @@
 //! whose Redis entry is late or lost is restored from it (`Engine`'s straggler pass), so
 //! waiting for Redis too would only lengthen every call. The Redis task adds the timers a
 //! pipeline at a time, and what arrives meanwhile goes into the next one, so at high rates
-//! one ZADD per shard carries several groups.
+//! one call per shard carries several groups.
 
 use std::sync::{
     Arc,
