@@ -450,10 +450,7 @@ impl SlaService for Api {
         if let Some(taken) = results.iter().find(|s| matches!(s, Scheduled::IdTaken(_))) {
             answer(taken)?;
         }
-        let created = results.iter().filter_map(|s| match s {
-            Scheduled::Created(r) => Some(r),
-            _ => None,
-        });
+        let created = results.iter().filter_map(Scheduled::created);
         match self.redis().await {
             Some(mut c) => {
                 if let Err(e) = batcher::add_new_to_schedule(&self.engine, &mut c, created).await {

@@ -137,10 +137,7 @@ async fn run(
         metrics::histogram!("sla_schedule_group_size").record(rows.len() as f64);
         match store::insert_batch(&pool, rows, false).await {
             Ok(results) => {
-                let created = events_of(results.iter().filter_map(|s| match s {
-                    Scheduled::Created(r) => Some(r),
-                    _ => None,
-                }));
+                let created = events_of(results.iter().filter_map(Scheduled::created));
                 let n = created.len();
                 if n > 0 && !backlog.push(created) {
                     // Durable already: the straggler pass restores these from Postgres.

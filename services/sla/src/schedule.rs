@@ -42,6 +42,43 @@ pub async fn bounded_connection(client: redis::Client) -> redis::RedisResult<Con
     .map_err(|_| redis::RedisError::from((redis::ErrorKind::IoError, "connecting timed out")))?
 }
 
+/// Events grouped by shard, as (member, due ms): one command or script call per shard.
+fn by_shard(events: &[(u32, String, i64)]) -> std::collections::BTreeMap<u32, Vec<(&str, i64)>> {
+    let mut by_shard: std::collections::BTreeMap<u32, Vec<(&str, i64)>> = Default::default();
+    for (shard, member, at) in events {
+        by_shard.entry(*shard).or_default().push((member, *at));
+    }
+    by_shard
+}
+
+/// Runs a pipeline of `script` calls. A pipeline of EVALSHA cannot recover from NOSCRIPT,
+/// so the script is loaded first (once, `loaded` remembers), and again if Redis forgot it
+/// (restarted or flushed), then the pipeline is sent once more: every caller's script is
+/// safe to repeat.
+async fn query_scripted<T: redis::FromRedisValue>(
+    script: &Script,
+    loaded: &std::sync::atomic::AtomicBool,
+    pipe: &redis::Pipeline,
+    c: &mut ConnectionManager,
+) -> redis::RedisResult<T> {
+    use std::sync::atomic::Ordering::Relaxed;
+    for _ in 0..2 {
+        if !loaded.load(Relaxed) {
+            script.prepare_invoke().load_async(c).await?;
+            loaded.store(true, Relaxed);
+        }
+        match pipe.query_async(c).await {
+            Err(e) if e.kind() == redis::ErrorKind::NoScriptError => loaded.store(false, Relaxed),
+            other => return other,
+        }
+    }
+    Err((
+        redis::ErrorKind::NoScriptError,
+        "the script would not stay loaded",
+    )
+        .into())
+}
+
 /// One scheduled event as Redis holds it: (shard, member, due ms). The member is the
 /// delivery id of the timer's `point` in its `generation`.
 pub fn event(
@@ -232,13 +269,10 @@ impl Schedule {
         if events.is_empty() {
             return Ok(());
         }
-        let mut by_shard: std::collections::BTreeMap<u32, Vec<(i64, &str)>> = Default::default();
-        for (shard, member, at) in events {
-            by_shard.entry(*shard).or_default().push((*at, member));
-        }
         let mut pipe = redis::pipe();
-        for (shard, items) in by_shard {
-            pipe.zadd_multiple(self.keys.due(shard), &items).ignore();
+        for (shard, items) in by_shard(events) {
+            let scored: Vec<(i64, &str)> = items.into_iter().map(|(m, at)| (at, m)).collect();
+            pipe.zadd_multiple(self.keys.due(shard), &scored).ignore();
         }
         pipe.query_async(c).await
     }
@@ -251,16 +285,11 @@ impl Schedule {
         c: &mut ConnectionManager,
         events: &[(u32, String, i64)],
     ) -> redis::RedisResult<()> {
-        use std::sync::atomic::Ordering::Relaxed;
         if events.is_empty() {
             return Ok(());
         }
-        let mut by_shard: std::collections::BTreeMap<u32, Vec<(&str, i64)>> = Default::default();
-        for (shard, member, at) in events {
-            by_shard.entry(*shard).or_default().push((member, *at));
-        }
         let mut pipe = redis::pipe();
-        for (shard, items) in by_shard {
+        for (shard, items) in by_shard(events) {
             let mut call = self.add_new.key(self.keys.due(shard));
             call.key(self.keys.lease(shard))
                 .arg(self.keys.done_prefix(shard));
@@ -269,25 +298,7 @@ impl Schedule {
             }
             pipe.invoke_script(&call).ignore();
         }
-        // A pipeline of EVALSHA cannot recover from NOSCRIPT: load the script first, and
-        // again if Redis forgot it (restarted or flushed); the adds are idempotent.
-        for _ in 0..2 {
-            if !self.add_new_loaded.load(Relaxed) {
-                self.add_new.prepare_invoke().load_async(c).await?;
-                self.add_new_loaded.store(true, Relaxed);
-            }
-            match pipe.query_async::<()>(c).await {
-                Err(e) if e.kind() == redis::ErrorKind::NoScriptError => {
-                    self.add_new_loaded.store(false, Relaxed)
-                }
-                other => return other,
-            }
-        }
-        Err((
-            redis::ErrorKind::NoScriptError,
-            "the add script would not stay loaded",
-        )
-            .into())
+        query_scripted(&self.add_new, &self.add_new_loaded, &pipe, c).await
     }
 
     /// Removes an event wherever it is (cancel, reschedule, pause).
@@ -348,25 +359,8 @@ impl Schedule {
         for (shard, members) in by_shard {
             pipe.invoke_script(self.confirm.key(self.keys.lease(*shard)).arg(members));
         }
-        // A pipeline of EVALSHA cannot recover from NOSCRIPT: make sure it is loaded.
-        if !self
-            .confirm_loaded
-            .load(std::sync::atomic::Ordering::Relaxed)
-        {
-            self.confirm.prepare_invoke().load_async(c).await?;
-            self.confirm_loaded
-                .store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-        let flags: Vec<Vec<i64>> = match pipe.query_async(c).await {
-            Ok(f) => f,
-            Err(e) if e.kind() == redis::ErrorKind::NoScriptError => {
-                // Redis restarted (or was flushed) and forgot the script.
-                self.confirm_loaded
-                    .store(false, std::sync::atomic::Ordering::Relaxed);
-                return Err(e);
-            }
-            Err(e) => return Err(e),
-        };
+        let flags: Vec<Vec<i64>> =
+            query_scripted(&self.confirm, &self.confirm_loaded, &pipe, c).await?;
         Ok(flags
             .into_iter()
             .map(|v| v.into_iter().map(|f| f == 1).collect())

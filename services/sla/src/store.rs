@@ -64,6 +64,16 @@ pub enum Scheduled {
     IdTaken(Uuid),
 }
 
+impl Scheduled {
+    /// The timer, when this call inserted it.
+    pub fn created(&self) -> Option<&TimerRow> {
+        match self {
+            Scheduled::Created(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
 /// Inserts a group of new timers in one statement, which is its own transaction: one
 /// round trip and one commit for the group (group commit). A timer whose id or live key
 /// exists already is not inserted; the existing one is answered instead. With
