@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # `make bench-sla`: the SLA timer service against BullMQ delayed jobs (issue 4, Benchmark).
 #
-# Runs, in this order, on the same Postgres and Redis:
-#   aftersales-sla single x1, batch x1, single x2 replicas, batch x2   (tests/load/sla-bench)
-#   bullmq single, bullmq bulk                                           (tests/load/bullmq)
-# then prints the side-by-side table, the ratios and the targets (PASS/FAIL). It exits 0
+# Runs, on the same Postgres and Redis, aftersales-sla (tests/load/sla-bench) single and
+# batch with one replica and with two, and BullMQ (tests/load/bullmq) single and bulk,
+# interleaved so that every aftersales-sla run has a BullMQ single run next to it:
+#   sla single x1, bullmq single, sla batch x1, bullmq bulk, sla single x2, bullmq single,
+#   sla batch x2
+# (this machine's speed drifts over minutes, for both systems alike, so a ratio is taken
+# against the nearest run of the peer), then prints the side-by-side table, the ratios and the targets (PASS/FAIL). It exits 0
 # whatever the figures: a benchmark reports, it does not gate.
 #
 # Overrides (environment), for a quick run e.g. BENCH_TIMERS=5000:
@@ -16,7 +19,8 @@
 #   BENCH_CHANNELS=4      HTTP/2 connections the calls are spread over
 #   BENCH_BATCH=500       timers per BatchScheduleTimers / addBulk call
 #   BENCH_BATCH_CONCURRENCY=8  batch calls in flight (8 x 500 keeps 2 cores busy)
-#   BENCH_RUNS="sla-single-1 sla-batch-1 sla-single-2 sla-batch-2 bullmq-single bullmq-bulk"
+#   BENCH_NO_BUILD=1     use the release binaries already built (to compare two builds)
+#   BENCH_RUNS="sla-single-1 bullmq-single sla-batch-1 bullmq-bulk sla-single-2 bullmq-single sla-batch-2"
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -30,7 +34,7 @@ CONCURRENCY=${BENCH_CONCURRENCY:-64}
 CHANNELS=${BENCH_CHANNELS:-4}
 BATCH=${BENCH_BATCH:-500}
 BATCH_CONCURRENCY=${BENCH_BATCH_CONCURRENCY:-8}
-RUNS=${BENCH_RUNS:-sla-single-1 sla-batch-1 sla-single-2 sla-batch-2 bullmq-single bullmq-bulk}
+RUNS=${BENCH_RUNS:-sla-single-1 bullmq-single sla-batch-1 bullmq-bulk sla-single-2 bullmq-single sla-batch-2}
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 OUT_DIR=.run/bench
 
@@ -55,8 +59,10 @@ if [[ -z ${AUTH_JWT_SECRET:-} ]]; then
 fi
 export AUTH_JWT_SECRET
 
-log "cargo build --release -p sla -p sla-bench"
-cargo build --release -p sla -p sla-bench
+if [[ -z ${BENCH_NO_BUILD:-} ]]; then
+  log "cargo build --release -p sla -p sla-bench"
+  cargo build --release -p sla -p sla-bench
+fi
 
 # Node for the BullMQ peer (and the report); installed like infra.sh installs Postgres.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

@@ -301,6 +301,14 @@ pub async fn check_health(url: &str, service: &str) -> anyhow::Result<bool> {
         == tonic_health::pb::health_check_response::ServingStatus::Serving as i32)
 }
 
+/// The multi-threaded runtime every service binary runs on.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
 /// The whole `main` of a service binary. Subcommands: (none) or `serve`; `migrate` (run the
 /// migrations and exit, for a Kubernetes Job); `healthcheck [url]` (exit 0 when SERVING,
 /// for exec probes and `make run`).
@@ -317,10 +325,7 @@ where
             return ExitCode::from(2);
         }
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let runtime = runtime();
     let result = runtime.block_on(async move {
         match args.first().map(String::as_str) {
             None | Some("serve") => {

@@ -15,7 +15,9 @@ use aftersales_proto::aftersales::sla::v1::{
     BatchScheduleTimersRequest, ScheduleTimerRequest, Trigger,
     sla_service_client::SlaServiceClient, trigger::Spec,
 };
-use tonic::{Code, Request, Status, metadata::MetadataValue, transport::Channel};
+use tonic::{Code, Request, Status, metadata::MetadataValue};
+
+use crate::conn::Conn;
 
 /// Single calls or batches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,7 +134,7 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 pub async fn schedule(
     plan: &Plan,
     load: &Load,
-    channels: &[Channel],
+    channels: &[Conn],
     token: &str,
 ) -> anyhow::Result<Outcome> {
     let bearer: MetadataValue<_> = format!("Bearer {token}").parse()?;
@@ -146,7 +148,8 @@ pub async fn schedule(
 
     let mut workers = Vec::with_capacity(load.concurrency);
     for w in 0..load.concurrency {
-        let mut client = SlaServiceClient::new(channels[w % channels.len()].clone());
+        let conn = &channels[w % channels.len()];
+        let mut client = SlaServiceClient::with_origin(conn.clone(), conn.origin.clone());
         let (plan, next, total, bearer, mode) = (
             plan.clone(),
             next.clone(),

@@ -10,6 +10,7 @@
 //! ```
 //! Needs DATABASE_URL, REDIS_URL and AUTH_JWT_SECRET (the replicas inherit them).
 
+mod conn;
 mod cpu;
 mod load;
 mod receiver;
@@ -24,7 +25,6 @@ use std::{
 
 use anyhow::{Context, anyhow, bail};
 use kit::auth::{Role, Tokens};
-use tonic::transport::{Channel, Endpoint};
 
 use crate::{
     load::{Load, Mode, Plan},
@@ -140,9 +140,8 @@ fn unix_ms(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    match run().await {
+fn main() -> ExitCode {
+    match kit::server::runtime().block_on(run()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("sla-bench: {e:#}");
@@ -216,13 +215,11 @@ async fn measure(
     let urls = replicas.urls();
     // A few HTTP/2 connections, round-robin over the replicas, so that with two replicas
     // both take scheduling load, as behind a load balancer.
-    let mut channels: Vec<Channel> = Vec::with_capacity(args.channels);
+    let mut channels = Vec::with_capacity(args.channels);
     for k in 0..args.channels.max(urls.len()) {
         let url = &urls[k % urls.len()];
         channels.push(
-            Endpoint::from_shared(url.clone())?
-                .tcp_nodelay(true)
-                .connect()
+            conn::connect(url)
                 .await
                 .with_context(|| format!("connecting to {url}"))?,
         );
