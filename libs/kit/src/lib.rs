@@ -18,10 +18,3 @@ pub mod time;
 
 pub use error::{Error, Result};
 pub use server::{App, Ctx, ServiceSpec};
-
-/// Every binary that links kit (the services, their tests and the load generators) allocates
-/// with mimalloc. Under `make bench-sla`'s single calls, perf put glibc's malloc and free
-/// (arena locks, consolidation passes) at about a tenth of the service's and the load
-/// generator's CPU; with mimalloc, 3 interleaved pairs of runs scheduled 15-56% faster.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

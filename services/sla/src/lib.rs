@@ -11,6 +11,7 @@ mod convert;
 pub mod domain;
 mod engine;
 pub mod events;
+mod pgcopy;
 pub mod schedule;
 mod store;
 

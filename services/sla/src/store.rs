@@ -3,7 +3,9 @@
 //! too so every replica sees them.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, postgres::PgPoolCopyExt};
+
+use crate::pgcopy;
 use uuid::Uuid;
 
 /// Every column of a timer.
@@ -84,11 +86,11 @@ pub async fn insert_batch(
     rows: Vec<TimerRow>,
     all_or_none: bool,
 ) -> Result<Vec<Scheduled>, sqlx::Error> {
-    // The common case first: nothing collides, and a plain INSERT is a fifth cheaper for
-    // Postgres than ON CONFLICT's speculative insertion. A collision fails it whole (it is
-    // its own transaction, so nothing is left behind) and the group goes the careful way,
-    // in one transaction again.
-    match insert(pool, &rows, "").await {
+    // The common case first: nothing collides, and a binary COPY is the cheapest write for
+    // Postgres (a plain INSERT was a fifth cheaper than ON CONFLICT's speculative insertion,
+    // and COPY cheaper again). A collision fails it whole (it is its own transaction, so
+    // nothing is left behind) and the group goes the careful way, in one transaction again.
+    match copy_in(pool, &rows).await {
         Ok(_) => Ok(rows.into_iter().map(Scheduled::Created).collect()),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
             let mut tx = pool.begin().await?;
@@ -103,17 +105,13 @@ pub async fn insert_batch(
     }
 }
 
-const ON_CONFLICT: &str = " ON CONFLICT DO NOTHING RETURNING id";
-
 /// Inserts what does not collide and answers for each row.
 async fn resolve(
     tx: &mut PgConnection,
     rows: Vec<TimerRow>,
 ) -> Result<Vec<Scheduled>, sqlx::Error> {
-    let mut inserted: std::collections::HashSet<Uuid> = insert(&mut *tx, &rows, ON_CONFLICT)
-        .await?
-        .into_iter()
-        .collect();
+    let mut inserted: std::collections::HashSet<Uuid> =
+        insert(&mut *tx, &rows).await?.into_iter().collect();
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         // `remove`: of two copies of one timer in a group (a retry racing its first call)
@@ -127,16 +125,52 @@ async fn resolve(
     Ok(out)
 }
 
-/// The group INSERT, with `tail` (ON CONFLICT ... RETURNING) or without.
+/// The group's rows written with `COPY ... FROM STDIN (FORMAT binary)`: one statement and
+/// one commit. Its columns are those of [`insert`]; the others keep their defaults.
+async fn copy_in(pool: &PgPool, rows: &[TimerRow]) -> Result<(), sqlx::Error> {
+    const COPY: &str = "COPY timers (id, owner, subject, kind, request_id, state, trigger,
+            reminder_specs, reminder_at, reminders_done, start_time, due_time, clock, calendar,
+            payload, labels, next_point, next_fire_at, created_at, updated_at)
+        FROM STDIN (FORMAT binary)";
+    let mut w = pgcopy::Writer::new();
+    for r in rows {
+        w.row(20);
+        w.uuid(r.id);
+        w.bytes(r.owner.as_bytes());
+        w.bytes(r.subject.as_bytes());
+        w.bytes(r.kind.as_bytes());
+        w.opt_text(r.request_id.as_deref());
+        w.bytes(b"scheduled");
+        w.bytes(&r.trigger);
+        w.bytes(&r.reminder_specs);
+        w.jsonb(&json(&r.reminder_at.0));
+        w.int4(r.reminders_done);
+        w.timestamptz(r.start_time);
+        w.timestamptz(r.due_time);
+        w.bytes(r.clock.as_bytes());
+        w.opt_text(r.calendar.as_deref());
+        w.bytes(&r.payload);
+        w.jsonb(&json(&r.labels.0));
+        w.opt_int4(r.next_point);
+        w.opt_timestamptz(r.next_fire_at);
+        w.timestamptz(r.created_at);
+        w.timestamptz(r.created_at);
+    }
+    let mut copy = pool.copy_in_raw(COPY).await?;
+    copy.send(w.finish()).await?;
+    copy.finish().await?;
+    Ok(())
+}
+
+/// Inserts the rows that collide with no existing timer; returns the ids inserted.
 async fn insert<'e>(
     exec: impl sqlx::PgExecutor<'e>,
     rows: &[TimerRow],
-    tail: &str,
 ) -> Result<Vec<Uuid>, sqlx::Error> {
     // One statement text whatever the group size (arrays, not a VALUES list), so Postgres
     // parses and plans it once per connection rather than once per distinct size.
     // Columns with defaults (generation, attempts, timestamps, ...) are left to them.
-    let sql = format!(
+    const SQL: &str =
         "INSERT INTO timers (id, owner, subject, kind, request_id, state, trigger, reminder_specs,
              reminder_at, reminders_done, start_time, due_time, clock, calendar, payload, labels,
              next_point, next_fire_at, created_at, updated_at)
@@ -150,9 +184,8 @@ async fn insert<'e>(
            AS t(id, owner, subject, kind, request_id, trigger, reminder_specs, reminder_at,
              reminders_done, start_time, due_time, clock, calendar, payload, labels, next_point,
              next_fire_at, created_at)
-{tail}"
-    );
-    let ids: Vec<(Uuid,)> = sqlx::query_as(&sql)
+         ON CONFLICT DO NOTHING RETURNING id";
+    let ids: Vec<(Uuid,)> = sqlx::query_as(SQL)
         .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.owner.as_str()).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.subject.as_str()).collect::<Vec<_>>())
@@ -208,10 +241,7 @@ async fn collided(tx: &mut PgConnection, r: TimerRow) -> Result<Scheduled, sqlx:
             Some(e) if e.owner == r.owner => return Ok(Scheduled::Existing(e)),
             Some(_) => return Ok(Scheduled::IdTaken(r.id)),
             None => {
-                if !insert(&mut *tx, std::slice::from_ref(&r), ON_CONFLICT)
-                    .await?
-                    .is_empty()
-                {
+                if !insert(&mut *tx, std::slice::from_ref(&r)).await?.is_empty() {
                     return Ok(Scheduled::Created(r));
                 }
             }
