@@ -301,7 +301,7 @@ pub async fn check_health(url: &str, service: &str) -> anyhow::Result<bool> {
         == tonic_health::pb::health_check_response::ServingStatus::Serving as i32)
 }
 
-/// The multi-threaded runtime every service binary runs on.
+/// The multi-threaded runtime the service binaries (and the load generators) run on.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -34,7 +34,12 @@ pub async fn connect(url: &str) -> anyhow::Result<Conn> {
     let (send, conn) = http2::Builder::new(TokioExecutor::new())
         .handshake(TokioIo::new(tcp))
         .await?;
-    tokio::spawn(conn);
+    let peer = authority.to_string();
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            eprintln!("sla-bench: connection to {peer} ended: {e}");
+        }
+    });
     Ok(Conn { send, origin })
 }
 
