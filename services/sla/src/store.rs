@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, postgres::PgPoolCopyExt};
+use uuid::Uuid;
 
 use crate::pgcopy;
-use uuid::Uuid;
 
 /// Every column of a timer.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -134,7 +134,7 @@ async fn copy_in(pool: &PgPool, rows: &[TimerRow]) -> Result<(), sqlx::Error> {
         FROM STDIN (FORMAT binary)";
     let mut w = pgcopy::Writer::new();
     for r in rows {
-        w.row(20);
+        w.row(20); // the 20 columns of COPY's list, in its order
         w.uuid(r.id);
         w.bytes(r.owner.as_bytes());
         w.bytes(r.subject.as_bytes());
