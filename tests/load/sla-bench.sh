@@ -7,8 +7,9 @@
 #   sla single x1, bullmq single, sla batch x1, bullmq bulk, sla single x2, bullmq single,
 #   sla batch x2
 # (this machine's speed drifts over minutes, for both systems alike, so a ratio is taken
-# against the nearest run of the peer), then prints the side-by-side table, the ratios and the targets (PASS/FAIL). It exits 0
-# whatever the figures: a benchmark reports, it does not gate.
+# against the nearest run of the peer), then prints the side-by-side table, the ratios
+# and the targets (PASS/FAIL). It exits 0 whatever the figures: a benchmark reports, it
+# does not gate.
 #
 # Overrides (environment), for a quick run e.g. BENCH_TIMERS=5000:
 #   BENCH_TIMERS=100000   timers (jobs) per run

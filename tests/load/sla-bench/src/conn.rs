@@ -4,7 +4,8 @@
 //! tonic's `Channel` puts a tower buffer (a task and a channel hop per call) and a
 //! reconnecting layer in front of the same connection. That is what a long-lived platform
 //! caller wants, but here it is CPU the generator takes from the 2 cores it shares with
-//! the service under test. The service sees the same HTTP/2 requests either way.
+//! the service under test. The service sees the same gRPC requests either way (less
+//! tonic's user-agent header).
 
 use std::{future::Future, pin::Pin, task::Poll};
 
