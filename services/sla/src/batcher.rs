@@ -1,5 +1,5 @@
 //! Group commit for ScheduleTimer: concurrent calls queue their new timer here; a
-//! committer task takes everything queued so far and writes it in a single INSERT and a
+//! committer task takes everything queued so far and writes it in a single COPY and a
 //! single commit, answers the callers, and hands the new timers to a Redis task. Durable
 //! scheduling costs one fsync per group rather than per timer.
 //!
@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     domain::Point,
     engine::Engine,
-    schedule,
+    schedule::{self, Event},
     store::{self, Scheduled, TimerRow},
 };
 
@@ -34,9 +34,6 @@ pub const MAX_GROUP: usize = 1000;
 const REDIS_BACKLOG: usize = 200_000;
 
 type Reply = oneshot::Sender<Result<Scheduled, String>>;
-
-/// One scheduled event for Redis: (shard, member, due ms).
-type Event = (u32, String, i64);
 
 /// Queues timers for the next group commit.
 #[derive(Clone)]

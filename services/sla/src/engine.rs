@@ -501,7 +501,7 @@ impl Engine {
         let mut dead = Vec::new();
         let mut done: Vec<Held> = Vec::new();
         let mut next_events: Vec<(Uuid, u32, String, i64)> = Vec::new();
-        let mut retries: Vec<(u32, String, i64)> = Vec::new();
+        let mut retries: Vec<schedule::Event> = Vec::new();
         for o in batch {
             match o {
                 Outcome::Acked { held, fired } => {
@@ -625,7 +625,7 @@ impl Engine {
             self.schedule.complete(c, shard, &members).await?;
         }
         let advanced: std::collections::HashSet<Uuid> = advanced.into_iter().collect();
-        let adds: Vec<(u32, String, i64)> = next_events
+        let adds: Vec<schedule::Event> = next_events
             .into_iter()
             .filter(|(id, ..)| advanced.contains(id) || dead_done.iter().any(|h| h.row.id == *id))
             .map(|(_, s, m, at)| (s, m, at))
@@ -704,7 +704,7 @@ impl Engine {
             let Some(last) = rows.last() else { break };
             after = last.0;
             total += rows.len();
-            let events: Vec<(u32, String, i64)> = {
+            let events: Vec<schedule::Event> = {
                 let busy = self.busy.lock().expect("busy poisoned");
                 let held = self.held.lock().expect("held poisoned");
                 rows.iter()
@@ -737,7 +737,7 @@ impl Engine {
 
     async fn restore_stragglers(&self, c: &mut ConnectionManager) -> anyhow::Result<()> {
         let rows = store::overdue(&self.pool, self.settings.straggler_grace_ms, 5000).await?;
-        let events: Vec<(u32, String, i64)> = rows
+        let events: Vec<schedule::Event> = rows
             .iter()
             .map(|(id, g, p, at)| schedule::event(*id, *g, Point::from_db(*p), *at))
             .collect();

@@ -43,7 +43,7 @@ pub async fn bounded_connection(client: redis::Client) -> redis::RedisResult<Con
 }
 
 /// Events grouped by shard, as (member, due ms): one command or script call per shard.
-fn by_shard(events: &[(u32, String, i64)]) -> std::collections::BTreeMap<u32, Vec<(&str, i64)>> {
+fn by_shard(events: &[Event]) -> std::collections::BTreeMap<u32, Vec<(&str, i64)>> {
     let mut by_shard: std::collections::BTreeMap<u32, Vec<(&str, i64)>> = Default::default();
     for (shard, member, at) in events {
         by_shard.entry(*shard).or_default().push((member, *at));
@@ -79,14 +79,16 @@ async fn query_scripted<T: redis::FromRedisValue>(
         .into())
 }
 
-/// One scheduled event as Redis holds it: (shard, member, due ms). The member is the
-/// delivery id of the timer's `point` in its `generation`.
+/// One scheduled event as Redis holds it: (shard, member, due ms).
+pub type Event = (u32, String, i64);
+
+/// A timer's event; the member is the delivery id of its `point` in its `generation`.
 pub fn event(
     timer: uuid::Uuid,
     generation: i32,
     point: Point,
     at: chrono::DateTime<chrono::Utc>,
-) -> (u32, String, i64) {
+) -> Event {
     let id = timer.to_string();
     (
         Keys::shard_of(&id),
@@ -261,11 +263,7 @@ impl Schedule {
     /// Adds events of changed timers (resumed, rescheduled, replayed) in one pipeline: one
     /// ZADD per shard with all its (score, member) pairs. A replayed dead letter keeps its
     /// member, so this one ignores tombstones, unlike [`Schedule::add_new`].
-    pub async fn add(
-        &self,
-        c: &mut ConnectionManager,
-        events: &[(u32, String, i64)],
-    ) -> redis::RedisResult<()> {
+    pub async fn add(&self, c: &mut ConnectionManager, events: &[Event]) -> redis::RedisResult<()> {
         if events.is_empty() {
             return Ok(());
         }
@@ -283,7 +281,7 @@ impl Schedule {
     pub async fn add_new(
         &self,
         c: &mut ConnectionManager,
-        events: &[(u32, String, i64)],
+        events: &[Event],
     ) -> redis::RedisResult<()> {
         if events.is_empty() {
             return Ok(());
@@ -426,7 +424,7 @@ impl Schedule {
     pub async fn restore(
         &self,
         c: &mut ConnectionManager,
-        events: &[(u32, String, i64)],
+        events: &[Event],
     ) -> redis::RedisResult<()> {
         if events.is_empty() {
             return Ok(());
