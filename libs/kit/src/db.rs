@@ -72,8 +72,12 @@ CREATE TABLE IF NOT EXISTS outbox (
     delivered_at  timestamptz,
     dead_at       timestamptz
 );
-CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (available_at, id)
+-- The dispatcher claims the oldest undelivered rows in id order. Delivered rows stay for
+-- the retention (7 days by default); without a partial index in id order the claim walked
+-- the primary key past every one of them on each pass.
+CREATE INDEX IF NOT EXISTS outbox_undelivered ON outbox (id)
     WHERE delivered_at IS NULL AND dead_at IS NULL;
+DROP INDEX IF EXISTS outbox_pending;
 CREATE INDEX IF NOT EXISTS outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
 
 CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -236,6 +236,16 @@ pub struct Dispatcher {
 
 const BATCH: i64 = 200;
 
+/// The dispatcher's claim: up to `$1` of the oldest rows due, leased for `$2` seconds
+/// (public so that a test can check its plan stays off the delivered rows).
+pub const CLAIM: &str =
+    "UPDATE outbox SET available_at = now() + make_interval(secs => $2), attempts = attempts + 1
+     WHERE id IN (
+         SELECT id FROM outbox
+         WHERE delivered_at IS NULL AND dead_at IS NULL AND available_at <= now()
+         ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+     RETURNING id, kind, topic, method, key, payload, traceparent, attempts";
+
 /// How long a woken dispatcher waits for more rows before a pass.
 const LINGER: Duration = Duration::from_millis(5);
 
@@ -318,18 +328,11 @@ impl Dispatcher {
         &self,
         redis: &mut Option<ConnectionManager>,
     ) -> anyhow::Result<usize> {
-        let rows: Vec<Row> = sqlx::query_as(
-            "UPDATE outbox SET available_at = now() + make_interval(secs => $2), attempts = attempts + 1
-             WHERE id IN (
-                 SELECT id FROM outbox
-                 WHERE delivered_at IS NULL AND dead_at IS NULL AND available_at <= now()
-                 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-             RETURNING id, kind, topic, method, key, payload, traceparent, attempts",
-        )
-        .bind(BATCH)
-        .bind(self.lease.as_secs_f64())
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<Row> = sqlx::query_as(CLAIM)
+            .bind(BATCH)
+            .bind(self.lease.as_secs_f64())
+            .fetch_all(&self.pool)
+            .await?;
         if rows.is_empty() {
             return Ok(0);
         }

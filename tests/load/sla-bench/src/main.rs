@@ -278,7 +278,25 @@ async fn measure(
         );
     }
 
+    // The firing's own CPU, from the first due time to the last delivery (the receiver
+    // runs in this process, so "load generator" is the owner's side here).
+    if let Ok(until) = plan.due(0).duration_since(SystemTime::now()) {
+        tokio::time::sleep(until).await;
+    }
+    let firing_before = cpu::snapshot(&replicas.pids());
     wait_for_deliveries(args, &plan, recorder, outcome.scheduled, &mut replicas).await;
+    if let Some(c) = firing_before
+        .zip(cpu::snapshot(&replicas.pids()))
+        .map(|(a, b)| a.per_timer(&b, outcome.scheduled))
+    {
+        eprintln!(
+            "sla-bench: CPU per fired timer: service {} us, owner {} us, postgres {} us, \
+             redis {} us ({} cores busy)",
+            c.service_us, c.load_us, c.postgres_us, c.redis_us, c.busy_cores
+        );
+    }
+    // A short settle to catch late duplicates.
+    tokio::time::sleep(args.settle).await;
     let crashed = replicas.check_alive().err();
     replicas.stop().await;
     if let Some(e) = &crashed {
@@ -304,6 +322,16 @@ async fn measure(
         );
     }
     let ms = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.1}"));
+    eprintln!(
+        "sla-bench: of the lateness, until fired p50/p99/p99.9 {}/{}/{} ms, the owner call \
+         {}/{}/{} ms",
+        ms(percentile(&f.firing_ms, 50.0)),
+        ms(percentile(&f.firing_ms, 99.0)),
+        ms(percentile(&f.firing_ms, 99.9)),
+        ms(percentile(&f.transit_ms, 50.0)),
+        ms(percentile(&f.transit_ms, 99.0)),
+        ms(percentile(&f.transit_ms, 99.9)),
+    );
     println!(
         "aftersales-sla {} x{} replica(s): {} timers, scheduled at {rate:.0}/s ({:.2} s); \
          lateness p50 {} ms, p99 {} ms, p99.9 {} ms, max {} ms; duplicates {}, missing {}",
@@ -387,7 +415,7 @@ struct Summary {
 }
 
 /// Waits until every scheduled timer was delivered or the window's end + grace passed,
-/// with a progress line every 5 s; then a short settle to catch late duplicates.
+/// with a progress line every 5 s.
 async fn wait_for_deliveries(
     args: &Args,
     plan: &Plan,
@@ -421,7 +449,6 @@ async fn wait_for_deliveries(
             );
         }
     }
-    tokio::time::sleep(args.settle).await;
 }
 
 /// Drops the run's schema and deletes its Redis keys.

@@ -24,6 +24,8 @@ pub struct Delivery {
     pub event_kind: i32,
     /// The timer's due time as the service sent it.
     pub due: Option<SystemTime>,
+    /// When the service says it fired (after its lease confirmation, before its call).
+    pub fired: Option<SystemTime>,
     /// When the call reached our handler: the end of the firing path we measure.
     pub received: SystemTime,
 }
@@ -92,6 +94,7 @@ impl TimerCallback for Receiver {
             subject: r.subject,
             event_kind: r.event_kind,
             due: r.due_time.and_then(|t| SystemTime::try_from(t).ok()),
+            fired: r.fired_time.and_then(|t| SystemTime::try_from(t).ok()),
             received,
         });
         // Always OK: a non-OK answer would make the service retry, which is a different

@@ -15,6 +15,11 @@ use crate::{load::Plan, receiver::Delivery};
 pub struct Firing {
     /// Lateness in ms of each delivered timer's first expiry, ascending.
     pub lateness_ms: Vec<f64>,
+    /// Of each first expiry's lateness, the part before the service fired it (waking and
+    /// confirming its lease) and the part after (the call to the owner), ascending: where
+    /// the time goes.
+    pub firing_ms: Vec<f64>,
+    pub transit_ms: Vec<f64>,
     /// Expiry deliveries beyond the first per timer.
     pub duplicates: usize,
     /// Of those, the ones repeating an already seen delivery_id (a redelivery the owner
@@ -43,7 +48,7 @@ fn ms_between(a: SystemTime, b: SystemTime) -> f64 {
 /// delivery whose own `due_time` says otherwise.
 pub fn firing(plan: &Plan, deliveries: &[Delivery], scheduled: &[bool]) -> Firing {
     let mut f = Firing::default();
-    let mut first: HashMap<usize, SystemTime> = HashMap::new();
+    let mut first: HashMap<usize, (SystemTime, Option<SystemTime>)> = HashMap::new();
     let mut ids: HashSet<&str> = HashSet::new();
     for d in deliveries {
         let Some(i) = plan.index_of(&d.subject) else {
@@ -68,21 +73,29 @@ pub fn firing(plan: &Plan, deliveries: &[Delivery], scheduled: &[bool]) -> Firin
                     f.same_id_duplicates += 1;
                 }
                 // Deliveries are recorded in arrival order, but keep the earliest anyway.
-                *t = (*t).min(d.received);
+                if d.received < t.0 {
+                    *t = (d.received, d.fired);
+                }
             }
             None => {
-                first.insert(i, d.received);
+                first.insert(i, (d.received, d.fired));
             }
         }
     }
-    for (&i, &received) in &first {
+    for (&i, &(received, fired)) in &first {
         let late = ms_between(plan.due(i), received);
         if late < 0.0 {
             f.early += 1;
         }
         f.lateness_ms.push(late);
+        if let Some(fired) = fired {
+            f.firing_ms.push(ms_between(plan.due(i), fired));
+            f.transit_ms.push(ms_between(fired, received));
+        }
     }
     f.lateness_ms.sort_by(f64::total_cmp);
+    f.firing_ms.sort_by(f64::total_cmp);
+    f.transit_ms.sort_by(f64::total_cmp);
     f.missing = scheduled
         .iter()
         .enumerate()
