@@ -75,6 +75,17 @@ impl Peers {
         }
     }
 
+    /// The same peers with a channel cache of their own. A channel's connection runs on
+    /// the runtime that first used it, so a task on another runtime that must not wait
+    /// for this one's (the SLA service's firing thread) takes its own.
+    pub fn with_own_channels(&self) -> Self {
+        Self {
+            cfg: self.cfg.clone(),
+            auth: self.auth.clone(),
+            channels: Arc::default(),
+        }
+    }
+
     /// The raw (unauthenticated) channel to `peer`.
     pub fn channel(&self, peer: &str) -> Result<Channel, Error> {
         let mut channels = self.channels.lock().expect("peer map poisoned");
