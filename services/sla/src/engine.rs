@@ -777,10 +777,16 @@ impl Engine {
 
     async fn restore_stragglers(&self, c: &mut ConnectionManager) -> anyhow::Result<()> {
         let rows = store::overdue(&self.pool, self.settings.straggler_grace_ms, 5000).await?;
-        let events: Vec<schedule::Event> = rows
-            .iter()
-            .map(|(id, g, p, at)| schedule::event(*id, *g, Point::from_db(*p), *at))
-            .collect();
+        // Ours delivered and not yet recorded are not stragglers: when recording falls
+        // behind they are thousands, and restoring each (a no-op under its lease) only
+        // slowed the recording further.
+        let events: Vec<schedule::Event> = {
+            let busy = self.busy.lock().expect("busy poisoned");
+            rows.iter()
+                .map(|(id, g, p, at)| schedule::event(*id, *g, Point::from_db(*p), *at))
+                .filter(|(_, m, _)| !busy.contains(m))
+                .collect()
+        };
         self.schedule.restore(c, &events).await?;
         Ok(())
     }
