@@ -3,4 +3,7 @@
 -- just updated. The foreign key to timers added a key-share lookup per expiry (a quarter
 -- of the cost of recording one under bench-sla firing) and would tie breach history to
 -- the retention of timers.
-ALTER TABLE breaches DROP CONSTRAINT breaches_timer_id_fkey;
+-- Dropping it locks timers: give up rather than queue every writer behind a long
+-- statement (the migration is retried).
+SET LOCAL lock_timeout = '5s';
+ALTER TABLE breaches DROP CONSTRAINT IF EXISTS breaches_timer_id_fkey;

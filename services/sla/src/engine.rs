@@ -67,6 +67,19 @@ struct Held {
 /// A claimed member parsed: (shard, member, generation, point, due ms).
 type ClaimRef = (u32, String, i32, Point, i64);
 
+/// Takes a delivery's member out of `busy` when dropped.
+struct Unbusy(Option<(Arc<Engine>, String)>);
+
+impl Drop for Unbusy {
+    fn drop(&mut self) {
+        if let Some((engine, member)) = self.0.take()
+            && let Ok(mut busy) = engine.busy.lock()
+        {
+            busy.remove(&member);
+        }
+    }
+}
+
 /// What happened to one delivery.
 enum Outcome {
     Acked { held: Held, fired: DateTime<Utc> },
@@ -145,12 +158,25 @@ impl Engine {
         // Dropping this future (a replica killed in tests) stops the firing thread too.
         let firing = shutdown.child_token();
         let _stop_firing = firing.clone().drop_guard();
-        let fired = self.clone().spawn_firing(tx, firing);
+        let firing_loop = async {
+            loop {
+                // Err: the thread ended without saying so, i.e. it panicked.
+                let ended = self.clone().spawn_firing(tx.clone(), firing.clone()).await;
+                if firing.is_cancelled() {
+                    break;
+                }
+                // Else this replica would go on claiming events that nothing fires.
+                tracing::error!(
+                    panicked = ended.is_err(),
+                    "the firing thread ended; starting it again"
+                );
+                tokio::time::sleep(StdDuration::from_secs(1)).await;
+            }
+            drop(tx);
+        };
         tokio::join!(
             self.clone().claim_loop(shutdown.clone()),
-            async {
-                let _ = fired.await;
-            },
+            firing_loop,
             self.clone().completion_loop(rx, shutdown.clone()),
             self.clone().maintenance_loop(shutdown.clone()),
         );
@@ -176,7 +202,7 @@ impl Engine {
                 runtime.block_on(self.fire_loop(out, shutdown));
                 // Deliveries still in flight end with the runtime, as in a stopped process;
                 // their leases bring them back.
-                drop(runtime);
+                runtime.shutdown_timeout(StdDuration::from_secs(1));
                 let _ = done.send(());
             })
             .expect("firing thread");
@@ -351,7 +377,13 @@ impl Engine {
                             .expect("busy poisoned")
                             .insert(held.member.clone());
                         tokio::spawn(async move {
+                            // Dropped before its outcome is sent (the firing runtime ended),
+                            // the delivery is no longer busy: its lease brings it back, and
+                            // the straggler pass and a rebuild must not skip it.
+                            let mut unbusy = Unbusy(Some((this.clone(), held.member.clone())));
                             let outcome = this.deliver(held).await;
+                            // From here the completion loop clears it, once recorded.
+                            unbusy.0 = None;
                             let _ = out.send(outcome);
                             drop(permit);
                         });

@@ -2,7 +2,7 @@
 //! as BullMQ delayed jobs on the same Redis, printing the same JSON line.
 //
 //   node bench.mjs [--mode single|bulk] [--timers 100000] [--window 20s] [--lead 30s]
-//                  [--grace 30s] [--concurrency 64] [--batch 500] [--settle 2s]
+//                  [--grace 30s] [--concurrency 256] [--batch 500] [--settle 2s]
 //
 // Workload: N jobs whose due times are spread evenly over a window that starts `lead`
 // after scheduling begins (so every job should be added before it is due; one that is
@@ -39,7 +39,7 @@ function parseArgs(argv) {
     lead: 30_000,
     grace: 30_000,
     settle: 2_000,
-    concurrency: 64,
+    concurrency: 256,
     batch: 500,
   };
   for (let i = 0; i < argv.length; i++) {

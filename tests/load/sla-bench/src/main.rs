@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! sla-bench [--replicas 1|2] [--mode single|batch] [--timers 100000] [--window 20s]
-//!           [--lead 30s] [--grace 30s] [--settle 2s] [--concurrency 64] [--batch 500]
+//!           [--lead 30s] [--grace 30s] [--settle 2s] [--concurrency 256] [--batch 500]
 //!           [--channels 4] [--sla-bin target/release/sla] [--log-dir .run/bench] [--keep]
 //! ```
 //! Needs DATABASE_URL, REDIS_URL and AUTH_JWT_SECRET (the replicas inherit them).
@@ -84,7 +84,7 @@ fn parse_args() -> anyhow::Result<Args> {
         lead: Duration::from_secs(30),
         grace: Duration::from_secs(30),
         settle: Duration::from_secs(2),
-        concurrency: 64,
+        concurrency: 256,
         batch: 500,
         channels: 4,
         sla_bin: "target/release/sla".into(),
