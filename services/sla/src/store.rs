@@ -382,7 +382,8 @@ pub struct Expired {
 
 // The three statements below update the timers of a batch of deliveries. Each batch joins
 // the timers by id to a materialized list that also carries the state the timer must be
-// in, so the state test is a join condition and not a filter on `timers` alone. As a
+// in, so the state test is a join condition and not a filter on `timers` alone (the list
+// must stay MATERIALIZED: inlined, its constant state would become that filter again). As a
 // filter, it let the planner read every scheduled timer through the `timers_next_fire`
 // partial index whenever the statistics said there were few: after a burst of timers
 // scheduled since the last ANALYZE, each batch then compared every scheduled timer with
