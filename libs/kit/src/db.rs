@@ -79,8 +79,15 @@ CREATE INDEX IF NOT EXISTS outbox_undelivered ON outbox (id)
     WHERE delivered_at IS NULL AND dead_at IS NULL;
 DROP INDEX IF EXISTS outbox_pending;
 -- Room on each page for the claim's new row version: the claim changes no indexed column,
--- so with room it is a HOT update and adds no index entries.
-ALTER TABLE outbox SET (fillfactor = 50);
+-- so with room it is a HOT update and adds no index entries. Set once, not at every start
+-- (it takes a lock and rewrites the table's catalog row).
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = 'outbox'::regclass
+                   AND reloptions @> ARRAY['fillfactor=50']) THEN
+        ALTER TABLE outbox SET (fillfactor = 50);
+    END IF;
+END $$;
 CREATE INDEX IF NOT EXISTS outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
 
 CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
