@@ -47,14 +47,7 @@ async fn write_case(pool: &PgPool, buyer: &str, commit: bool) -> String {
 async fn committed_events_survive_a_relay_restart_and_rolled_back_ones_never_leave() {
     let world = World::new();
     let cfg = Arc::new(world.config(&demo::SPEC));
-    let pool = kit::db::pool(&cfg).unwrap();
-    kit::db::migrate(
-        pool.clone(),
-        cfg.database_schema.clone(),
-        Some(&demo::MIGRATOR),
-    )
-    .await
-    .unwrap();
+    let pool = world.migrated_pool(&demo::SPEC).await;
     let redis = redis::Client::open(cfg.redis_url.as_str()).unwrap();
     let peers = Peers::new(cfg.clone(), Tokens::new(testkit::JWT_SECRET, "aftersales"));
     let relay = || {
@@ -177,14 +170,7 @@ async fn committed_events_survive_a_relay_restart_and_rolled_back_ones_never_lea
 async fn streams_refill_from_the_outbox_after_redis_loses_them() {
     let world = World::new();
     let cfg = Arc::new(world.config(&demo::SPEC));
-    let pool = kit::db::pool(&cfg).unwrap();
-    kit::db::migrate(
-        pool.clone(),
-        cfg.database_schema.clone(),
-        Some(&demo::MIGRATOR),
-    )
-    .await
-    .unwrap();
+    let pool = world.migrated_pool(&demo::SPEC).await;
     let redis = redis::Client::open(cfg.redis_url.as_str()).unwrap();
     let peers = Peers::new(cfg.clone(), Tokens::new(testkit::JWT_SECRET, "aftersales"));
     let relay = Dispatcher::new(
@@ -247,24 +233,10 @@ impl<F: std::future::Future<Output = i64>> MapEq for F {}
 #[tokio::test]
 async fn the_claim_does_not_walk_past_delivered_rows() {
     let world = World::new();
-    let cfg = world.config(&demo::SPEC);
-    let pool = kit::db::pool(&cfg).unwrap();
-    kit::db::migrate(
-        pool.clone(),
-        cfg.database_schema.clone(),
-        Some(&demo::MIGRATOR),
-    )
-    .await
-    .unwrap();
+    world.migrated_pool(&demo::SPEC).await;
     // The kit's DDL runs at every start: a second run changes nothing and keeps the room
     // on each page that makes the claim's update HOT.
-    kit::db::migrate(
-        pool.clone(),
-        cfg.database_schema.clone(),
-        Some(&demo::MIGRATOR),
-    )
-    .await
-    .unwrap();
+    let pool = world.migrated_pool(&demo::SPEC).await;
     let options: Vec<String> = sqlx::query_scalar(
         "SELECT unnest(reloptions) FROM pg_class WHERE oid = 'outbox'::regclass",
     )

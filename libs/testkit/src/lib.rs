@@ -102,6 +102,17 @@ impl World {
         Config::load(spec.name, spec.default_port, env).expect("test config is valid")
     }
 
+    /// A pool on `spec`'s schema in this world, with the kit's tables and `spec`'s
+    /// migrations in place, for tests of the database layer without a running service.
+    pub async fn migrated_pool(&self, spec: &ServiceSpec) -> sqlx::PgPool {
+        let cfg = self.config(spec);
+        let pool = kit::db::pool(&cfg).expect("test pool");
+        kit::db::migrate(pool.clone(), cfg.database_schema.clone(), spec.migrator)
+            .await
+            .expect("test migrations");
+        pool
+    }
+
     /// Starts `spec` in-process on 127.0.0.1:0 with `setup`.
     pub async fn start<F, Fut>(&self, spec: ServiceSpec, setup: F) -> Running
     where

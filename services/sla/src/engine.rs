@@ -812,13 +812,14 @@ impl Engine {
         // Ours delivered and not yet recorded are not stragglers: when recording falls
         // behind they are thousands, and restoring each (a no-op under its lease) only
         // slowed the recording further.
-        let events: Vec<schedule::Event> = {
+        let mut events: Vec<schedule::Event> = rows
+            .iter()
+            .map(|(id, g, p, at)| schedule::event(*id, *g, Point::from_db(*p), *at))
+            .collect();
+        {
             let busy = self.busy.lock().expect("busy poisoned");
-            rows.iter()
-                .map(|(id, g, p, at)| schedule::event(*id, *g, Point::from_db(*p), *at))
-                .filter(|(_, m, _)| !busy.contains(m))
-                .collect()
-        };
+            events.retain(|(_, m, _)| !busy.contains(m));
+        }
         self.schedule.restore(c, &events).await?;
         Ok(())
     }

@@ -810,16 +810,7 @@ mod tests {
 
     #[tokio::test]
     async fn batch_updates_find_timers_by_id_after_a_burst_the_statistics_missed() {
-        let world = testkit::World::new();
-        let cfg = world.config(&crate::SPEC);
-        let pool = kit::db::pool(&cfg).unwrap();
-        kit::db::migrate(
-            pool.clone(),
-            cfg.database_schema.clone(),
-            Some(&crate::MIGRATOR),
-        )
-        .await
-        .unwrap();
+        let pool = testkit::World::new().migrated_pool(&crate::SPEC).await;
         let exec = |sql: &'static str| {
             let pool = pool.clone();
             async move { sqlx::query(sql).execute(&pool).await.unwrap() }
