@@ -43,7 +43,7 @@ console.log('');
 // (service, the load generator / caller, Postgres, Redis) and how busy the machine was.
 const withCpu = runs.filter((r) => r.cpu);
 if (withCpu.length) {
-  const us = (x) => (x === null || x === undefined ? '-' : Math.round(x));
+  const us = (x) => (x === null || x === undefined ? '-' : x.toFixed(1));
   const total = (c) => ['service_us', 'load_us', 'postgres_us', 'redis_us'].reduce((a, k) => a + (c[k] ?? 0), 0);
   console.log('CPU microseconds per scheduled timer while scheduling (Linux /proc):');
   console.log(`  ${pad('run', 30)} ${lpad('service', 8)} ${lpad('caller', 8)} ${lpad('postgres', 9)} ${lpad('redis', 6)} ${lpad('total', 6)} ${lpad('cores busy', 11)}`);

@@ -34,6 +34,9 @@ use crate::{
 /// How far ahead events are claimed into memory: long enough to absorb a slow claim pass,
 /// short enough that a replica dying holds little.
 const LOOKAHEAD_MS: i64 = 1500;
+// A new event due beyond `ADD_NEW_FAR_MS` is added without looking for its lease or
+// tombstone: only events within the lookahead can have them.
+const _: () = assert!(LOOKAHEAD_MS * 4 <= schedule::ADD_NEW_FAR_MS);
 /// How often the claim pass runs (it also runs when a near timer is scheduled here).
 const CLAIM_EVERY: StdDuration = StdDuration::from_millis(200);
 /// Events claimed per shard per pass.

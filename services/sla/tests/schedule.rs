@@ -73,3 +73,45 @@ async fn a_late_add_does_not_bring_back_a_claimed_or_completed_event_nor_move_a_
     s.add(&mut c, &[ev("b", 3_000)]).await.unwrap();
     assert_eq!(due_score(&mut c, &keys, "b").await, Some(3_000));
 }
+
+#[tokio::test]
+async fn far_events_go_in_one_add_beside_checked_near_ones() {
+    let (s, mut c, keys) = schedule().await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let ev = |m: &str, at: i64| (0u32, m.to_string(), at);
+    let far = now + sla::schedule::ADD_NEW_FAR_MS + 60_000;
+
+    // A near event is claimed and completed (delivered).
+    s.add_new(&mut c, &[ev("near", now)]).await.unwrap();
+    assert_eq!(s.claim(&mut c, 0, now, now, 10).await.unwrap().len(), 1);
+    s.complete(&mut c, 0, &["near".to_string()]).await.unwrap();
+
+    // 1,500 far events (more than one ZADD's worth) in the same call as the late add of
+    // the delivered near one, and a far event added twice at different times.
+    let mut events: Vec<_> = (0..1500).map(|i| ev(&format!("f{i}"), far + i)).collect();
+    events.push(ev("near", now));
+    events.push(ev("twice", far));
+    s.add_new(&mut c, &events).await.unwrap();
+    s.add_new(&mut c, &[ev("twice", far + 5_000)])
+        .await
+        .unwrap();
+
+    assert_eq!(
+        due_score(&mut c, &keys, "near").await,
+        None,
+        "delivered: not due again"
+    );
+    assert_eq!(due_score(&mut c, &keys, "f0").await, Some(far));
+    assert_eq!(due_score(&mut c, &keys, "f1499").await, Some(far + 1499));
+    assert_eq!(
+        due_score(&mut c, &keys, "twice").await,
+        Some(far),
+        "NX: time kept"
+    );
+    let n: usize = redis::cmd("ZCARD")
+        .arg(keys.due(0))
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(n, 1501);
+}

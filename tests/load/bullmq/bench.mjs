@@ -128,7 +128,7 @@ function cpuSnapshot() {
 }
 function cpuPerJob(a, b, jobs) {
   if (!a || !b || a.load === null || b.load === null) return null;
-  const us = (x, y) => Math.round(((y - x) * 1e6) / Math.max(jobs, 1));
+  const us = (x, y) => Math.round(((y - x) * 1e7) / Math.max(jobs, 1)) / 10;
   return {
     service_us: null,
     load_us: us(a.load, b.load),

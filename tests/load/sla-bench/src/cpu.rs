@@ -99,7 +99,7 @@ pub fn snapshot(service_pids: &[u32]) -> Option<Snapshot> {
 impl Snapshot {
     /// What `timers` cost between `self` and the later snapshot `end`.
     pub fn per_timer(&self, end: &Snapshot, timers: usize) -> PerTimer {
-        let us = |a: f64, b: f64| ((b - a) * 1e6 / timers.max(1) as f64).round();
+        let us = |a: f64, b: f64| ((b - a) * 1e7 / timers.max(1) as f64).round() / 10.0;
         let wall = end.at.duration_since(self.at).as_secs_f64().max(1e-9);
         PerTimer {
             service_us: us(self.service, end.service),
