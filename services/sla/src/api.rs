@@ -306,6 +306,14 @@ impl Api {
         guard.manager.clone()
     }
 
+    /// After a Redis call failed: a connection that timed out or broke is dropped, so the
+    /// next call opens a fresh one instead of waiting on a silent one again.
+    async fn redis_failed(&self, e: &redis::RedisError) {
+        if schedule::replace_connection_after(e) {
+            self.conn.lock().await.manager = None;
+        }
+    }
+
     /// After a committed change: take the old event out of Redis, put the new one in.
     async fn sync(&self, before: &TimerRow, after: &TimerRow) {
         let Some(mut c) = self.redis().await else {
@@ -323,11 +331,20 @@ impl Api {
                 .remove(&mut c, Keys::shard_of(&id), &member)
                 .await
             {
+                // Left in Redis, the stale event is recognised by its generation and
+                // dropped when it comes due. The new one is still added, on a fresh
+                // connection if this one broke.
                 tracing::warn!(error = %e, "removing a stale event failed");
+                self.redis_failed(&e).await;
+                match self.redis().await {
+                    Some(fresh) => c = fresh,
+                    None => return,
+                }
             }
         }
         if let Err(e) = batcher::add_to_schedule(&self.engine, &mut c, [after]).await {
             tracing::warn!(error = %e, "adding an event failed; the reconciler will catch up");
+            self.redis_failed(&e).await;
         }
     }
 
@@ -455,6 +472,7 @@ impl SlaService for Api {
             Some(mut c) => {
                 if let Err(e) = batcher::add_new_to_schedule(&self.engine, &mut c, created).await {
                     tracing::warn!(error = %e, "adding a batch to redis failed; the reconciler will catch up");
+                    self.redis_failed(&e).await;
                 }
             }
             None => tracing::warn!("redis unavailable; the reconciler will catch up"),

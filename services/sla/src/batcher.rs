@@ -183,7 +183,12 @@ async fn add_to_redis(
                     added = true;
                     break;
                 }
-                Err(e) => tracing::warn!(error = %e, "adding new timers to redis failed"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "adding new timers to redis failed");
+                    if schedule::replace_connection_after(&e) {
+                        conn = None;
+                    }
+                }
             }
         }
         if !added {

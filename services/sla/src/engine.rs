@@ -6,7 +6,7 @@
 //! back to `due`; a Redis that lost its data is rebuilt from Postgres.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, HashSet},
     sync::{Arc, Mutex},
     time::{Duration as StdDuration, Instant, SystemTime, UNIX_EPOCH},
 };
@@ -103,7 +103,7 @@ pub struct Engine {
     held: Mutex<BTreeMap<(i64, String), Held>>,
     /// Events this replica is delivering or recording: a rebuild after Redis lost its data
     /// must not schedule them again, or they would fire twice.
-    busy: Mutex<std::collections::HashSet<String>>,
+    busy: Mutex<HashSet<String>>,
     fire_wake: Notify,
     claim_wake: Notify,
     in_flight: Arc<Semaphore>,
@@ -213,7 +213,8 @@ impl Engine {
     }
 
     async fn connect(&self) -> Option<ConnectionManager> {
-        match ConnectionManager::new(self.redis.clone()).await {
+        match schedule::connection_within(self.redis.clone(), schedule::ENGINE_REDIS_TIMEOUT).await
+        {
             Ok(c) => Some(c),
             Err(e) => {
                 tracing::warn!(error = %e, "redis unavailable");
@@ -309,9 +310,25 @@ impl Engine {
             self.schedule.complete(c, shard, &[member]).await?;
         }
         if !fresh.is_empty() {
+            // A lease that expired while this replica still held or delivered the event
+            // (its firing stalled past the lease) comes back here reaped, under a new due
+            // score: a second copy of it would fire twice.
+            let busy = self.busy.lock().expect("busy poisoned");
             let mut held = self.held.lock().expect("held poisoned");
+            let mut seen: HashSet<String> = fresh.iter().map(|(_, h)| h.member.clone()).collect();
+            seen.retain(|m| busy.contains(m));
+            let claimed: HashSet<&str> = fresh.iter().map(|(_, h)| h.member.as_str()).collect();
+            let already: Vec<String> = held
+                .keys()
+                .filter(|(_, m)| claimed.contains(m.as_str()))
+                .map(|(_, m)| m.clone())
+                .collect();
+            seen.extend(already);
+            drop(busy);
             for (at, h) in fresh {
-                held.insert((at, h.member.clone()), h);
+                if seen.insert(h.member.clone()) {
+                    held.insert((at, h.member.clone()), h);
+                }
             }
             drop(held);
             self.fire_wake.notify_one();
@@ -352,6 +369,14 @@ impl Engine {
                 let mut held = self.held.lock().expect("held poisoned");
                 let later = held.split_off(&(now + 1, String::new()));
                 std::mem::replace(&mut *held, later).into_values().collect()
+            };
+            // Never two deliveries of one event at once (see the claim pass).
+            let due: Vec<Held> = {
+                let busy = self.busy.lock().expect("busy poisoned");
+                let mut seen = HashSet::new();
+                due.into_iter()
+                    .filter(|h| !busy.contains(&h.member) && seen.insert(h.member.clone()))
+                    .collect()
             };
             if due.is_empty() {
                 continue;
@@ -699,7 +724,7 @@ impl Engine {
         for (shard, members) in by_shard {
             self.schedule.complete(c, shard, &members).await?;
         }
-        let advanced: std::collections::HashSet<Uuid> = advanced.into_iter().collect();
+        let advanced: HashSet<Uuid> = advanced.into_iter().collect();
         let adds: Vec<schedule::Event> = next_events
             .into_iter()
             .filter(|(id, ..)| advanced.contains(id) || dead_done.iter().any(|h| h.row.id == *id))

@@ -27,19 +27,37 @@ pub struct Keys {
 /// restores from Postgres, so a hung Redis must not hang the caller.
 pub const CALLER_REDIS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// How long the engine's loops (claim, fire, reap, stragglers) wait on Redis before they
+/// drop the connection and open another: a connection that went silent (a partition that
+/// dropped no packet with a RST, a hung proxy) would otherwise stop this replica's firing
+/// for good. Longer than a caller's: these calls carry whole claim passes.
+pub const ENGINE_REDIS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A Redis connection for work a caller waits on, bounded by [`CALLER_REDIS_TIMEOUT`]
 /// (redis-rs waits forever by default).
 pub async fn bounded_connection(client: redis::Client) -> redis::RedisResult<ConnectionManager> {
+    connection_within(client, CALLER_REDIS_TIMEOUT).await
+}
+
+/// Whether a connection that returned `e` should be replaced: redis-rs reconnects by itself
+/// only after a dropped connection, never after a reply timed out, so a connection that
+/// went silent would otherwise fail every later call the same way.
+pub fn replace_connection_after(e: &redis::RedisError) -> bool {
+    e.is_timeout() || e.is_io_error() || e.is_connection_dropped()
+}
+
+/// A Redis connection whose connect and every reply are bounded by `timeout`.
+pub async fn connection_within(
+    client: redis::Client,
+    timeout: std::time::Duration,
+) -> redis::RedisResult<ConnectionManager> {
     let config = redis::aio::ConnectionManagerConfig::new()
-        .set_connection_timeout(CALLER_REDIS_TIMEOUT)
-        .set_response_timeout(CALLER_REDIS_TIMEOUT);
+        .set_connection_timeout(timeout)
+        .set_response_timeout(timeout);
     // The whole attempt, not each of the manager's own retries.
-    tokio::time::timeout(
-        CALLER_REDIS_TIMEOUT,
-        ConnectionManager::new_with_config(client, config),
-    )
-    .await
-    .map_err(|_| redis::RedisError::from((redis::ErrorKind::IoError, "connecting timed out")))?
+    tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, config))
+        .await
+        .map_err(|_| redis::RedisError::from((redis::ErrorKind::IoError, "connecting timed out")))?
 }
 
 /// Events grouped by shard, as (member, due ms): one command or script call per shard.

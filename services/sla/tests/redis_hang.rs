@@ -5,7 +5,13 @@
 
 mod common;
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use aftersales_proto::aftersales::sla::v1::{
     BatchScheduleTimersRequest, CancelTimerRequest, GetTimerRequest, ScheduleTimerRequest,
@@ -19,9 +25,19 @@ use tokio::{
     sync::watch,
 };
 
-/// A TCP proxy to the real Redis that can be frozen: while frozen it forwards nothing
-/// either way, as a hung Redis (or a network partition that drops no connection) would.
-async fn freezable_proxy(upstream: &str) -> (String, watch::Sender<bool>) {
+/// What the proxy lets through: nothing while `frozen`; and never again anything on a
+/// connection accepted before `cut` (the number of connections accepted when the link was
+/// cut), as after a partition that dropped no connection: the old connections stay open
+/// and silent, new ones work.
+#[derive(Clone, Copy, Default)]
+struct Link {
+    frozen: bool,
+    cut: u64,
+}
+
+/// A TCP proxy to the real Redis that can be frozen (see [`Link`]), as a hung Redis (or a
+/// network partition that drops no connection) would be.
+async fn freezable_proxy(upstream: &str) -> (String, watch::Sender<Link>, Arc<AtomicU64>) {
     use redis::{ConnectionAddr, IntoConnectionInfo};
     let info = upstream.into_connection_info().expect("REDIS_URL");
     let ConnectionAddr::Tcp(host, port) = &info.addr else {
@@ -40,33 +56,39 @@ async fn freezable_proxy(upstream: &str) -> (String, watch::Sender<bool>) {
         listener.local_addr().unwrap(),
         info.redis.db
     );
-    let (frozen, watch) = watch::channel(false);
+    let (link, watch) = watch::channel(Link::default());
+    let accepted = Arc::new(AtomicU64::new(0));
+    let counter = accepted.clone();
     tokio::spawn(async move {
         while let Ok((inbound, _)) = listener.accept().await {
             let Ok(outbound) = TcpStream::connect(&upstream).await else {
                 continue;
             };
+            let n = counter.fetch_add(1, Ordering::SeqCst);
             let (ri, wi) = inbound.into_split();
             let (ro, wo) = outbound.into_split();
-            tokio::spawn(pump(ri, wo, watch.clone()));
-            tokio::spawn(pump(ro, wi, watch.clone()));
+            tokio::spawn(pump(ri, wo, n, watch.clone()));
+            tokio::spawn(pump(ro, wi, n, watch.clone()));
         }
     });
-    (url, frozen)
+    (url, link, accepted)
 }
 
 async fn pump(
     mut from: impl AsyncReadExt + Unpin,
     mut to: impl AsyncWriteExt + Unpin,
-    mut frozen: watch::Receiver<bool>,
+    n: u64,
+    mut link: watch::Receiver<Link>,
 ) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        let n = match from.read(&mut buf).await {
+        let read = match from.read(&mut buf).await {
             Ok(0) | Err(_) => return,
-            Ok(n) => n,
+            Ok(read) => read,
         };
-        if frozen.wait_for(|f| !f).await.is_err() || to.write_all(&buf[..n]).await.is_err() {
+        if link.wait_for(|l| !l.frozen && n >= l.cut).await.is_err()
+            || to.write_all(&buf[..read]).await.is_err()
+        {
             return;
         }
     }
@@ -75,7 +97,7 @@ async fn pump(
 #[tokio::test]
 async fn calls_answer_while_redis_hangs_and_the_timers_fire_once_it_answers() {
     let mut h = Harness::new().await;
-    let (url, frozen) = freezable_proxy(&testkit::redis_url()).await;
+    let (url, link, _) = freezable_proxy(&testkit::redis_url()).await;
     h.world.set("REDIS_URL", url);
     let sla = h.replica().await;
     let mut c = h.client(&sla);
@@ -83,7 +105,7 @@ async fn calls_answer_while_redis_hangs_and_the_timers_fire_once_it_answers() {
         .schedule_after(&mut c, "returns/c-hang", "review", Duration::from_secs(60))
         .await;
 
-    frozen.send(true).unwrap();
+    link.send_modify(|l| l.frozen = true);
     let scheduled = tokio::time::timeout(
         Duration::from_secs(5),
         h.schedule_after(
@@ -142,7 +164,7 @@ async fn calls_answer_while_redis_hangs_and_the_timers_fire_once_it_answers() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(h.owner.of("returns/a-hang").is_empty());
 
-    frozen.send(false).unwrap();
+    link.send_modify(|l| l.frozen = false);
     eventually(Duration::from_secs(15), || {
         let n = (
             h.owner.of("returns/a-hang").len(),
@@ -155,4 +177,98 @@ async fn calls_answer_while_redis_hangs_and_the_timers_fire_once_it_answers() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(h.owner.of("returns/a-hang").len(), 1);
     assert_eq!(h.owner.of("returns/b-hang").len(), 1);
+}
+
+/// A partition that leaves the replica's Redis connections open but silent forever (no
+/// RST, no FIN) while new connections work. redis-rs never replaces a connection whose
+/// reply timed out, so each user of one must: the engine's loops (else this replica fires
+/// nothing again), the group commit's Redis task (else every new timer waits for the
+/// straggler pass, seconds late) and the calls' shared connection (else every cancel waits
+/// out the timeout).
+#[tokio::test]
+async fn every_redis_user_replaces_a_connection_that_went_silent() {
+    let mut h = Harness::new().await;
+    let (url, link, accepted) = freezable_proxy(&testkit::redis_url()).await;
+    h.world.set("REDIS_URL", url);
+    let sla = h.replica().await;
+    let mut c = h.client(&sla);
+    // Connections up everywhere: a timer fires, and a cancel updates Redis.
+    h.schedule_after(
+        &mut c,
+        "returns/before-cut",
+        "review",
+        Duration::from_millis(300),
+    )
+    .await;
+    let mut to_cancel = Vec::new();
+    for i in 0..3 {
+        let subject = format!("returns/cancel-{i}");
+        to_cancel.push(
+            h.schedule_after(&mut c, &subject, "review", Duration::from_secs(600))
+                .await,
+        );
+    }
+    let canceller = c.clone();
+    let cancel = |name: String| {
+        let mut c = canceller.clone();
+        let req = h.req(CancelTimerRequest {
+            name,
+            reason: "merchant approved".into(),
+            ..Default::default()
+        });
+        async move {
+            let started = std::time::Instant::now();
+            c.cancel_timer(req).await.unwrap();
+            started.elapsed()
+        }
+    };
+    cancel(to_cancel[0].name.clone()).await;
+    eventually(Duration::from_secs(10), || {
+        let n = h.owner.of("returns/before-cut").len();
+        async move { n == 1 }
+    })
+    .await;
+
+    link.send_modify(|l| l.cut = accepted.load(Ordering::SeqCst));
+    // Due in 1 s; the engine's loops notice the silence within 5 s.
+    h.schedule_after(
+        &mut c,
+        "returns/after-cut",
+        "review",
+        Duration::from_secs(1),
+    )
+    .await;
+    eventually(Duration::from_secs(15), || {
+        let n = h.owner.of("returns/after-cut").len();
+        async move { n >= 1 }
+    })
+    .await;
+    // The first cancel after the cut may wait out the timeout; the next one must not.
+    cancel(to_cancel[1].name.clone()).await;
+    let second = cancel(to_cancel[2].name.clone()).await;
+    assert!(second < Duration::from_secs(1), "cancel took {second:?}");
+    // A new timer is added to Redis at once again: it fires on time, not after the
+    // straggler pass's 2 s grace.
+    h.schedule_after(
+        &mut c,
+        "returns/later",
+        "review",
+        Duration::from_millis(1500),
+    )
+    .await;
+    eventually(Duration::from_secs(10), || {
+        let n = h.owner.of("returns/later").len();
+        async move { n >= 1 }
+    })
+    .await;
+    let later = &h.owner.of("returns/later")[0];
+    let late = common::ms_between(later.due, later.received);
+    assert!(late < 1000, "fired {late} ms late");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let twice = |subject: &str| {
+        let got = h.owner.of(subject);
+        assert_eq!(got.len(), 1, "{subject} fired once: {got:?}");
+    };
+    twice("returns/after-cut");
+    twice("returns/later");
 }
