@@ -37,6 +37,20 @@ impl Violations {
         });
     }
 
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Takes over `inner`'s violations, each field under `prefix` (`prefix.field`): an
+    /// item of a list is checked on its own, and only a bad one pays for its path.
+    pub fn absorb(&mut self, prefix: &str, inner: Violations) {
+        self.0.extend(inner.0.into_iter().map(|f| FieldViolation {
+            field: format!("{prefix}.{}", f.field),
+            description: f.description,
+        }));
+    }
+
     /// Runs a parse step, recording its failure under `field` and returning the value if ok.
     pub fn check<T, E: std::fmt::Display>(
         &mut self,

@@ -192,56 +192,47 @@ fn page_size(v: &mut Violations, size: i32) -> i64 {
 }
 
 impl Api {
-    /// Validates a schedule request and computes the new timer row.
+    /// Validates a schedule request and computes the row of its new timer, or None with
+    /// its bad fields in `v` (named from the request's top; a batch puts each item's under
+    /// its own path, and only a bad item pays for formatting one).
     fn new_row(
         &self,
         owner: &str,
         r: &ScheduleTimerRequest,
-        field: &str,
         v: &mut Violations,
     ) -> Option<TimerRow> {
         // Microseconds, as Postgres stores them: the answer to a new timer then equals
         // what a later read (or a retry's answer) shows.
         let now = Utc::now().trunc_subsecs(6);
-        let f = |name: &str| {
-            if field.is_empty() {
-                name.to_string()
-            } else {
-                format!("{field}.{name}")
-            }
-        };
         for (name, value) in [("subject", &r.subject), ("kind", &r.kind)] {
             if value.is_empty() || value.len() > 200 {
-                v.add(f(name), "is required, at most 200 characters");
+                v.add(name, "is required, at most 200 characters");
             }
         }
         let id = if r.timer_id.is_empty() {
             Some(timer_id_for(owner, &r.request_id))
         } else {
             v.check(
-                &f("timer_id"),
+                "timer_id",
                 Uuid::parse_str(&r.timer_id).map_err(|_| "must be a UUID"),
             )
         };
         if !r.request_id.is_empty() {
-            v.check(
-                &f("request_id"),
-                idempotency::parse_request_id(&r.request_id),
-            );
+            v.check("request_id", idempotency::parse_request_id(&r.request_id));
         }
         if r.payload.len() > 64 * 1024 {
-            v.add(f("payload"), "at most 64 KiB");
+            v.add("payload", "at most 64 KiB");
         }
-        convert::labels(v, &f("labels"), &r.labels);
-        let reminders = convert::reminders(v, &f("reminders"), &r.reminders);
-        let (spec, start) = convert::trigger(v, &f("trigger"), r.trigger.as_ref(), now)?;
+        convert::labels(v, "labels", &r.labels);
+        let reminders = convert::reminders(v, "reminders", &r.reminders);
+        let (spec, start) = convert::trigger(v, "trigger", r.trigger.as_ref(), now)?;
         let cal_name = match &spec {
             domain::Spec::WorkingDays { calendar, .. } => Some(calendar.clone()),
             _ => None,
         };
         let cal = cal_name.as_ref().and_then(|n| self.calendars.get(n));
         if cal_name.is_some() && cal.is_none() {
-            v.add(f("trigger.working_days.calendar"), "unknown calendar");
+            v.add("trigger.working_days.calendar", "unknown calendar");
             return None;
         }
         let start = start.trunc_subsecs(6);
@@ -415,7 +406,7 @@ fn require_state(t: &TimerRow, allowed: &[&str], action: &str) -> Result<(), Err
         Ok(())
     } else {
         Err(Error::illegal_state(
-            format!("timers/{}", t.id),
+            convert::timer_name(t.id),
             &t.state,
             action,
         ))
@@ -431,7 +422,7 @@ impl SlaService for Api {
         let who = principal(&req)?;
         let r = req.into_inner();
         let mut v = Violations::new();
-        let row = self.new_row(&who.id, &r, "", &mut v);
+        let row = self.new_row(&who.id, &r, &mut v);
         v.finish()?;
         let row = row.ok_or_else(|| Error::invalid("trigger", "is invalid"))?;
         let scheduled = self.batcher.submit(row).await.map_err(Error::Unavailable)?;
@@ -455,7 +446,14 @@ impl SlaService for Api {
             .requests
             .iter()
             .enumerate()
-            .map(|(i, req)| self.new_row(&who.id, req, &format!("requests[{i}]"), &mut v))
+            .map(|(i, req)| {
+                let mut item = Violations::new();
+                let row = self.new_row(&who.id, req, &mut item);
+                if !item.is_empty() {
+                    v.absorb(&format!("requests[{i}]"), item);
+                }
+                row
+            })
             .collect();
         v.finish()?;
         let rows: Vec<TimerRow> = rows.into_iter().flatten().collect();

@@ -183,9 +183,20 @@ pub fn state_name(s: i32) -> Option<&'static str> {
 }
 
 /// A stored timer as the API shows it.
+/// A timer's resource name, `timers/<id>` (built directly: a batch answer names 1,000).
+pub fn timer_name(id: uuid::Uuid) -> String {
+    let mut name = String::with_capacity(7 + uuid::fmt::Hyphenated::LENGTH);
+    name.push_str("timers/");
+    name.push_str(
+        id.hyphenated()
+            .encode_lower(&mut uuid::Uuid::encode_buffer()),
+    );
+    name
+}
+
 pub fn timer(r: &TimerRow) -> Timer {
     Timer {
-        name: format!("timers/{}", r.id),
+        name: timer_name(r.id),
         owner: r.owner.clone(),
         subject: r.subject.clone(),
         kind: r.kind.clone(),
@@ -210,7 +221,7 @@ pub fn timer(r: &TimerRow) -> Timer {
 pub fn breach(b: &BreachRow) -> Breach {
     Breach {
         name: format!("breaches/{}", b.id),
-        timer: format!("timers/{}", b.timer_id),
+        timer: timer_name(b.timer_id),
         owner: b.owner.clone(),
         subject: b.subject.clone(),
         kind: b.kind.clone(),
@@ -229,7 +240,7 @@ pub fn dead_letter(d: &DeadLetterRow) -> DeadLetter {
     };
     DeadLetter {
         name: format!("deadLetters/{}", d.id),
-        timer: format!("timers/{}", d.timer_id),
+        timer: timer_name(d.timer_id),
         owner: d.owner.clone(),
         subject: d.subject.clone(),
         kind: d.kind.clone(),

@@ -125,14 +125,6 @@ impl Point {
             Point::Reminder(v as u32)
         }
     }
-
-    /// Short form used in delivery ids.
-    pub fn tag(self) -> String {
-        match self {
-            Point::Reminder(i) => format!("r{i}"),
-            Point::Expiry => "x".into(),
-        }
-    }
 }
 
 /// The earliest event still to come: the unfired reminder with the earliest instant
@@ -193,7 +185,17 @@ pub fn resumed_due(
 /// The delivery id of an event: stable across retries and replays, distinct per
 /// generation (reschedule / resume) so an owner can tell a new clock from a redelivery.
 pub fn delivery_id(timer_id: &str, generation: i32, point: Point) -> String {
-    format!("{timer_id}:{generation}:{}", point.tag())
+    use std::fmt::Write;
+    // Sized up front: one of these is built for every timer scheduled.
+    let mut id = String::with_capacity(timer_id.len() + 16);
+    let _ = write!(id, "{timer_id}:{generation}:");
+    match point {
+        Point::Expiry => id.push('x'),
+        Point::Reminder(i) => {
+            let _ = write!(id, "r{i}");
+        }
+    }
+    id
 }
 
 /// Parses a delivery id back into (timer id, generation, point).
@@ -316,6 +318,7 @@ mod tests {
             parse_delivery_id("u:0:x"),
             Some(("u".into(), 0, Point::Expiry))
         );
+        assert_eq!(delivery_id("u", 0, Point::Expiry), "u:0:x");
         assert_eq!(parse_delivery_id("garbage"), None);
     }
 

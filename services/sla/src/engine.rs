@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use crate::{
     calendars::Calendars,
-    convert::ts,
+    convert::{self, ts},
     domain::{self, Point},
     events,
     schedule::{self, Keys, SHARDS, Schedule},
@@ -501,7 +501,7 @@ impl Engine {
         };
         let request = OnTimerEventRequest {
             delivery_id: delivery_id.to_string(),
-            timer: format!("timers/{}", row.id),
+            timer: convert::timer_name(row.id),
             owner: row.owner.clone(),
             subject: row.subject.clone(),
             kind: row.kind.clone(),

@@ -20,7 +20,7 @@ pub fn expired(events: &mut Batch, b: &BreachRow) {
     events.event(
         SOURCE,
         TOPIC,
-        &format!("timers/{}", b.timer_id),
+        &convert::timer_name(b.timer_id),
         &TimerExpired {
             breach: Some(convert::breach(b)),
         },
@@ -32,7 +32,7 @@ pub fn dead_lettered(events: &mut Batch, d: &DeadLetterRow) {
     events.event(
         SOURCE,
         TOPIC,
-        &format!("timers/{}", d.timer_id),
+        &convert::timer_name(d.timer_id),
         &TimerDeadLettered {
             dead_letter: Some(convert::dead_letter(d)),
         },
@@ -44,7 +44,7 @@ pub fn cancelled(events: &mut Batch, t: &TimerRow, reason: &str) {
     events.event(
         SOURCE,
         TOPIC,
-        &format!("timers/{}", t.id),
+        &convert::timer_name(t.id),
         &TimerCancelled {
             timer: Some(convert::timer(t)),
             reason: reason.to_string(),

@@ -107,10 +107,11 @@ pub fn event(
     point: Point,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Event {
-    let id = timer.to_string();
+    let mut buf = uuid::Uuid::encode_buffer();
+    let id = timer.hyphenated().encode_lower(&mut buf);
     (
-        Keys::shard_of(&id),
-        domain::delivery_id(&id, generation, point),
+        Keys::shard_of(id),
+        domain::delivery_id(id, generation, point),
         at.timestamp_millis(),
     )
 }

@@ -288,6 +288,54 @@ async fn scheduling_is_idempotent_and_validated() {
             "trigger"
         ]
     );
+    // In a batch, each bad field is named under its item's path; nothing is written.
+    let err = c
+        .batch_schedule_timers(h.req(BatchScheduleTimersRequest {
+            requests: vec![
+                ScheduleTimerRequest {
+                    subject: "returns/batch-ok".into(),
+                    ..mk()
+                },
+                ScheduleTimerRequest {
+                    subject: "".into(),
+                    request_id: "nope".into(),
+                    ..mk()
+                },
+                ScheduleTimerRequest {
+                    trigger: None,
+                    ..mk()
+                },
+            ],
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let mut fields: Vec<String> = err
+        .get_error_details()
+        .bad_request()
+        .unwrap()
+        .field_violations
+        .iter()
+        .map(|f| f.field.clone())
+        .collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "requests[1].request_id",
+            "requests[1].subject",
+            "requests[2].trigger"
+        ]
+    );
+    let listed = c
+        .list_timers(h.req(ListTimersRequest {
+            subject: "returns/batch-ok".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.timers.is_empty(), "nothing written");
 
     // Only services schedule; another service cannot see this owner's timers.
     let buyer = h.world.token(Role::Buyer, "b1");
