@@ -198,7 +198,7 @@ impl Api {
     fn new_row(
         &self,
         owner: &str,
-        r: &ScheduleTimerRequest,
+        r: ScheduleTimerRequest,
         v: &mut Violations,
     ) -> Option<TimerRow> {
         // Microseconds, as Postgres stores them: the answer to a new timer then equals
@@ -248,9 +248,9 @@ impl Api {
         Some(TimerRow {
             id: id?,
             owner: owner.to_string(),
-            subject: r.subject.clone(),
-            kind: r.kind.clone(),
-            request_id: (!r.request_id.is_empty()).then(|| r.request_id.clone()),
+            subject: r.subject,
+            kind: r.kind,
+            request_id: (!r.request_id.is_empty()).then_some(r.request_id),
             state: "scheduled".into(),
             trigger: r
                 .trigger
@@ -267,8 +267,8 @@ impl Api {
             clock: spec.clock().as_str().into(),
             calendar: cal_name,
             remaining_ms: None,
-            payload: r.payload.clone(),
-            labels: sqlx::types::Json(r.labels.clone()),
+            payload: r.payload,
+            labels: sqlx::types::Json(r.labels),
             generation: 0,
             next_point: Some(point.to_db()),
             next_fire_at: Some(at),
@@ -385,7 +385,7 @@ impl Api {
 }
 
 /// The answer to one scheduled timer.
-fn answer(s: &Scheduled) -> Result<ScheduleTimerResponse, Error> {
+fn answer(s: Scheduled) -> Result<ScheduleTimerResponse, Error> {
     let (timer, created) = match s {
         Scheduled::Created(t) => (t, true),
         Scheduled::Existing(t) => (t, false),
@@ -396,7 +396,7 @@ fn answer(s: &Scheduled) -> Result<ScheduleTimerResponse, Error> {
         }
     };
     Ok(ScheduleTimerResponse {
-        timer: Some(convert::timer(timer)),
+        timer: Some(convert::into_timer(timer)),
         created,
     })
 }
@@ -422,11 +422,11 @@ impl SlaService for Api {
         let who = principal(&req)?;
         let r = req.into_inner();
         let mut v = Violations::new();
-        let row = self.new_row(&who.id, &r, &mut v);
+        let row = self.new_row(&who.id, r, &mut v);
         v.finish()?;
         let row = row.ok_or_else(|| Error::invalid("trigger", "is invalid"))?;
         let scheduled = self.batcher.submit(row).await.map_err(Error::Unavailable)?;
-        Ok(Response::new(answer(&scheduled)?))
+        Ok(Response::new(answer(scheduled)?))
     }
 
     async fn batch_schedule_timers(
@@ -444,7 +444,7 @@ impl SlaService for Api {
         }
         let rows: Vec<Option<TimerRow>> = r
             .requests
-            .iter()
+            .into_iter()
             .enumerate()
             .map(|(i, req)| {
                 let mut item = Violations::new();
@@ -462,8 +462,10 @@ impl SlaService for Api {
             .await
             .map_err(Error::from)?;
         // All or none: a taken id wrote nothing, so the whole call is refused.
-        if let Some(taken) = results.iter().find(|s| matches!(s, Scheduled::IdTaken(_))) {
-            answer(taken)?;
+        if let Some(&Scheduled::IdTaken(id)) =
+            results.iter().find(|s| matches!(s, Scheduled::IdTaken(_)))
+        {
+            answer(Scheduled::IdTaken(id))?;
         }
         let created = results.iter().filter_map(Scheduled::created);
         match self.redis().await {
@@ -476,7 +478,7 @@ impl SlaService for Api {
             None => tracing::warn!("redis unavailable; the reconciler will catch up"),
         }
         Ok(Response::new(BatchScheduleTimersResponse {
-            results: results.iter().map(answer).collect::<Result<_, _>>()?,
+            results: results.into_iter().map(answer).collect::<Result<_, _>>()?,
         }))
     }
 

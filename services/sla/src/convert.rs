@@ -195,25 +195,31 @@ pub fn timer_name(id: uuid::Uuid) -> String {
 }
 
 pub fn timer(r: &TimerRow) -> Timer {
+    into_timer(r.clone())
+}
+
+/// [`timer`], taking the row: the answers to new timers move their strings rather than
+/// copy them.
+pub fn into_timer(r: TimerRow) -> Timer {
     Timer {
         name: timer_name(r.id),
-        owner: r.owner.clone(),
-        subject: r.subject.clone(),
-        kind: r.kind.clone(),
         trigger: Trigger::decode(r.trigger.as_slice()).ok(),
         reminders: decode_reminders(&r.reminder_specs),
         state: state(&r.state) as i32,
         due_time: Some(ts(r.due_time)),
         remaining: r.remaining_ms.map(|ms| dur(Duration::milliseconds(ms))),
-        payload: r.payload.clone(),
-        labels: r.labels.0.clone(),
         reminders_fired: r.reminders_done.count_ones(),
         fired_time: r.fired_time.map(ts),
         attempts: r.attempts as u32,
-        last_error: r.last_error.clone().unwrap_or_default(),
         reschedule_count: r.reschedule_count as u32,
         create_time: Some(ts(r.created_at)),
         update_time: Some(ts(r.updated_at)),
+        owner: r.owner,
+        subject: r.subject,
+        kind: r.kind,
+        payload: r.payload,
+        labels: r.labels.0,
+        last_error: r.last_error.unwrap_or_default(),
     }
 }
 
