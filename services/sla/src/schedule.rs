@@ -212,45 +212,28 @@ if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end
 return redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
 "#;
 
-/// Adds new timers' events, pairs of (member, due ms) in ARGV after the tombstone prefix and
-/// the "far" margin, each unless it is claimed (in the lease set) or completed
-/// (tombstoned): an add that arrives late, after the straggler pass restored the event and
-/// a replica claimed or delivered it, must not bring it back for a second delivery. NX:
-/// nor move an event's time. The tombstone keys are built here rather than passed in KEYS;
-/// they share the shard's hash tag, so they live in the same cluster slot.
-///
-/// An event due more than the margin after Redis' clock cannot have been claimed or
-/// delivered yet (replicas claim only [`ADD_NEW_FAR_MS`] ahead at most, see there), so it
-/// skips both lookups and goes in one ZADD with the others: most timers are due hours or
-/// days ahead, and the lookups were two of the three Redis calls per new timer.
+/// Adds new timers' events, pairs of (member, due ms) in ARGV after the tombstone prefix, each
+/// unless it is claimed (in the lease set) or completed (tombstoned): an add that arrives
+/// late, after the straggler pass restored the event and a replica claimed or delivered
+/// it, must not bring it back for a second delivery. NX: nor move an event's time. The
+/// tombstone keys are built here rather than passed in KEYS; they share the shard's hash
+/// tag, so they live in the same cluster slot.
 const ADD_NEW: &str = r#"
-local t = redis.call('TIME')
-local far = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[2])
 local added = 0
-local plain = {}
-local function flush()
-  if #plain > 0 then
-    added = added + redis.call('ZADD', KEYS[1], 'NX', unpack(plain))
-    plain = {}
+for i = 2, #ARGV, 2 do
+  local m = ARGV[i]
+  if redis.call('EXISTS', ARGV[1] .. m) == 0 and not redis.call('ZSCORE', KEYS[2], m) then
+    added = added + redis.call('ZADD', KEYS[1], 'NX', ARGV[i + 1], m)
   end
 end
-for i = 3, #ARGV, 2 do
-  local m, at = ARGV[i], ARGV[i + 1]
-  if tonumber(at) > far then
-    plain[#plain + 1] = at
-    plain[#plain + 1] = m
-    if #plain >= 1000 then flush() end
-  elseif redis.call('EXISTS', ARGV[1] .. m) == 0 and not redis.call('ZSCORE', KEYS[2], m) then
-    added = added + redis.call('ZADD', KEYS[1], 'NX', at, m)
-  end
-end
-flush()
 return added
 "#;
 
-/// How far after Redis' clock a new event must be due for [`ADD_NEW`] to skip its lease and
-/// tombstone lookups: the claim lookahead (1.5 s) plus a clock-skew allowance. A replica
-/// whose clock ran this far ahead would fire every timer 10 s early, a fault in itself.
+/// How far ahead a new event must be due for [`Schedule::add_new`] to add it with a plain
+/// `ZADD NX`, without [`ADD_NEW`]'s lease and tombstone lookups: only an event within a
+/// replica's claim lookahead (1.5 s) can have been claimed or delivered, and this leaves
+/// a clock-skew allowance on top. A replica whose clock ran this far ahead would fire every
+/// timer 10 s early, a fault in itself. Most timers are due hours or days ahead.
 pub const ADD_NEW_FAR_MS: i64 = 10_000;
 
 /// The compiled scripts (sent by SHA, loaded on first use).
@@ -318,9 +301,10 @@ impl Schedule {
         pipe.query_async(c).await
     }
 
-    /// Adds events of newly created timers in one pipeline, one script per shard with all
-    /// its events (a group of 500 timers is 16 calls, not 500), skipping events already
-    /// claimed or completed (see [`ADD_NEW`]): this add may come late.
+    /// Adds events of newly created timers in one pipeline, per shard one `ZADD NX` of those
+    /// due beyond [`ADD_NEW_FAR_MS`] and one script call with the rest (a group of 500
+    /// timers is at most 32 calls, not 500), which skips events already claimed or
+    /// completed (see [`ADD_NEW`]): this add may come late.
     pub async fn add_new(
         &self,
         c: &mut ConnectionManager,
@@ -329,18 +313,36 @@ impl Schedule {
         if events.is_empty() {
             return Ok(());
         }
+        let far_from = chrono::Utc::now().timestamp_millis() + ADD_NEW_FAR_MS;
         let mut pipe = redis::pipe();
+        let mut scripted = false;
         for (shard, items) in by_shard(events) {
-            let mut call = self.add_new.key(self.keys.due(shard));
-            call.key(self.keys.lease(shard))
-                .arg(self.keys.done_prefix(shard))
-                .arg(ADD_NEW_FAR_MS);
-            for (member, at) in items {
-                call.arg(member).arg(at);
+            let (far, near): (Vec<_>, Vec<_>) =
+                items.into_iter().partition(|(_, at)| *at > far_from);
+            if !far.is_empty() {
+                let mut zadd = redis::cmd("ZADD");
+                zadd.arg(self.keys.due(shard)).arg("NX");
+                for (member, at) in far {
+                    zadd.arg(at).arg(member);
+                }
+                pipe.add_command(zadd).ignore();
             }
-            pipe.invoke_script(&call).ignore();
+            if !near.is_empty() {
+                let mut call = self.add_new.key(self.keys.due(shard));
+                call.key(self.keys.lease(shard))
+                    .arg(self.keys.done_prefix(shard));
+                for (member, at) in near {
+                    call.arg(member).arg(at);
+                }
+                pipe.invoke_script(&call).ignore();
+                scripted = true;
+            }
         }
-        query_scripted(&self.add_new, &self.add_new_loaded, &pipe, c).await
+        if scripted {
+            query_scripted(&self.add_new, &self.add_new_loaded, &pipe, c).await
+        } else {
+            pipe.query_async(c).await
+        }
     }
 
     /// Removes an event wherever it is (cancel, reschedule, pause).
