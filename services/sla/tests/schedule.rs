@@ -86,7 +86,7 @@ async fn far_events_go_in_one_add_beside_checked_near_ones() {
     assert_eq!(s.claim(&mut c, 0, now, now, 10).await.unwrap().len(), 1);
     s.complete(&mut c, 0, &["near".to_string()]).await.unwrap();
 
-    // 1,500 far events (more than one ZADD's worth) in the same call as the late add of
+    // 1,500 far events (one plain ZADD) in the same call as the late add of
     // the delivered near one, and a far event added twice at different times.
     let mut events: Vec<_> = (0..1500).map(|i| ev(&format!("f{i}"), far + i)).collect();
     events.push(ev("near", now));
