@@ -29,8 +29,8 @@ pub const CALLER_REDIS_TIMEOUT: std::time::Duration = std::time::Duration::from_
 
 /// How long the engine's loops (claim, fire, reap, stragglers) wait on Redis before they
 /// drop the connection and open another: a connection that went silent (a partition that
-/// dropped no packet with a RST, a hung proxy) would otherwise stop this replica's firing
-/// for good. Longer than a caller's: these calls carry whole claim passes.
+/// closed nothing, a hung proxy) would otherwise stop this replica's firing for good.
+/// Longer than a caller's: these calls carry whole claim passes.
 pub const ENGINE_REDIS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A Redis connection for work a caller waits on, bounded by [`CALLER_REDIS_TIMEOUT`]
