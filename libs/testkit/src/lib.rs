@@ -241,6 +241,18 @@ where
     }
 }
 
+/// The fields an INVALID_ARGUMENT status names in its BadRequest details, sorted (empty
+/// when it has none).
+pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    let mut fields: Vec<String> = status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default();
+    fields.sort();
+    fields
+}
+
 /// Wraps a message in a request carrying `token`.
 pub fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
     let mut req = tonic::Request::new(message);

@@ -14,7 +14,6 @@ use aftersales_proto::aftersales::{
 use kit::auth::Role;
 use testkit::{World, authed};
 use tonic::Code;
-use tonic_types::StatusExt;
 
 fn payout(id: &str, minor: i64) -> SubmitPayoutRequest {
     SubmitPayoutRequest {
@@ -121,16 +120,10 @@ async fn ports_validate_and_only_services_may_call_them() {
     };
     let err = gw.submit_payout(authed(bad, &service)).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
-    let mut fields: Vec<_> = err
-        .get_error_details()
-        .bad_request()
-        .unwrap()
-        .field_violations
-        .iter()
-        .map(|v| v.field.clone())
-        .collect();
-    fields.sort();
-    assert_eq!(fields, ["amount", "original_payment_ref", "payout_id"]);
+    assert_eq!(
+        testkit::bad_fields(&err),
+        ["amount", "original_payment_ref", "payout_id"]
+    );
 
     let mut orders = OrderDirectoryClient::new(svc.channel());
     let order = orders

@@ -315,21 +315,18 @@ impl Engine {
             // score: a second copy of it would fire twice.
             let busy = self.busy.lock().expect("busy poisoned");
             let mut held = self.held.lock().expect("held poisoned");
-            let mut seen: HashSet<String> = fresh.iter().map(|(_, h)| h.member.clone()).collect();
-            seen.retain(|m| busy.contains(m));
             let claimed: HashSet<&str> = fresh.iter().map(|(_, h)| h.member.as_str()).collect();
-            let already: Vec<String> = held
+            let mut seen: HashSet<String> = held
                 .keys()
                 .filter(|(_, m)| claimed.contains(m.as_str()))
                 .map(|(_, m)| m.clone())
                 .collect();
-            seen.extend(already);
-            drop(busy);
             for (at, h) in fresh {
-                if seen.insert(h.member.clone()) {
+                if !busy.contains(&h.member) && seen.insert(h.member.clone()) {
                     held.insert((at, h.member.clone()), h);
                 }
             }
+            drop(busy);
             drop(held);
             self.fire_wake.notify_one();
         }

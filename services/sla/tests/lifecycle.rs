@@ -17,7 +17,6 @@ use common::{Behaviour, Harness, ms_between};
 use kit::auth::Role;
 use testkit::{authed, eventually};
 use tonic::Code;
-use tonic_types::StatusExt;
 
 fn after(ms: u64) -> Option<Trigger> {
     Some(Trigger {
@@ -270,17 +269,8 @@ async fn scheduling_is_idempotent_and_validated() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
-    let mut fields: Vec<String> = err
-        .get_error_details()
-        .bad_request()
-        .unwrap()
-        .field_violations
-        .iter()
-        .map(|f| f.field.clone())
-        .collect();
-    fields.sort();
     assert_eq!(
-        fields,
+        testkit::bad_fields(&err),
         [
             "reminders[0].elapsed_fraction",
             "request_id",
@@ -310,17 +300,8 @@ async fn scheduling_is_idempotent_and_validated() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
-    let mut fields: Vec<String> = err
-        .get_error_details()
-        .bad_request()
-        .unwrap()
-        .field_violations
-        .iter()
-        .map(|f| f.field.clone())
-        .collect();
-    fields.sort();
     assert_eq!(
-        fields,
+        testkit::bad_fields(&err),
         [
             "requests[1].request_id",
             "requests[1].subject",

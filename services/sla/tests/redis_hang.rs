@@ -238,11 +238,9 @@ async fn every_redis_user_replaces_a_connection_that_went_silent() {
         Duration::from_secs(1),
     )
     .await;
-    eventually(Duration::from_secs(15), || {
-        let n = h.owner.of("returns/after-cut").len();
-        async move { n >= 1 }
-    })
-    .await;
+    h.owner
+        .wait_delivered("returns/after-cut", Duration::from_secs(15))
+        .await;
     // The first cancel after the cut may wait out the timeout; the next one must not.
     cancel(to_cancel[1].name.clone()).await;
     let second = cancel(to_cancel[2].name.clone()).await;
@@ -256,19 +254,17 @@ async fn every_redis_user_replaces_a_connection_that_went_silent() {
         Duration::from_millis(1500),
     )
     .await;
-    eventually(Duration::from_secs(10), || {
-        let n = h.owner.of("returns/later").len();
-        async move { n >= 1 }
-    })
-    .await;
+    h.owner
+        .wait_delivered("returns/later", Duration::from_secs(10))
+        .await;
     let later = &h.owner.of("returns/later")[0];
     let late = common::ms_between(later.due, later.received);
     assert!(late < 1000, "fired {late} ms late");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let twice = |subject: &str| {
+    let once = |subject: &str| {
         let got = h.owner.of(subject);
         assert_eq!(got.len(), 1, "{subject} fired once: {got:?}");
     };
-    twice("returns/after-cut");
-    twice("returns/later");
+    once("returns/after-cut");
+    once("returns/later");
 }

@@ -109,6 +109,15 @@ impl Owner {
             .collect()
     }
 
+    /// Waits until a subject was delivered at least once (panics after `within`).
+    pub async fn wait_delivered(&self, subject_prefix: &str, within: Duration) {
+        testkit::eventually(within, || {
+            let n = self.of(subject_prefix).len();
+            async move { n >= 1 }
+        })
+        .await;
+    }
+
     /// Sets the behaviour for subjects starting with `prefix`.
     pub fn behave(&self, prefix: &str, b: Behaviour) {
         self.behaviours
