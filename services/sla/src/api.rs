@@ -180,6 +180,26 @@ fn next_token<T>(rows: &[T], limit: i64, key: impl Fn(&T) -> String) -> String {
     }
 }
 
+/// A listing cursor as a page token: `<due time, Unix microseconds>.<id>` by due time, the
+/// bare id by id.
+fn cursor_token(c: store::Cursor) -> String {
+    match c {
+        store::Cursor::Due(due, id) => format!("{}.{id}", due.timestamp_micros()),
+        store::Cursor::Id(id) => id.to_string(),
+    }
+}
+
+/// The cursor of a token made by [`cursor_token`].
+fn parse_cursor(token: &str) -> Option<store::Cursor> {
+    match token.split_once('.') {
+        Some((micros, id)) => Some(store::Cursor::Due(
+            chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+            Uuid::parse_str(id).ok()?,
+        )),
+        None => Uuid::parse_str(token).ok().map(store::Cursor::Id),
+    }
+}
+
 fn page_size(v: &mut Violations, size: i32) -> i64 {
     if size < 0 {
         v.add("page_size", "must not be negative");
@@ -505,12 +525,15 @@ impl SlaService for Api {
         let r = req.into_inner();
         let mut v = Violations::new();
         let limit = page_size(&mut v, r.page_size);
+        let by_due_time = !r.subject.is_empty();
         let after = if r.page_token.is_empty() {
             None
         } else {
             v.check(
                 "page_token",
-                Uuid::parse_str(&r.page_token).map_err(|_| "is not a token from this list"),
+                parse_cursor(&r.page_token)
+                    .filter(|c| matches!(c, store::Cursor::Due(..)) == by_due_time)
+                    .ok_or("is not a token from this list"),
             )
         };
         let mut states = Vec::new();
@@ -541,7 +564,7 @@ impl SlaService for Api {
         let rows = store::list(&self.pool, &filter)
             .await
             .map_err(Error::from)?;
-        let next_page_token = next_token(&rows, limit, |r| r.id.to_string());
+        let next_page_token = next_token(&rows, limit, |r| cursor_token(filter.cursor_after(r)));
         Ok(Response::new(ListTimersResponse {
             timers: rows.iter().map(convert::timer).collect(),
             next_page_token,

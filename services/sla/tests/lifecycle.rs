@@ -767,3 +767,94 @@ async fn a_dead_lettered_reminder_replays_to_the_owner_while_its_clock_runs() {
     assert!(h.owner.of("returns/remind2").is_empty());
     sla.stop().await;
 }
+
+/// Pages through a listing with `page_size` 2; the timers' names in listed order.
+async fn list_all(
+    h: &Harness,
+    c: &mut aftersales_proto::aftersales::sla::v1::sla_service_client::SlaServiceClient<
+        tonic::transport::Channel,
+    >,
+    subject: &str,
+) -> Vec<String> {
+    let (mut names, mut token) = (Vec::new(), String::new());
+    loop {
+        let page = c
+            .list_timers(h.req(ListTimersRequest {
+                page_size: 2,
+                page_token: token,
+                subject: subject.into(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(page.timers.len() <= 2);
+        names.extend(page.timers.into_iter().map(|t| t.name));
+        if page.next_page_token.is_empty() {
+            return names;
+        }
+        token = page.next_page_token;
+    }
+}
+
+#[tokio::test]
+async fn a_subjects_timers_list_by_due_time_page_by_page() {
+    let h = Harness::new().await;
+    let sla = h.replica().await;
+    let mut c = h.client(&sla);
+    // Five clocks of one return, scheduled in an order unlike their due times, and one of
+    // another subject.
+    let hours = [5u64, 1, 4, 2, 3];
+    let mut timers = Vec::new();
+    for (i, hrs) in hours.iter().enumerate() {
+        let t = h
+            .schedule_after(
+                &mut c,
+                "returns/9",
+                &format!("clock_{i}"),
+                Duration::from_secs(hrs * 3600),
+            )
+            .await;
+        timers.push((*hrs, t.name));
+    }
+    let other = h
+        .schedule_after(&mut c, "returns/10", "clock_0", Duration::from_secs(60))
+        .await;
+
+    let listed = list_all(&h, &mut c, "returns/9").await;
+    timers.sort();
+    let by_due: Vec<String> = timers.iter().map(|(_, n)| n.clone()).collect();
+    assert_eq!(listed, by_due, "by due time, each once, over three pages");
+
+    // Without a subject: every timer of the owner once, in id order.
+    let mut all = list_all(&h, &mut c, "").await;
+    assert_eq!(all.len(), 6);
+    let mut expected = by_due.clone();
+    expected.push(other.name);
+    expected.sort();
+    all.sort();
+    assert_eq!(all, expected);
+
+    // A token of one listing does not page another, nor does a made-up one.
+    let page = c
+        .list_timers(h.req(ListTimersRequest {
+            page_size: 2,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    for token in [page.next_page_token.as_str(), "12.nope", "yesterday"] {
+        let err = c
+            .list_timers(h.req(ListTimersRequest {
+                page_token: token.into(),
+                subject: "returns/9".into(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "token {token}");
+        assert_eq!(testkit::bad_fields(&err), ["page_token"]);
+    }
+    sla.stop().await;
+}
