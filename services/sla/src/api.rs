@@ -525,6 +525,7 @@ impl SlaService for Api {
         let r = req.into_inner();
         let mut v = Violations::new();
         let limit = page_size(&mut v, r.page_size);
+        // The order `store::TimerFilter::by_due_time` gives this listing: a token must be of it.
         let by_due_time = !r.subject.is_empty();
         let after = if r.page_token.is_empty() {
             None
