@@ -525,18 +525,6 @@ impl SlaService for Api {
         let r = req.into_inner();
         let mut v = Violations::new();
         let limit = page_size(&mut v, r.page_size);
-        // The order `store::TimerFilter::by_due_time` gives this listing: a token must be of it.
-        let by_due_time = !r.subject.is_empty();
-        let after = if r.page_token.is_empty() {
-            None
-        } else {
-            v.check(
-                "page_token",
-                parse_cursor(&r.page_token)
-                    .filter(|c| matches!(c, store::Cursor::Due(..)) == by_due_time)
-                    .ok_or("is not a token from this list"),
-            )
-        };
         let mut states = Vec::new();
         for (i, s) in r.states.iter().enumerate() {
             match convert::state_name(*s) {
@@ -553,15 +541,23 @@ impl SlaService for Api {
             }
             None => (!r.owner.is_empty()).then_some(r.owner.clone()),
         };
-        v.finish()?;
-        let filter = store::TimerFilter {
+        let mut filter = store::TimerFilter {
             owner,
             subject: (!r.subject.is_empty()).then_some(r.subject),
             kind: (!r.kind.is_empty()).then_some(r.kind),
             states,
-            after,
+            after: None,
             limit,
         };
+        if !r.page_token.is_empty() {
+            filter.after = v.check(
+                "page_token",
+                parse_cursor(&r.page_token)
+                    .filter(|c| filter.orders_by(c))
+                    .ok_or("is not a token from this list"),
+            );
+        }
+        v.finish()?;
         let rows = store::list(&self.pool, &filter)
             .await
             .map_err(Error::from)?;

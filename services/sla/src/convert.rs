@@ -182,7 +182,6 @@ pub fn state_name(s: i32) -> Option<&'static str> {
     })
 }
 
-/// A stored timer as the API shows it.
 /// A timer's resource name, `timers/<id>` (built directly: a batch answer names 1,000).
 pub fn timer_name(id: uuid::Uuid) -> String {
     let mut name = String::with_capacity(7 + uuid::fmt::Hyphenated::LENGTH);
@@ -194,6 +193,7 @@ pub fn timer_name(id: uuid::Uuid) -> String {
     name
 }
 
+/// A stored timer as the API shows it.
 pub fn timer(r: &TimerRow) -> Timer {
     into_timer(r.clone())
 }

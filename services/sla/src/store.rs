@@ -320,6 +320,12 @@ impl TimerFilter {
         self.subject.is_some()
     }
 
+    /// Whether `c` is a position in this listing's order (a page token of another listing
+    /// is not).
+    pub fn orders_by(&self, c: &Cursor) -> bool {
+        matches!(c, Cursor::Due(..)) == self.by_due_time()
+    }
+
     /// Where `row` ends a page, in this listing's order.
     pub fn cursor_after(&self, row: &TimerRow) -> Cursor {
         if self.by_due_time() {
