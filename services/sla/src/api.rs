@@ -36,6 +36,7 @@ use crate::{
     events,
     schedule::{self, Keys},
     store::{self, Scheduled, TimerRow},
+    writer::Writer,
 };
 
 const SERVICE: &str = "aftersales.sla.v1.SlaService";
@@ -78,8 +79,12 @@ pub fn app(ctx: Ctx) -> anyhow::Result<App> {
     // arrive while a group commits form the next group, and on 2 cores fewer, larger
     // groups schedule ~40% more timers per second than 4 concurrent ones (make bench-sla).
     let committers = env.parse_or("SLA_COMMITTERS", 1usize)?;
+    // The writer thread's connections (`SLA_WRITER_CONNECTIONS`), beside the pool's: the
+    // group commits' and those of concurrent BatchScheduleTimers calls.
+    let writer_connections = env.parse_or("SLA_WRITER_CONNECTIONS", 4u32)?;
+    let writer = Writer::start(&ctx.cfg, writer_connections.max(committers as u32 + 1))?;
     let (batcher, batcher_task) = Batcher::new(
-        pool.clone(),
+        writer.clone(),
         engine.clone(),
         ctx.redis.clone(),
         committers,
@@ -89,6 +94,7 @@ pub fn app(ctx: Ctx) -> anyhow::Result<App> {
         pool,
         engine: engine.clone(),
         batcher,
+        writer,
         calendars,
         redis: ctx.redis.clone(),
         conn: Arc::new(Mutex::new(RedisConn::default())),
@@ -126,6 +132,8 @@ struct Api {
     pool: PgPool,
     engine: Arc<Engine>,
     batcher: Batcher,
+    /// Writes BatchScheduleTimers' batches.
+    writer: Writer,
     calendars: Calendars,
     redis: redis::Client,
     conn: Arc<Mutex<RedisConn>>,
@@ -478,7 +486,9 @@ impl SlaService for Api {
         v.finish()?;
         let rows: Vec<TimerRow> = rows.into_iter().flatten().collect();
         // One statement, one commit for the whole batch: all or nothing.
-        let results = store::insert_batch(&self.pool, rows, true)
+        let results = self
+            .writer
+            .run(|pool| async move { store::insert_batch(&pool, rows, true).await })
             .await
             .map_err(Error::from)?;
         // All or none: a taken id wrote nothing, so the whole call is refused.

@@ -3,6 +3,8 @@
 //! single commit, answers the callers, and hands the new timers to a Redis task. Durable
 //! scheduling costs one fsync per group rather than per timer.
 //!
+//! The committers run on the writer thread ([`crate::writer`]).
+//!
 //! A caller is answered once its timer is committed: Postgres is the truth, and a timer
 //! whose Redis entry is late or lost is restored from it (`Engine`'s straggler pass), so
 //! waiting for Redis too would only lengthen every call. The Redis task adds the timers a
@@ -23,6 +25,7 @@ use crate::{
     engine::Engine,
     schedule::{self, Event},
     store::{self, Scheduled, TimerRow},
+    writer::Writer,
 };
 
 /// The largest group written in one statement (binds stay far below Postgres' limit).
@@ -42,10 +45,10 @@ pub struct Batcher {
 }
 
 impl Batcher {
-    /// The batcher and its tasks: `committers` group commits in flight at once, and the
-    /// Redis task (run the future to completion).
+    /// The batcher and its tasks: `committers` group commits in flight at once, on the
+    /// writer thread, and the Redis task (run the future to completion).
     pub fn new(
-        pool: PgPool,
+        writer: Writer,
         engine: Arc<Engine>,
         redis: redis::Client,
         committers: usize,
@@ -59,14 +62,22 @@ impl Batcher {
             len: Default::default(),
         };
         let waiting = backlog.len.clone();
-        let tasks = (0..committers.max(1))
-            .map(move |_| run(pool.clone(), rx.clone(), backlog.clone(), shutdown.clone()));
+        let committers: Vec<_> = (0..committers.max(1))
+            .map(|_| {
+                let (rx, backlog, shutdown) = (rx.clone(), backlog.clone(), shutdown.clone());
+                writer.spawn(move |pool| run(pool, rx, backlog, shutdown))
+            })
+            .collect();
+        drop(backlog);
         (Self { tx }, async move {
-            futures::future::join(
-                futures::future::join_all(tasks),
+            let (ended, ()) = futures::future::join(
+                futures::future::join_all(committers),
                 add_to_redis(engine, redis, events_rx, waiting),
             )
             .await;
+            if ended.iter().any(Result::is_err) {
+                tracing::error!("a group committer ended early");
+            }
         })
     }
 

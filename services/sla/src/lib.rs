@@ -14,6 +14,7 @@ pub mod events;
 mod pgcopy;
 pub mod schedule;
 mod store;
+mod writer;
 
 use kit::{App, Ctx, ServiceSpec};
 
