@@ -147,8 +147,6 @@ fn owner_scope(who: &Principal) -> Option<String> {
     }
 }
 
-/// A time-ordered (v7) UUID. Built from the clock and the thread-local RNG: `Uuid::now_v7`
-/// asks the kernel for randomness on every call, which showed in scheduling profiles.
 /// The id of a timer scheduled without an explicit one: derived from the request id when
 /// there is one, so that a retry names the same timer and the primary key makes it
 /// idempotent (no separate request-id index to maintain on every insert); else a UUIDv7.
@@ -163,6 +161,8 @@ fn timer_id_for(owner: &str, request_id: &str) -> Uuid {
     }
 }
 
+/// A time-ordered (v7) UUID. Built from the clock and the thread-local RNG: `Uuid::now_v7`
+/// asks the kernel for randomness on every call, which showed in scheduling profiles.
 fn new_timer_id() -> Uuid {
     let ms = Utc::now().timestamp_millis() as u64;
     uuid::Builder::from_unix_timestamp_millis(ms, &rand::random::<[u8; 10]>()).into_uuid()
