@@ -75,8 +75,12 @@ impl Batcher {
                 add_to_redis(engine, redis, events_rx, waiting),
             )
             .await;
-            if ended.iter().any(Result::is_err) {
-                tracing::error!("a group committer ended early");
+            // (A committer cancelled because the writer thread ended is a replica stopping.)
+            if ended
+                .iter()
+                .any(|e| e.as_ref().is_err_and(|e| e.is_panic()))
+            {
+                tracing::error!("a group committer panicked");
             }
         })
     }
