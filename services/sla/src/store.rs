@@ -81,6 +81,11 @@ impl Scheduled {
 /// exists already is not inserted; the existing one is answered instead. With
 /// `all_or_none`, a timer id held by another owner ([`Scheduled::IdTaken`]) writes
 /// nothing at all; else the others are written.
+///
+/// Run it to its end, as [`crate::writer::Writer::spawn`] does even when the caller gives
+/// up (a BatchScheduleTimers call is dropped when its deadline passes): sqlx cannot bring
+/// back in step a connection whose COPY was dropped half way (its pool check then waits
+/// forever or reads the COPY's late reply as its own).
 pub async fn insert_batch(
     pool: &PgPool,
     rows: Vec<TimerRow>,
@@ -156,18 +161,9 @@ async fn copy_in(pool: &PgPool, rows: &[TimerRow]) -> Result<(), sqlx::Error> {
         w.timestamptz(r.created_at);
         w.timestamptz(r.created_at);
     }
-    // In a task of its own, so that it always runs to its end: a BatchScheduleTimers call
-    // is dropped when its caller's deadline passes, and sqlx cannot bring back in step a
-    // connection whose COPY was dropped half way (its pool check then waits forever or
-    // reads the COPY's late reply as its own).
-    let (pool, data) = (pool.clone(), w.finish());
-    tokio::spawn(async move {
-        let mut copy = pool.copy_in_raw(COPY).await?;
-        copy.send(data).await?;
-        copy.finish().await
-    })
-    .await
-    .map_err(|e| sqlx::Error::Protocol(format!("the COPY task ended early: {e}")))??;
+    let mut copy = pool.copy_in_raw(COPY).await?;
+    copy.send(w.finish()).await?;
+    copy.finish().await?;
     Ok(())
 }
 

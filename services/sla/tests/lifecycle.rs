@@ -19,13 +19,7 @@ use testkit::{authed, eventually};
 use tonic::Code;
 
 fn after(ms: u64) -> Option<Trigger> {
-    Some(Trigger {
-        spec: Some(Spec::After(prost_types::Duration {
-            seconds: (ms / 1000) as i64,
-            nanos: ((ms % 1000) * 1_000_000) as i32,
-        })),
-        start_time: None,
-    })
+    common::after(Duration::from_millis(ms))
 }
 
 #[tokio::test]

@@ -15,7 +15,7 @@ use std::{
 
 use aftersales_proto::aftersales::sla::v1::{
     BatchScheduleTimersRequest, CancelTimerRequest, GetTimerRequest, ScheduleTimerRequest,
-    TimerState, Trigger, trigger::Spec,
+    TimerState,
 };
 use common::Harness;
 use testkit::eventually;
@@ -125,13 +125,7 @@ async fn calls_answer_while_redis_hangs_and_the_timers_fire_once_it_answers() {
             requests: vec![ScheduleTimerRequest {
                 subject: "returns/b-hang".into(),
                 kind: "review".into(),
-                trigger: Some(Trigger {
-                    spec: Some(Spec::After(prost_types::Duration {
-                        seconds: 1,
-                        nanos: 500_000_000,
-                    })),
-                    start_time: None,
-                }),
+                trigger: common::after(Duration::from_millis(1500)),
                 ..Default::default()
             }],
         })),

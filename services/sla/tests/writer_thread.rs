@@ -8,9 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use aftersales_proto::aftersales::sla::v1::{
-    BatchScheduleTimersRequest, ScheduleTimerRequest, Trigger, trigger::Spec,
-};
+use aftersales_proto::aftersales::sla::v1::{BatchScheduleTimersRequest, ScheduleTimerRequest};
 use common::Harness;
 use testkit::eventually;
 
@@ -46,13 +44,7 @@ async fn a_stopped_replica_ends_its_writer_thread() {
                 requests: vec![ScheduleTimerRequest {
                     subject: format!("returns/w{round}"),
                     kind: "inspect".into(),
-                    trigger: Some(Trigger {
-                        spec: Some(Spec::After(prost_types::Duration {
-                            seconds: 3600,
-                            nanos: 0,
-                        })),
-                        start_time: None,
-                    }),
+                    trigger: common::after(Duration::from_secs(3600)),
                     ..Default::default()
                 }],
             }))

@@ -21,6 +21,17 @@ use testkit::{Running, World, authed};
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status, transport::Channel};
 
+/// A trigger that fires `d` from now.
+pub fn after(d: Duration) -> Option<Trigger> {
+    Some(Trigger {
+        spec: Some(Spec::After(prost_types::Duration {
+            seconds: d.as_secs() as i64,
+            nanos: d.subsec_nanos() as i32,
+        })),
+        start_time: None,
+    })
+}
+
 /// One delivery as the owner saw it.
 #[derive(Clone, Debug)]
 pub struct Delivery {
@@ -194,13 +205,7 @@ impl Harness {
         c.schedule_timer(self.req(ScheduleTimerRequest {
             subject: subject.into(),
             kind: kind.into(),
-            trigger: Some(Trigger {
-                spec: Some(Spec::After(prost_types::Duration {
-                    seconds: after.as_secs() as i64,
-                    nanos: after.subsec_nanos() as i32,
-                })),
-                start_time: None,
-            }),
+            trigger: self::after(after),
             ..Default::default()
         }))
         .await
