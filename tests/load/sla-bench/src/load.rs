@@ -12,12 +12,16 @@ use std::{
 };
 
 use aftersales_proto::aftersales::sla::v1::{
-    BatchScheduleTimersRequest, ScheduleTimerRequest, Trigger,
-    sla_service_client::SlaServiceClient, trigger::Spec,
+    BatchScheduleTimersRequest, BatchScheduleTimersResponse, ScheduleTimerRequest,
+    ScheduleTimerResponse, Trigger, trigger::Spec,
 };
-use tonic::{Code, Request, Status, metadata::MetadataValue};
+use http::HeaderValue;
+use tonic::{Code, Status};
 
-use crate::conn::Conn;
+use crate::conn::{self, Conn};
+
+const SCHEDULE_TIMER: &str = "/aftersales.sla.v1.SlaService/ScheduleTimer";
+const BATCH_SCHEDULE_TIMERS: &str = "/aftersales.sla.v1.SlaService/BatchScheduleTimers";
 
 /// Single calls or batches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,7 +131,8 @@ fn transient(s: &Status) -> bool {
 }
 
 const ATTEMPTS: u32 = 5;
-const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Each call's deadline, in gRPC's grpc-timeout header form (30 s).
+const CALL_TIMEOUT: &str = "30S";
 
 /// Sends every timer of `plan` over `channels` (round-robin per worker) with
 /// `load.concurrency` calls in flight; the wall time is the scheduling phase.
@@ -137,7 +142,8 @@ pub async fn schedule(
     channels: &[Conn],
     token: &str,
 ) -> anyhow::Result<Outcome> {
-    let bearer: MetadataValue<_> = format!("Bearer {token}").parse()?;
+    let bearer = HeaderValue::try_from(format!("Bearer {token}"))?;
+    let timeout = HeaderValue::from_static(CALL_TIMEOUT);
     let unit = match load.mode {
         Mode::Single => 1,
         Mode::Batch => load.batch,
@@ -148,13 +154,13 @@ pub async fn schedule(
 
     let mut workers = Vec::with_capacity(load.concurrency);
     for w in 0..load.concurrency {
-        let conn = &channels[w % channels.len()];
-        let mut client = SlaServiceClient::with_origin(conn.clone(), conn.origin.clone());
-        let (plan, next, total, bearer, mode) = (
+        let (conn, plan, next, total, bearer, timeout, mode) = (
+            channels[w % channels.len()].clone(),
             plan.clone(),
             next.clone(),
             total.clone(),
             bearer.clone(),
+            timeout.clone(),
             load.mode,
         );
         workers.push(tokio::spawn(async move {
@@ -166,25 +172,28 @@ pub async fn schedule(
                     break;
                 }
                 let end = (start + unit).min(plan.timers);
-                let requests: Vec<_> = (start..end).map(|i| plan.request(i)).collect();
+                let mut requests: Vec<_> = (start..end).map(|i| plan.request(i)).collect();
+                // Encoded once: a retry sends the same bytes.
+                let (path, body) = match mode {
+                    Mode::Single => (SCHEDULE_TIMER, conn::frame(&requests.remove(0))),
+                    Mode::Batch => (
+                        BATCH_SCHEDULE_TIMERS,
+                        conn::frame(&BatchScheduleTimersRequest { requests }),
+                    ),
+                };
                 let mut attempt = 0;
                 let result = loop {
                     attempt += 1;
+                    let body = body.clone();
                     let res = match mode {
-                        Mode::Single => {
-                            let mut req = Request::new(requests[0].clone());
-                            req.metadata_mut().insert("authorization", bearer.clone());
-                            req.set_timeout(CALL_TIMEOUT);
-                            client.schedule_timer(req).await.map(|_| ())
-                        }
-                        Mode::Batch => {
-                            let mut req = Request::new(BatchScheduleTimersRequest {
-                                requests: requests.clone(),
-                            });
-                            req.metadata_mut().insert("authorization", bearer.clone());
-                            req.set_timeout(CALL_TIMEOUT);
-                            client.batch_schedule_timers(req).await.map(|_| ())
-                        }
+                        Mode::Single => conn
+                            .unary::<ScheduleTimerResponse>(path, &bearer, &timeout, body)
+                            .await
+                            .map(drop),
+                        Mode::Batch => conn
+                            .unary::<BatchScheduleTimersResponse>(path, &bearer, &timeout, body)
+                            .await
+                            .map(drop),
                     };
                     match res {
                         Err(s) if transient(&s) && attempt < ATTEMPTS => {
@@ -196,12 +205,12 @@ pub async fn schedule(
                 };
                 match result {
                     Ok(()) => {
-                        mine.scheduled += requests.len();
+                        mine.scheduled += end - start;
                         let now = SystemTime::now();
                         mine.late_scheduled += (start..end).filter(|&i| plan.due(i) < now).count();
                     }
                     Err(s) => {
-                        mine.errors += requests.len();
+                        mine.errors += end - start;
                         mine.failed.push(start..end);
                         mine.first_error
                             .get_or_insert_with(|| format!("{:?}: {}", s.code(), s.message()));
