@@ -17,8 +17,10 @@
 #   BENCH_LEAD=30s        ...which starts this long after scheduling starts
 #   BENCH_GRACE=30s       wait this long after the window for stragglers (then: missing)
 #   BENCH_CONCURRENCY=256 calls in flight in single mode, for both systems (a shared timer
-#                         service is called by many request handlers at once; 64 gave the
-#                         service 0.39-0.46x BullMQ's rate, 256 gave it 0.73-0.79x)
+#                         service is called by many request handlers at once; with the
+#                         earlier tonic-based generator 64 gave the service 0.39-0.46x
+#                         BullMQ's rate and 256 0.73-0.79x; with the h2 one 256 gives
+#                         1.0-1.1x and 1024 1.4x, BullMQ's rate unchanged)
 #   BENCH_CHANNELS=4      HTTP/2 connections the calls are spread over
 #   BENCH_BATCH=500       timers per BatchScheduleTimers / addBulk call
 #   BENCH_BATCH_CONCURRENCY=8  batch calls in flight (8 x 500 keeps 2 cores busy)
