@@ -28,7 +28,14 @@ pub async fn connect(url: &str) -> anyhow::Result<Conn> {
     let authority = origin.authority().context("url has no host:port")?.as_str();
     let tcp = tokio::net::TcpStream::connect(authority).await?;
     tcp.set_nodelay(true)?;
-    let (send, conn) = h2::client::handshake(tcp).await?;
+    // hyper's client defaults (and so tonic's): h2's own 64 KiB windows would make a
+    // batch's reply wait for WINDOW_UPDATEs mid-stream.
+    let (send, conn) = h2::client::Builder::new()
+        .initial_window_size(2 * 1024 * 1024)
+        .initial_connection_window_size(5 * 1024 * 1024)
+        .enable_push(false)
+        .handshake(tcp)
+        .await?;
     let peer = authority.to_string();
     tokio::spawn(async move {
         if let Err(e) = conn.await {
