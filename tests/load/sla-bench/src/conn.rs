@@ -90,17 +90,17 @@ impl Conn {
         if head.headers.contains_key("grpc-status") {
             status_of(&head.headers)?;
         }
-        let mut data = Bytes::new();
+        let mut chunks = Vec::with_capacity(1);
         while let Some(chunk) = recv.data().await {
             let chunk = chunk.map_err(unavailable)?;
             let _ = recv.flow_control().release_capacity(chunk.len());
-            // A reply is one DATA frame unless it is large: no copy in that case.
-            data = if data.is_empty() {
-                chunk
-            } else {
-                [data, chunk].concat().into()
-            };
+            chunks.push(chunk);
         }
+        // A reply is one DATA frame unless it is large: no copy in that case.
+        let mut data = match chunks.len() {
+            1 => chunks.pop().unwrap_or_default(),
+            _ => Bytes::from(chunks.concat()),
+        };
         let trailers = recv.trailers().await.map_err(unavailable)?;
         status_of(&trailers.unwrap_or_default())?;
         if data.len() < 5 || data[0] != 0 {
@@ -135,8 +135,10 @@ fn percent_decode(raw: &[u8]) -> String {
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
+        // Two hex digits exactly (from_str_radix alone would take "+5").
         let hex = raw
             .get(i + 1..i + 3)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
             .and_then(|h| std::str::from_utf8(h).ok());
         match (raw[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(byte)) => {
@@ -167,5 +169,6 @@ mod tests {
             "invalid token: InvalidSignature"
         );
         assert_eq!(percent_decode("caf%C3%A9 100%".as_bytes()), "café 100%");
+        assert_eq!(percent_decode(b"%+5 and %zz"), "%+5 and %zz");
     }
 }
