@@ -20,7 +20,7 @@
 #                         service is called by many request handlers at once; with the
 #                         earlier tonic-based generator 64 gave the service 0.39-0.46x
 #                         BullMQ's rate and 256 0.73-0.79x; with the h2 one 256 gives
-#                         1.0-1.1x and 1024 1.4x, BullMQ's rate unchanged)
+#                         0.97-1.07x and 1024 1.4x, BullMQ's rate unchanged)
 #   BENCH_CHANNELS=4      HTTP/2 connections the calls are spread over
 #   BENCH_BATCH=500       timers per BatchScheduleTimers / addBulk call
 #   BENCH_BATCH_CONCURRENCY=8  batch calls in flight (8 x 500 keeps 2 cores busy)

@@ -84,7 +84,7 @@ impl Conn {
 
         let (head, mut recv) = response.await.map_err(unavailable)?.into_parts();
         if head.status != http::StatusCode::OK {
-            return Err(Status::unknown(format!("HTTP status {}", head.status)));
+            return Err(http_status(head.status));
         }
         // An error comes "trailers-only": grpc-status in the headers, no body.
         if head.headers.contains_key("grpc-status") {
@@ -154,13 +154,48 @@ fn percent_decode(raw: &[u8]) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A non-200 reply (a proxy's, say) as gRPC's HTTP-to-status mapping has it, as tonic
+/// does: 429 and 502-504 are UNAVAILABLE, so the generator retries them as before.
+fn http_status(status: http::StatusCode) -> Status {
+    let code = match status.as_u16() {
+        400 => Code::Internal,
+        401 => Code::Unauthenticated,
+        403 => Code::PermissionDenied,
+        404 => Code::Unimplemented,
+        429 | 502..=504 => Code::Unavailable,
+        _ => Code::Unknown,
+    };
+    Status::new(code, format!("HTTP status {status}"))
+}
+
 fn unavailable(e: h2::Error) -> Status {
     Status::unavailable(format!("transport: {e}"))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::percent_decode;
+    use super::{http_status, percent_decode};
+    use tonic::Code;
+
+    #[test]
+    fn http_statuses_map_as_in_grpc() {
+        assert_eq!(
+            http_status(http::StatusCode::SERVICE_UNAVAILABLE).code(),
+            Code::Unavailable
+        );
+        assert_eq!(
+            http_status(http::StatusCode::TOO_MANY_REQUESTS).code(),
+            Code::Unavailable
+        );
+        assert_eq!(
+            http_status(http::StatusCode::NOT_FOUND).code(),
+            Code::Unimplemented
+        );
+        assert_eq!(
+            http_status(http::StatusCode::IM_A_TEAPOT).code(),
+            Code::Unknown
+        );
+    }
 
     #[test]
     fn grpc_message_is_percent_decoded() {

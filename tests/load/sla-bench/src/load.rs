@@ -172,13 +172,14 @@ pub async fn schedule(
                     break;
                 }
                 let end = (start + unit).min(plan.timers);
-                let mut requests: Vec<_> = (start..end).map(|i| plan.request(i)).collect();
                 // Encoded once: a retry sends the same bytes.
                 let (path, body) = match mode {
-                    Mode::Single => (SCHEDULE_TIMER, conn::frame(&requests.remove(0))),
+                    Mode::Single => (SCHEDULE_TIMER, conn::frame(&plan.request(start))),
                     Mode::Batch => (
                         BATCH_SCHEDULE_TIMERS,
-                        conn::frame(&BatchScheduleTimersRequest { requests }),
+                        conn::frame(&BatchScheduleTimersRequest {
+                            requests: (start..end).map(|i| plan.request(i)).collect(),
+                        }),
                     ),
                 };
                 let mut attempt = 0;
