@@ -488,7 +488,9 @@ impl SlaService for Api {
         // One statement, one commit for the whole batch: all or nothing.
         let results = self
             .writer
-            .run(|pool| async move { store::insert_batch(&pool, rows, true).await })
+            .run(|pool| async move {
+                store::insert_batch(&mut *pool.acquire().await?, rows, true).await
+            })
             .await
             .map_err(Error::from)?;
         // All or none: a taken id wrote nothing, so the whole call is refused.
@@ -497,16 +499,9 @@ impl SlaService for Api {
         {
             answer(Scheduled::IdTaken(id))?;
         }
-        let created = results.iter().filter_map(Scheduled::created);
-        match self.redis().await {
-            Some(mut c) => {
-                if let Err(e) = batcher::add_new_to_schedule(&self.engine, &mut c, created).await {
-                    tracing::warn!(error = %e, "adding a batch to redis failed; the reconciler will catch up");
-                    self.redis_failed(&e).await;
-                }
-            }
-            None => tracing::warn!("redis unavailable; the reconciler will catch up"),
-        }
+        // Into Redis as the group commits' timers go: after the answer, with others.
+        self.batcher
+            .add_created(results.iter().filter_map(Scheduled::created));
         Ok(Response::new(BatchScheduleTimersResponse {
             results: results.into_iter().map(answer).collect::<Result<_, _>>()?,
         }))

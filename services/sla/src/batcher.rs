@@ -8,15 +8,16 @@
 //! A caller is answered once its timer is committed: Postgres is the truth, and a timer
 //! whose Redis entry is late or lost is restored from it (`Engine`'s straggler pass), so
 //! waiting for Redis too would only lengthen every call. The Redis task adds the timers a
-//! pipeline at a time, and what arrives meanwhile goes into the next one, so at high rates
-//! one call per shard carries several groups.
+//! pipeline at a time, and what arrives meanwhile goes into the next one. Timers due well
+//! ahead (most are: hours or days) wait up to [`REDIS_LINGER`] for company, so that one
+//! `ZADD` per shard carries many groups; BatchScheduleTimers' batches go the same way.
 
 use std::sync::{
     Arc,
     atomic::{AtomicUsize, Ordering},
 };
 
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, pool::PoolConnection};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -36,17 +37,32 @@ pub const MAX_GROUP: usize = 1000;
 /// restores them from Postgres once overdue, rather than piling up in memory.
 const REDIS_BACKLOG: usize = 200_000;
 
+/// How long the Redis task holds events that are all due beyond
+/// [`schedule::ADD_NEW_FAR_MS`] (10 s), to add them with more in one pipeline. Redis's
+/// cost is mostly per command: at 50 timers per group, a `ZADD` per shard carried about
+/// three members each. Such an event is claimed no earlier than 1.5 s before it is due, so
+/// adding it 20 ms later changes nothing; an event due sooner ends the wait at once.
+const REDIS_LINGER: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// How long a committer with nothing to commit keeps its connection (see [`run`]).
+const KEEP_IDLE_CONNECTION: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The most events in one Redis pipeline.
+const REDIS_PIPELINE_MAX: usize = 16 * MAX_GROUP;
+
 type Reply = oneshot::Sender<Result<Scheduled, String>>;
 
 /// Queues timers for the next group commit.
 #[derive(Clone)]
 pub struct Batcher {
     tx: mpsc::Sender<(TimerRow, Reply)>,
+    backlog: Backlog,
 }
 
 impl Batcher {
     /// The batcher and its tasks: `committers` group commits in flight at once, on the
-    /// writer thread, and the Redis task (run the future to completion).
+    /// writer thread, and the Redis task (run the future to completion; it ends once the
+    /// committers have and every `Batcher` handle is dropped).
     pub fn new(
         writer: Writer,
         engine: Arc<Engine>,
@@ -68,8 +84,7 @@ impl Batcher {
                 writer.spawn(move |pool| run(pool, rx, backlog, shutdown))
             })
             .collect();
-        drop(backlog);
-        (Self { tx }, async move {
+        (Self { tx, backlog }, async move {
             let (ended, ()) = futures::future::join(
                 futures::future::join_all(committers),
                 add_to_redis(engine, redis, events_rx, waiting),
@@ -94,6 +109,12 @@ impl Batcher {
             .map_err(|_| "scheduler stopped".to_string())?;
         rx.await.map_err(|_| "scheduler stopped".to_string())?
     }
+
+    /// Hands timers committed elsewhere (BatchScheduleTimers) to the Redis task, as the
+    /// group commits do with theirs: the caller does not wait for Redis.
+    pub fn add_created<'a>(&self, rows: impl IntoIterator<Item = &'a TimerRow>) {
+        self.backlog.push_or_leave(events_of(rows));
+    }
 }
 
 /// The committers' side of the Redis task's queue, bounded in events.
@@ -116,6 +137,16 @@ impl Backlog {
         }
         true
     }
+
+    /// Queues `events`; when the backlog is full they are left to the straggler pass, which
+    /// restores them from Postgres (they are durable already).
+    fn push_or_leave(&self, events: Vec<Event>) {
+        let n = events.len();
+        if n > 0 && !self.push(events) {
+            metrics::counter!("sla_redis_backlog_dropped_total").increment(n as u64);
+            tracing::warn!(timers = n, "redis backlog full; left to the straggler pass");
+        }
+    }
 }
 
 async fn run(
@@ -124,6 +155,11 @@ async fn run(
     backlog: Backlog,
     shutdown: CancellationToken,
 ) {
+    // The committer keeps its connection while groups keep coming (with pauses of less than
+    // KEEP_IDLE_CONNECTION), so that they all go to one warm backend. Taken from the pool
+    // for each group, a connection's release (a task of its own) trailed the next acquire,
+    // so the pool opened more and the groups rotated over three backends per replica.
+    let mut conn: Option<PoolConnection<Postgres>> = None;
     loop {
         // Gather a group while holding the queue; commit it after letting go, so that
         // another committer (if configured) gathers the following group meanwhile.
@@ -133,7 +169,19 @@ async fn run(
                 _ = shutdown.cancelled() => return,
             };
             let first = tokio::select! {
-                item = rx.recv() => match item { Some(i) => i, None => return },
+                item = tokio::time::timeout(KEEP_IDLE_CONNECTION, rx.recv()) => match item {
+                    Ok(Some(i)) => i,
+                    Ok(None) => return,
+                    Err(_) => {
+                        // Idle: back to the pool, which checks a connection idle for a
+                        // while before handing it out again.
+                        conn = None;
+                        tokio::select! {
+                            item = rx.recv() => match item { Some(i) => i, None => return },
+                            _ = shutdown.cancelled() => return,
+                        }
+                    }
+                },
                 _ = shutdown.cancelled() => return,
             };
             let mut group = vec![first];
@@ -147,31 +195,41 @@ async fn run(
         };
         let (rows, replies): (Vec<TimerRow>, Vec<Reply>) = group.into_iter().unzip();
         metrics::histogram!("sla_schedule_group_size").record(rows.len() as f64);
-        match store::insert_batch(&pool, rows, false).await {
-            Ok(results) => {
-                let created = events_of(results.iter().filter_map(Scheduled::created));
-                let n = created.len();
-                if n > 0 && !backlog.push(created) {
-                    // Durable already: the straggler pass restores these from Postgres.
-                    metrics::counter!("sla_redis_backlog_dropped_total").increment(n as u64);
-                    tracing::warn!(timers = n, "redis backlog full; left to the straggler pass");
+        let mut c = match conn.take() {
+            Some(c) => c,
+            None => match pool.acquire().await {
+                Ok(c) => c,
+                Err(e) => {
+                    fail(replies, &e);
+                    continue;
                 }
+            },
+        };
+        match store::insert_batch(&mut c, rows, false).await {
+            Ok(results) => {
+                conn = Some(c);
+                backlog.push_or_leave(events_of(results.iter().filter_map(Scheduled::created)));
                 for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(Ok(result));
                 }
             }
-            Err(e) => {
-                tracing::error!(error = %e, "group commit failed");
-                for reply in replies {
-                    let _ = reply.send(Err("database unavailable".into()));
-                }
-            }
+            // The connection goes back to the pool (which closes it if it broke).
+            Err(e) => fail(replies, &e),
         }
     }
 }
 
+/// Answers a group whose commit failed.
+fn fail(replies: Vec<Reply>, e: &sqlx::Error) {
+    tracing::error!(error = %e, "group commit failed");
+    for reply in replies {
+        let _ = reply.send(Err("database unavailable".into()));
+    }
+}
+
 /// The Redis task: adds committed timers' events, everything that arrived since the last
-/// pipeline in the next one. Ends when every committer has.
+/// pipeline in the next one, and while all are due far ahead, what arrives within
+/// [`REDIS_LINGER`] too. Ends when every sender has.
 async fn add_to_redis(
     engine: Arc<Engine>,
     redis: redis::Client,
@@ -180,11 +238,19 @@ async fn add_to_redis(
 ) {
     let mut conn: Option<redis::aio::ConnectionManager> = None;
     while let Some(mut events) = rx.recv().await {
-        while events.len() < 16 * MAX_GROUP {
-            match rx.try_recv() {
-                Ok(more) => events.extend(more),
-                Err(_) => break,
-            }
+        let until = tokio::time::Instant::now() + REDIS_LINGER;
+        let mut far = all_far(&events);
+        while events.len() < REDIS_PIPELINE_MAX {
+            let more = match rx.try_recv() {
+                Ok(more) => more,
+                Err(_) if !far => break,
+                Err(_) => match tokio::time::timeout_at(until, rx.recv()).await {
+                    Ok(Some(more)) => more,
+                    Ok(None) | Err(_) => break, // the senders are gone, or the wait is over
+                },
+            };
+            far = far && all_far(&more);
+            events.extend(more);
         }
         // One retry: the connection manager reconnects after a dropped connection.
         let mut added = false;
@@ -212,6 +278,13 @@ async fn add_to_redis(
         }
         waiting.fetch_sub(events.len(), Ordering::Relaxed);
     }
+}
+
+/// True when every event is due beyond [`schedule::ADD_NEW_FAR_MS`] from now, so that
+/// adding them a moment later cannot make one late.
+fn all_far(events: &[Event]) -> bool {
+    let far_from = chrono::Utc::now().timestamp_millis() + schedule::ADD_NEW_FAR_MS;
+    events.iter().all(|(_, _, at)| *at > far_from)
 }
 
 /// The Redis events of scheduled timers: each one's next event.
@@ -252,13 +325,4 @@ pub async fn add_to_schedule<'a>(
     rows: impl IntoIterator<Item = &'a TimerRow>,
 ) -> redis::RedisResult<()> {
     add_events(engine, c, &events_of(rows), false).await
-}
-
-/// Adds the next event of each newly created timer to Redis.
-pub async fn add_new_to_schedule<'a>(
-    engine: &Engine,
-    c: &mut redis::aio::ConnectionManager,
-    rows: impl IntoIterator<Item = &'a TimerRow>,
-) -> redis::RedisResult<()> {
-    add_events(engine, c, &events_of(rows), true).await
 }

@@ -3,7 +3,7 @@
 //! too so every replica sees them.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, postgres::PgPoolCopyExt};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::pgcopy;
@@ -87,7 +87,7 @@ impl Scheduled {
 /// back in step a connection whose COPY was dropped half way (its pool check then waits
 /// forever or reads the COPY's late reply as its own).
 pub async fn insert_batch(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     rows: Vec<TimerRow>,
     all_or_none: bool,
 ) -> Result<Vec<Scheduled>, sqlx::Error> {
@@ -95,10 +95,10 @@ pub async fn insert_batch(
     // Postgres (a plain INSERT was a fifth cheaper than ON CONFLICT's speculative insertion,
     // and COPY cheaper again). A collision fails it whole (it is its own transaction, so
     // nothing is left behind) and the group goes the careful way, in one transaction again.
-    match copy_in(pool, &rows).await {
+    match copy_in(conn, &rows).await {
         Ok(_) => Ok(rows.into_iter().map(Scheduled::Created).collect()),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            let mut tx = pool.begin().await?;
+            let mut tx = sqlx::Connection::begin(conn).await?;
             let out = resolve(&mut tx, rows).await?;
             if all_or_none && out.iter().any(|s| matches!(s, Scheduled::IdTaken(_))) {
                 return Ok(out); // dropping `tx` rolls it back
@@ -132,7 +132,7 @@ async fn resolve(
 
 /// The group's rows written with `COPY ... FROM STDIN (FORMAT binary)`: one statement and
 /// one commit. Its columns are those of [`insert`]; the others keep their defaults.
-async fn copy_in(pool: &PgPool, rows: &[TimerRow]) -> Result<(), sqlx::Error> {
+async fn copy_in(conn: &mut PgConnection, rows: &[TimerRow]) -> Result<(), sqlx::Error> {
     const COPY: &str = "COPY timers (id, owner, subject, kind, request_id, state, trigger,
             reminder_specs, reminder_at, reminders_done, start_time, due_time, clock, calendar,
             payload, labels, next_point, next_fire_at, created_at, updated_at)
@@ -161,7 +161,7 @@ async fn copy_in(pool: &PgPool, rows: &[TimerRow]) -> Result<(), sqlx::Error> {
         w.timestamptz(r.created_at);
         w.timestamptz(r.created_at);
     }
-    let mut copy = pool.copy_in_raw(COPY).await?;
+    let mut copy = conn.copy_in_raw(COPY).await?;
     copy.send(w.finish()).await?;
     copy.finish().await?;
     Ok(())
