@@ -160,6 +160,7 @@ async fn run(
     // for each group, a connection's release (a task of its own) trailed the next acquire,
     // so the pool opened more and the groups rotated over three backends per replica.
     let mut conn: Option<PoolConnection<Postgres>> = None;
+    let mut last_used = std::time::Instant::now();
     loop {
         // Gather a group while holding the queue; commit it after letting go, so that
         // another committer (if configured) gathers the following group meanwhile.
@@ -195,7 +196,15 @@ async fn run(
         };
         let (rows, replies): (Vec<TimerRow>, Vec<Reply>) = group.into_iter().unzip();
         metrics::histogram!("sla_schedule_group_size").record(rows.len() as f64);
-        let mut c = match conn.take() {
+        let held = match conn.take() {
+            // Held idle for a while (another committer had the queue): check it first, as
+            // the pool checks a connection idle that long.
+            Some(mut c) if last_used.elapsed() >= KEEP_IDLE_CONNECTION => {
+                sqlx::Connection::ping(&mut *c).await.is_ok().then_some(c)
+            }
+            held => held,
+        };
+        let mut c = match held {
             Some(c) => c,
             None => match pool.acquire().await {
                 Ok(c) => c,
@@ -205,7 +214,9 @@ async fn run(
                 }
             },
         };
-        match store::insert_batch(&mut c, rows, false).await {
+        let written = store::insert_batch(&mut c, rows, false).await;
+        last_used = std::time::Instant::now();
+        match written {
             Ok(results) => {
                 conn = Some(c);
                 backlog.push_or_leave(events_of(results.iter().filter_map(Scheduled::created)));
