@@ -113,11 +113,11 @@ impl Batcher {
     /// Hands timers committed elsewhere (BatchScheduleTimers) to the Redis task, as the
     /// group commits do with theirs: the caller does not wait for Redis.
     pub fn add_created<'a>(&self, rows: impl IntoIterator<Item = &'a TimerRow>) {
-        self.backlog.push_or_leave(events_of(rows));
+        self.backlog.push(events_of(rows));
     }
 }
 
-/// The committers' side of the Redis task's queue, bounded in events.
+/// The writers' side of the Redis task's queue, bounded in events.
 #[derive(Clone)]
 struct Backlog {
     tx: mpsc::UnboundedSender<Vec<Event>>,
@@ -126,23 +126,17 @@ struct Backlog {
 }
 
 impl Backlog {
-    /// Queues `events` for Redis; false (and nothing queued) when the backlog is full.
-    fn push(&self, events: Vec<Event>) -> bool {
+    /// Queues `events` for Redis. When the backlog is full they are left to the straggler
+    /// pass, which restores them from Postgres (they are durable already).
+    fn push(&self, events: Vec<Event>) {
         let n = events.len();
+        if n == 0 {
+            return;
+        }
         if self.len.fetch_add(n, Ordering::Relaxed) + n > REDIS_BACKLOG
             || self.tx.send(events).is_err()
         {
             self.len.fetch_sub(n, Ordering::Relaxed);
-            return false;
-        }
-        true
-    }
-
-    /// Queues `events`; when the backlog is full they are left to the straggler pass, which
-    /// restores them from Postgres (they are durable already).
-    fn push_or_leave(&self, events: Vec<Event>) {
-        let n = events.len();
-        if n > 0 && !self.push(events) {
             metrics::counter!("sla_redis_backlog_dropped_total").increment(n as u64);
             tracing::warn!(timers = n, "redis backlog full; left to the straggler pass");
         }
@@ -219,7 +213,7 @@ async fn run(
         match written {
             Ok(results) => {
                 conn = Some(c);
-                backlog.push_or_leave(events_of(results.iter().filter_map(Scheduled::created)));
+                backlog.push(events_of(results.iter().filter_map(Scheduled::created)));
                 for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(Ok(result));
                 }

@@ -179,22 +179,14 @@ mod tests {
 
     #[test]
     fn http_statuses_map_as_in_grpc() {
-        assert_eq!(
-            http_status(http::StatusCode::SERVICE_UNAVAILABLE).code(),
-            Code::Unavailable
-        );
-        assert_eq!(
-            http_status(http::StatusCode::TOO_MANY_REQUESTS).code(),
-            Code::Unavailable
-        );
-        assert_eq!(
-            http_status(http::StatusCode::NOT_FOUND).code(),
-            Code::Unimplemented
-        );
-        assert_eq!(
-            http_status(http::StatusCode::IM_A_TEAPOT).code(),
-            Code::Unknown
-        );
+        for (http, grpc) in [
+            (http::StatusCode::SERVICE_UNAVAILABLE, Code::Unavailable),
+            (http::StatusCode::TOO_MANY_REQUESTS, Code::Unavailable),
+            (http::StatusCode::NOT_FOUND, Code::Unimplemented),
+            (http::StatusCode::IM_A_TEAPOT, Code::Unknown),
+        ] {
+            assert_eq!(http_status(http).code(), grpc, "{http}");
+        }
     }
 
     #[test]
