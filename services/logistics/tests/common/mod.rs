@@ -45,10 +45,6 @@ impl Harness {
             .start(platform_sandbox::SPEC, platform_sandbox::setup)
             .await;
         world.set("PLATFORM_URL", sandbox.url());
-        let reserved = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let webhook = Webhook(reserved.local_addr().unwrap().to_string());
-        drop(reserved);
-        world.set("LOGISTICS_WEBHOOK_LISTEN", webhook.0.clone());
         world.set(
             "LOGISTICS_PARTNERS",
             format!(
@@ -56,9 +52,23 @@ impl Harness {
                     {{"id":"yto-partner","carriers":["yto"],"secrets":["{YTO}"]}}]"#
             ),
         );
-        let logistics = world.start(logistics::SPEC, logistics::setup).await;
         sandbox.wait_serving().await;
-        logistics.wait_serving().await;
+        // The webhook's port is reserved, let go, and bound again by the service: in
+        // between, another socket can take it (an outgoing connection gets it as its
+        // source port) and the service fails at start-up. Then take another port.
+        let mut attempt = 0;
+        let (logistics, webhook) = loop {
+            let reserved = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let webhook = Webhook(reserved.local_addr().unwrap().to_string());
+            drop(reserved);
+            world.set("LOGISTICS_WEBHOOK_LISTEN", webhook.0.clone());
+            let logistics = world.start(logistics::SPEC, logistics::setup).await;
+            attempt += 1;
+            if logistics.serves().await {
+                break (logistics, webhook);
+            }
+            assert!(attempt < 5, "logistics failed to start {attempt} times");
+        };
         let service = world.token(Role::Service, "returns");
         Self {
             world,
