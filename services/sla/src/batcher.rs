@@ -208,8 +208,11 @@ async fn run(
                 }
             },
         };
+        let started = std::time::Instant::now();
         let written = store::insert_batch(&mut c, rows, false).await;
         last_used = std::time::Instant::now();
+        metrics::histogram!("sla_group_commit_seconds")
+            .record(last_used.duration_since(started).as_secs_f64());
         match written {
             Ok(results) => {
                 conn = Some(c);
