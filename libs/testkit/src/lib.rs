@@ -242,6 +242,32 @@ impl Running {
     }
 }
 
+/// A free port on 127.0.0.1 for a service that a test starts later on a known address (a
+/// child process, a restart on the same port). It lies below the kernel's ephemeral range:
+/// a port taken with `127.0.0.1:0` and let go could be handed meanwhile to any outgoing
+/// connection as its source port (a pooled Postgres connection keeps it), and the
+/// service's bind would then fail for good; below that range only an explicit bind takes
+/// a port.
+pub fn reserve_port() -> u16 {
+    const FROM: u16 = 10_000;
+    let ephemeral_from = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768);
+    if ephemeral_from > FROM + 1_000 {
+        let span = u128::from(ephemeral_from - FROM);
+        for _ in 0..200 {
+            let port = FROM + (uuid::Uuid::new_v4().as_u128() % span) as u16;
+            if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                return port;
+            }
+        }
+    }
+    // No room below the range (an unusual kernel setting): any free port.
+    let any = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    any.local_addr().expect("its address").port()
+}
+
 /// Polls `check` until it returns true, panicking after `deadline`.
 pub async fn eventually<F, Fut>(deadline: Duration, mut check: F)
 where
@@ -350,4 +376,23 @@ pub async fn published(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reserve_port;
+
+    #[test]
+    fn a_reserved_port_is_free_and_no_outgoing_connection_can_be_given_it() {
+        let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap();
+        let ephemeral_from: u16 = range.split_whitespace().next().unwrap().parse().unwrap();
+        for _ in 0..20 {
+            let port = reserve_port();
+            // (With the range starting at 11,000 or below, any free port is the answer.)
+            if ephemeral_from > 11_000 {
+                assert!((10_000..ephemeral_from).contains(&port), "{port}");
+            }
+            std::net::TcpListener::bind(("127.0.0.1", port)).expect("still free");
+        }
+    }
 }

@@ -60,9 +60,8 @@ impl Harness {
             .start(platform_sandbox::SPEC, platform_sandbox::setup)
             .await;
         world.set("PLATFORM_URL", sandbox.url());
-        let reserved = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let refunds_url = format!("http://{}", reserved.local_addr().unwrap());
-        drop(reserved);
+        // Known before refunds runs: the SLA service calls it back there.
+        let refunds_url = format!("http://127.0.0.1:{}", testkit::reserve_port());
         world.set("REFUNDS_URL", refunds_url.clone());
         let sla = world.start(sla::SPEC, sla::setup).await;
         world.set("SLA_URL", sla.url());
