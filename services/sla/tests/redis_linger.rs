@@ -100,10 +100,11 @@ async fn far_timers_share_zadds_and_near_ones_are_not_held() {
         .collect();
     let members: usize = zadds.iter().sum();
     assert_eq!(members, N, "every far timer was added once: {zadds:?}");
-    // Sent one by one, each group's pipeline carried 1 timer (40 ZADDs). Held for the
-    // groups that follow within 20 ms, a ZADD carries several.
+    // Sent one by one, each group's pipeline carried 1 timer (37 ZADDs for 40 with no
+    // wait). Held for the groups that follow within 20 ms, a ZADD carries several (10 on
+    // average here; 2 still leaves room for calls of 10 ms on a slow machine).
     assert!(
-        zadds.len() * 3 <= N,
+        zadds.len() * 2 <= N,
         "{} ZADDs for {N} timers ({zadds:?}): the far adds were not pooled",
         zadds.len()
     );
