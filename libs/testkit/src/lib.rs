@@ -208,24 +208,15 @@ impl Running {
     /// Waits until health reports SERVING (deadline 20 s). A service that ended first (its
     /// setup failed) fails at once rather than after the deadline.
     pub async fn wait_serving(&self) {
-        assert!(
-            self.serves().await,
-            "{} ended before serving: its setup failed (see its log)",
-            self.url()
-        );
-    }
-
-    /// Waits until health reports SERVING (true) or the service ends first (false: its
-    /// setup failed); panics if neither happens within 20 s.
-    pub async fn serves(&self) -> bool {
         let url = self.url();
         let end = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
-            if self.handle.is_finished() {
-                return false;
-            }
+            assert!(
+                !self.handle.is_finished(),
+                "{url} ended before serving: its setup failed (see its log)"
+            );
             if kit::server::check_health(&url, "").await.unwrap_or(false) {
-                return true;
+                return;
             }
             assert!(
                 tokio::time::Instant::now() < end,

@@ -13,7 +13,7 @@ use kit::auth::Role;
 use testkit::{Running, World, authed};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream},
+    net::TcpStream,
 };
 use tonic::transport::Channel;
 
@@ -53,22 +53,12 @@ impl Harness {
             ),
         );
         sandbox.wait_serving().await;
-        // The webhook's port is reserved, let go, and bound again by the service: in
-        // between, another socket can take it (an outgoing connection gets it as its
-        // source port) and the service fails at start-up. Then take another port.
-        let mut attempt = 0;
-        let (logistics, webhook) = loop {
-            let reserved = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let webhook = Webhook(reserved.local_addr().unwrap().to_string());
-            drop(reserved);
-            world.set("LOGISTICS_WEBHOOK_LISTEN", webhook.0.clone());
-            let logistics = world.start(logistics::SPEC, logistics::setup).await;
-            attempt += 1;
-            if logistics.serves().await {
-                break (logistics, webhook);
-            }
-            assert!(attempt < 5, "logistics failed to start {attempt} times");
-        };
+        // Below the ephemeral range: no outgoing connection can be given the port before
+        // the service binds it (see testkit::reserve_port).
+        let webhook = Webhook(format!("127.0.0.1:{}", testkit::reserve_port()));
+        world.set("LOGISTICS_WEBHOOK_LISTEN", webhook.0.clone());
+        let logistics = world.start(logistics::SPEC, logistics::setup).await;
+        logistics.wait_serving().await;
         let service = world.token(Role::Service, "returns");
         Self {
             world,
