@@ -1,6 +1,7 @@
 //! Postgres: a pool bound to the service's own schema (via `search_path`, so the same
 //! migrations serve `returns` in production and `returns_t42` in a test), the kit's own
-//! tables (outbox, inbox, idempotency), and the service's `sqlx` migrations.
+//! tables (outbox, inbox, idempotency), the service's `sqlx` migrations, and the one way a
+//! named constraint's violation becomes a domain error ([`ResultExt::on_constraint`]).
 
 use std::time::Duration;
 
@@ -153,4 +154,52 @@ async fn migrate_inner(
         m.run_direct(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// The name of the constraint `e` violates, if it is a constraint violation.
+pub fn violated_constraint(e: &sqlx::Error) -> Option<&str> {
+    match e {
+        sqlx::Error::Database(db) => db.constraint(),
+        _ => None,
+    }
+}
+
+/// Named-constraint mapping at the query that can violate it (DESIGN §7, as
+/// realworld-axum-sqlx's `ResultExt`): the database enforces the rule under concurrency,
+/// and its refusal becomes the domain's error where the query is called; everything else
+/// stays a plain `sqlx::Error` for `?`.
+pub trait ResultExt<T> {
+    /// A violation of constraint `name` becomes `err()`; any other error passes through.
+    fn on_constraint<E: From<sqlx::Error>>(
+        self,
+        name: &str,
+        err: impl FnOnce() -> E,
+    ) -> Result<T, E>;
+
+    /// A violation of a constraint `classify` knows (by name) becomes its error; any other
+    /// error passes through.
+    fn on_constraints<E: From<sqlx::Error>>(
+        self,
+        classify: impl FnOnce(&str) -> Option<E>,
+    ) -> Result<T, E>;
+}
+
+impl<T> ResultExt<T> for Result<T, sqlx::Error> {
+    fn on_constraint<E: From<sqlx::Error>>(
+        self,
+        name: &str,
+        err: impl FnOnce() -> E,
+    ) -> Result<T, E> {
+        self.on_constraints(|c| (c == name).then(err))
+    }
+
+    fn on_constraints<E: From<sqlx::Error>>(
+        self,
+        classify: impl FnOnce(&str) -> Option<E>,
+    ) -> Result<T, E> {
+        self.map_err(|e| match violated_constraint(&e).and_then(classify) {
+            Some(mapped) => mapped,
+            None => E::from(e),
+        })
+    }
 }

@@ -10,11 +10,15 @@ pub mod events;
 pub mod idempotency;
 pub mod inbox;
 pub mod layer;
+pub mod names;
 pub mod outbox;
+pub mod page;
 pub mod platform;
 pub mod server;
+pub mod sla;
 pub mod telemetry;
 pub mod time;
+pub mod validate;
 
 pub use error::{Error, Result};
 pub use server::{App, Ctx, ServiceSpec};

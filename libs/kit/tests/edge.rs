@@ -3,7 +3,7 @@
 //! with field violations, idempotent replays, and health that turns SERVING only after the
 //! migrations ran.
 
-mod demo;
+use crate::demo;
 
 use std::time::Duration;
 

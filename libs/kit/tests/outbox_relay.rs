@@ -2,7 +2,7 @@
 //! a Redis Streams consumer group even when the relay was down at commit time and only a
 //! restarted relay delivers it; an event written in a rolled-back transaction never does.
 
-mod demo;
+use crate::demo;
 
 use std::{
     collections::BTreeSet,

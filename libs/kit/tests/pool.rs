@@ -2,7 +2,7 @@
 //! a connection that died while idle (a Postgres restart, a terminated backend) and hand
 //! out a live one instead of failing the caller's query.
 
-mod demo;
+use crate::demo;
 
 use kit::db::{PING_AFTER_IDLE, pool};
 use testkit::World;

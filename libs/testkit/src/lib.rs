@@ -182,6 +182,57 @@ impl World {
     }
 }
 
+/// Starts one service of a [`World::start_peers`] call on the listener reserved for it.
+type Starter = Box<dyn FnOnce(&World, TcpListener) -> Running + Send>;
+
+/// A service for [`World::start_peers`]: the peer name others reach it by (`<NAME>_URL`:
+/// `sla`, `refunds`, `platform` for the sandbox), its spec and its setup.
+pub struct Peer {
+    name: String,
+    start: Starter,
+}
+
+/// A [`Peer`] reached as `name`, started with `spec` and `setup`.
+pub fn peer<F, Fut>(name: &str, spec: ServiceSpec, setup: F) -> Peer
+where
+    F: FnOnce(Ctx) -> Fut + Send + 'static,
+    Fut: Future<Output = anyhow::Result<App>> + Send + 'static,
+{
+    Peer {
+        name: name.to_string(),
+        start: Box::new(move |world, listener| {
+            world.start_on(listener, spec, world.config(&spec), setup)
+        }),
+    }
+}
+
+impl World {
+    /// Starts `peers` in-process and waits until every one serves. Each gets its listener
+    /// and its `<NAME>_URL` in this world before any starts, so services that call each
+    /// other (returns and refunds) find each other whatever the order; env set earlier
+    /// with [`World::set`] applies to all of them.
+    pub async fn start_peers<const N: usize>(&mut self, peers: [Peer; N]) -> [Running; N] {
+        let mut listeners = Vec::with_capacity(N);
+        for p in &peers {
+            let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let var = format!("{}_URL", p.name.to_ascii_uppercase().replace('-', "_"));
+            self.set(&var, format!("http://{}", l.local_addr().expect("addr")));
+            listeners.push(l);
+        }
+        let running: Vec<Running> = peers
+            .into_iter()
+            .zip(listeners)
+            .map(|(p, l)| (p.start)(&*self, l))
+            .collect();
+        for r in &running {
+            r.wait_serving().await;
+        }
+        running
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("one per peer"))
+    }
+}
+
 /// A service running in-process.
 pub struct Running {
     /// Where it listens.

@@ -22,6 +22,10 @@ use kit::{
     idempotency::{self, Claim},
     time::from_ts,
 };
+use rules::{
+    Money,
+    penalty::{self, PenaltyError, RATE_BP_PER_DAY},
+};
 use sqlx::PgPool;
 use tokio::sync::Notify;
 use tonic::{Request, Response, Status, service::Routes};
@@ -29,11 +33,7 @@ use uuid::Uuid;
 
 use crate::{
     convert,
-    domain::{
-        money::Money,
-        penalty::{self, PenaltyError, RATE_BP_PER_DAY},
-        refund::{self, Funding, Kind, RecoverFrom, Retry},
-    },
+    domain::refund::{self, Funding, Kind, RecoverFrom, Retry},
     effects,
     payouts::Worker,
     settings::Settings,
@@ -582,7 +582,7 @@ impl RefundsService for Api {
                 if m.amount_minor < 0 {
                     v.add("line_amount.amount_minor", "must not be negative");
                 }
-                if crate::domain::money::Currency::parse(&m.currency).is_none() {
+                if rules::Currency::parse(&m.currency).is_none() {
                     v.add("line_amount.currency", "must be an ISO-4217 code");
                 }
                 m.currency.clone()

@@ -105,7 +105,7 @@ pub fn request(c: &Case, now: DateTime<Utc>) -> Return {
     let (late, penalty) = match c.overdue_since {
         Some(since) if c.late_days == 0 && !c.state.is_terminal() => {
             let days = late_days(since, now).max(1);
-            let p = refunds::domain::penalty::late_penalty(c.line_amount_minor, days, false)
+            let p = rules::late_penalty(c.line_amount_minor, days, false)
                 .map(|p| p.minor)
                 .unwrap_or(0);
             (days, p)

@@ -1,7 +1,6 @@
 //! A minimal service built on the kit, for testing what the kit promises at the edge:
 //! authentication, role rules, ownership answers, field violations, idempotency, health.
 //! It implements two RPCs of the returns contract over a one-table schema.
-#![allow(dead_code)]
 
 use aftersales_proto::aftersales::returns::v1::{
     CreateReturnRequest, GetReturnRequest, Return,

@@ -1,7 +1,5 @@
-//! The refund rules, free of transport and SQL: money, the late-penalty formula, the
-//! refund state machine and what a payout outcome does to it.
+//! The refund rules, free of transport and SQL: the refund state machine and what a
+//! payout outcome does to it (money and the late penalty are the shared `rules` crate).
 
-pub mod money;
 pub mod payout;
-pub mod penalty;
 pub mod refund;

@@ -713,7 +713,7 @@ fn charge_lateness(mut c: Change, done: DateTime<Utc>) -> Change {
         return c;
     };
     let days = late_days(since, done).max(1);
-    let penalty = refunds::domain::penalty::late_penalty(c.case.line_amount_minor, days, false)
+    let penalty = rules::late_penalty(c.case.line_amount_minor, days, false)
         .map(|p| p.minor)
         .unwrap_or(0);
     (c.case.late_days, c.case.penalty_minor) = (days, penalty);

@@ -1,0 +1,8 @@
+//! The kit's integration tests, one binary (one link): the edge of a demo service (auth,
+//! health, errors, tracing), the outbox relay, the pool, named-constraint mapping.
+
+mod constraints;
+mod demo;
+mod edge;
+mod outbox_relay;
+mod pool;
