@@ -9,7 +9,7 @@ INFRA    := bash deploy/local/infra.sh
 SERVICES := bash deploy/local/services.sh
 BUF      := .tools/node_modules/.bin/buf
 
-.PHONY: help build run stop test lint lint-proto fmt bench bench-sla bench-ingest clean-run
+.PHONY: help build run stop test lint lint-proto lint-layout fmt bench bench-sla bench-ingest clean-run
 
 help: ## list the targets
 	@echo "usage: make <target>"
@@ -30,9 +30,10 @@ test: ## run every test against local Postgres and Redis
 	$(INFRA) up
 	. .run/infra.env && cargo test --workspace
 
-lint: ## rustfmt check, buf lint (+ breaking), clippy with warnings as errors
+lint: ## rustfmt check, buf lint (+ breaking), the layout rules, clippy with warnings as errors
 	cargo fmt --all -- --check
 	$(MAKE) --no-print-directory lint-proto
+	$(MAKE) --no-print-directory lint-layout
 	cargo clippy --workspace --all-targets -- -D warnings
 
 # buf breaking runs once main holds .proto files, except on an unchanged main (nothing to
@@ -48,6 +49,11 @@ lint-proto: $(BUF) ## buf lint in proto/; buf breaking against the main branch
 	else \
 	  echo "buf breaking: skipped (main has no protos yet, or this is an unchanged main)"; \
 	fi
+
+# DESIGN §2's rules that the compiler does not check: no service depends on another at run
+# time, nothing imports a service's api but lib.rs, no module cycles, no file over 500 lines.
+lint-layout: ## the layout rules of DESIGN §2 (tests/lint/layout.pl)
+	perl tests/lint/layout.pl
 
 $(BUF):
 	@command -v npm >/dev/null || { echo "npm is needed to install buf (apt-get install -y npm)" >&2; exit 1; }

@@ -5,7 +5,7 @@
 
 use std::future::Future;
 
-use bytes_compat::Bytes;
+use self::bytes_compat::Bytes;
 use kit::{App, Ctx, ServiceSpec, auth::Role, client::RawCodec};
 use testkit::World;
 use tonic::Code;
