@@ -16,7 +16,7 @@ use aftersales_proto::aftersales::platform::v1::{
     payment_gateway_server::{PaymentGateway, PaymentGatewayServer},
     sandbox_control_server::{SandboxControl, SandboxControlServer},
 };
-use kit::{Error, error::Violations};
+use kit::{Error, error::Violations, page::Page};
 use prost_types::Timestamp;
 use tonic::{Request, Response, Status, service::Routes};
 
@@ -59,26 +59,22 @@ fn to_duration(d: &Option<prost_types::Duration>) -> Duration {
         .unwrap_or_default()
 }
 
-/// Offset-based paging over an in-memory list (page_size default 20, max 100).
+/// Paging over an in-memory list with the suite's page rule (`kit::page`). The lists
+/// only grow at their end, so a position in one is a keyset token.
 fn page<T: Clone>(items: &[T], size: i32, token: &str) -> Result<(Vec<T>, String), Status> {
     let mut v = Violations::new();
-    let start: usize = if token.is_empty() {
-        0
-    } else {
-        v.check("page_token", token.parse::<usize>()).unwrap_or(0)
-    };
-    if size < 0 {
-        v.add("page_size", "must not be negative");
-    }
+    let page = Page::parse(&mut v, size, token, |t| t.parse::<usize>().ok());
     v.finish()?;
-    let size = if size == 0 { 20 } else { size.min(100) } as usize;
-    let end = (start + size).min(items.len());
-    let next = if end < items.len() {
-        end.to_string()
-    } else {
-        String::new()
-    };
-    Ok((items.get(start..end).unwrap_or_default().to_vec(), next))
+    let start = page.after.unwrap_or(0).min(items.len());
+    let mut rows: Vec<(usize, T)> = items[start..]
+        .iter()
+        .take(page.fetch() as usize)
+        .cloned()
+        .enumerate()
+        .map(|(i, t)| (start + i + 1, t))
+        .collect();
+    let next = page.finish(&mut rows, |(end, _)| end.to_string());
+    Ok((rows.into_iter().map(|(_, t)| t).collect(), next))
 }
 
 #[tonic::async_trait]
@@ -434,5 +430,25 @@ impl SandboxControl for Ports {
             pickups,
             next_page_token,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page;
+
+    #[test]
+    fn pages_walk_the_list_once_each_and_refuse_sizes_out_of_range() {
+        let items: Vec<u32> = (1..=5).collect();
+        let (first, next) = page(&items, 2, "").unwrap();
+        assert_eq!((first, next.as_str()), (vec![1, 2], "2"));
+        let (second, next) = page(&items, 2, &next).unwrap();
+        assert_eq!((second, next.as_str()), (vec![3, 4], "4"));
+        let (last, next) = page(&items, 2, &next).unwrap();
+        assert_eq!((last, next.as_str()), (vec![5], ""));
+        let (all, next) = page(&items, 0, "").unwrap();
+        assert_eq!((all.len(), next.as_str()), (5, ""));
+        assert!(page(&items, 101, "").is_err());
+        assert!(page(&items, 2, "x").is_err());
     }
 }
