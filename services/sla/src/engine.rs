@@ -15,7 +15,7 @@ use aftersales_proto::aftersales::sla::v1::{
     OnTimerEventRequest, TimerEventKind, timer_callback_client::TimerCallbackClient,
 };
 use chrono::{DateTime, Utc};
-use kit::{client::Peers, outbox::Batch};
+use kit::{client::Peers, outbox::Batch, time::ts};
 use redis::aio::ConnectionManager;
 use sqlx::PgPool;
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
@@ -24,9 +24,8 @@ use uuid::Uuid;
 
 use crate::{
     calendars::Calendars,
-    convert::{self, ts},
     domain::{self, Point},
-    events,
+    events, render,
     schedule::{self, Keys, SHARDS, Schedule},
     store::{self, TimerRow},
 };
@@ -498,7 +497,7 @@ impl Engine {
         };
         let request = OnTimerEventRequest {
             delivery_id: delivery_id.to_string(),
-            timer: convert::timer_name(row.id),
+            timer: render::timer_name(row.id),
             owner: row.owner.clone(),
             subject: row.subject.clone(),
             kind: row.kind.clone(),

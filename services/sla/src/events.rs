@@ -6,7 +6,7 @@ use aftersales_proto::aftersales::sla::v1::{TimerCancelled, TimerDeadLettered, T
 use kit::outbox::Batch;
 
 use crate::{
-    convert,
+    render,
     store::{BreachRow, DeadLetterRow, TimerRow},
 };
 
@@ -20,9 +20,9 @@ pub fn expired(events: &mut Batch, b: &BreachRow) {
     events.event(
         SOURCE,
         TOPIC,
-        &convert::timer_name(b.timer_id),
+        &render::timer_name(b.timer_id),
         &TimerExpired {
-            breach: Some(convert::breach(b)),
+            breach: Some(render::breach(b)),
         },
     );
 }
@@ -32,9 +32,9 @@ pub fn dead_lettered(events: &mut Batch, d: &DeadLetterRow) {
     events.event(
         SOURCE,
         TOPIC,
-        &convert::timer_name(d.timer_id),
+        &render::timer_name(d.timer_id),
         &TimerDeadLettered {
-            dead_letter: Some(convert::dead_letter(d)),
+            dead_letter: Some(render::dead_letter(d)),
         },
     );
 }
@@ -44,9 +44,9 @@ pub fn cancelled(events: &mut Batch, t: &TimerRow, reason: &str) {
     events.event(
         SOURCE,
         TOPIC,
-        &convert::timer_name(t.id),
+        &render::timer_name(t.id),
         &TimerCancelled {
-            timer: Some(convert::timer(t)),
+            timer: Some(render::timer(t)),
             reason: reason.to_string(),
         },
     );
