@@ -2,14 +2,12 @@
 //! being written) must not leave a pooled Postgres connection out of step: the write
 //! completes or fails whole, and every later call still reads its own rows.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::harness::Harness;
 use aftersales_proto::aftersales::sla::v1::{
     BatchScheduleTimersRequest, GetTimerRequest, ScheduleTimerRequest, Trigger, trigger::Spec,
 };
-use common::Harness;
 
 fn in_an_hour(subject: String) -> ScheduleTimerRequest {
     ScheduleTimerRequest {

@@ -1,3 +1,6 @@
+//! Its own test binary: it asks which Postgres backends ran this process's `COPY`s, and
+//! sibling tests' replicas in the same process would run theirs on other backends.
+//!
 //! While ScheduleTimer calls keep coming, a replica's group commits all go to one Postgres
 //! backend: the committer keeps its connection. (Taking one from the pool per group, the
 //! previous one's release trailed the next acquire: the pool opened more connections and
@@ -7,11 +10,12 @@
 //! The only test of this file: it tells this process's connections from others' by the
 //! local ports of the sockets it holds.
 
-mod common;
+#[path = "harness.rs"]
+mod harness;
 
 use std::{collections::HashSet, time::Duration};
 
-use common::Harness;
+use harness::Harness;
 
 /// Inodes of the sockets this process holds open.
 fn socket_inodes() -> HashSet<u64> {

@@ -1,15 +1,19 @@
+//! Its own test binary: FLUSHALL wipes the whole Redis, which every test of the `sla`
+//! binary uses at the same time.
+//!
 //! Redis is a cache of the schedule: after FLUSHALL in the middle of a run (Redis restarted
 //! without persistence), every accepted timer still fires, once. In its own test binary
 //! because FLUSHALL wipes the whole server, which sibling tests in the same binary share.
 
-mod common;
+#[path = "harness.rs"]
+mod harness;
 
 use std::{collections::BTreeMap, time::Duration};
 
 use aftersales_proto::aftersales::sla::v1::{
     BatchScheduleTimersRequest, ScheduleTimerRequest, Trigger, trigger::Spec,
 };
-use common::Harness;
+use harness::Harness;
 use testkit::eventually;
 
 #[tokio::test]

@@ -2,10 +2,9 @@
 //! fire on time to the owner, cancel, reschedule, pause and resume, reminders, working-day
 //! deadlines over the Spring Festival, retries and the dead letter an operator replays.
 
-mod common;
-
 use std::time::{Duration, SystemTime};
 
+use crate::harness::{Behaviour, Harness, ms_between};
 use aftersales_proto::aftersales::sla::v1::{
     BatchScheduleTimersRequest, CancelTimerRequest, ComputeDeadlineRequest, GetTimerRequest,
     ListBreachesRequest, ListTimersRequest, PauseTimerRequest, Reminder, ReplayDeadLetterRequest,
@@ -13,13 +12,12 @@ use aftersales_proto::aftersales::sla::v1::{
     TimerDeadLettered, TimerEventKind, TimerExpired, TimerState, Trigger, WorkingDays,
     reminder::At, trigger::Spec,
 };
-use common::{Behaviour, Harness, ms_between};
 use kit::auth::Role;
 use testkit::{authed, eventually};
 use tonic::Code;
 
 fn after(ms: u64) -> Option<Trigger> {
-    common::after(Duration::from_millis(ms))
+    crate::harness::after(Duration::from_millis(ms))
 }
 
 #[tokio::test]

@@ -4,8 +4,6 @@
 //! CancelTimer within a bounded wait, and the timers fire when Redis answers again. Before,
 //! each of them waited for Redis forever.
 
-mod common;
-
 use std::{
     sync::{
         Arc,
@@ -14,11 +12,11 @@ use std::{
     time::Duration,
 };
 
+use crate::harness::Harness;
 use aftersales_proto::aftersales::sla::v1::{
     BatchScheduleTimersRequest, CancelTimerRequest, GetTimerRequest, ScheduleTimerRequest,
     TimerState,
 };
-use common::Harness;
 use testkit::eventually;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -127,7 +125,7 @@ async fn calls_answer_while_redis_hangs_and_the_timers_fire_once_it_answers() {
             requests: vec![ScheduleTimerRequest {
                 subject: "returns/b-hang".into(),
                 kind: "review".into(),
-                trigger: common::after(Duration::from_millis(1500)),
+                trigger: crate::harness::after(Duration::from_millis(1500)),
                 ..Default::default()
             }],
         })),
@@ -254,7 +252,7 @@ async fn every_redis_user_replaces_a_connection_that_went_silent() {
         .wait_delivered("returns/later", Duration::from_secs(10))
         .await;
     let later = &h.owner.of("returns/later")[0];
-    let late = common::ms_between(later.due, later.received);
+    let late = crate::harness::ms_between(later.due, later.received);
     assert!(late < 1000, "fired {late} ms late");
     tokio::time::sleep(Duration::from_secs(2)).await;
     let once = |subject: &str| {

@@ -6,15 +6,13 @@
 //! The only test of this file: it reads the replica's commands with MONITOR, which sees
 //! every client of this Redis; it counts only the keys of this test's prefix.
 
-mod common;
-
 use std::{
     sync::{Arc, Mutex},
     time::Duration,
 };
 
+use crate::harness::Harness;
 use aftersales_proto::aftersales::sla::v1::ScheduleTimerRequest;
-use common::Harness;
 use futures::StreamExt;
 use sla::schedule::Keys;
 
@@ -60,7 +58,7 @@ async fn far_timers_share_zadds_and_near_ones_are_not_held() {
             timer_id: id,
             subject: format!("returns/linger-{i}"),
             kind: "review".into(),
-            trigger: common::after(Duration::from_secs(3600)),
+            trigger: crate::harness::after(Duration::from_secs(3600)),
             ..Default::default()
         }))
         .await
@@ -72,7 +70,7 @@ async fn far_timers_share_zadds_and_near_ones_are_not_held() {
         timer_id: near,
         subject: "returns/linger-near".into(),
         kind: "review".into(),
-        trigger: common::after(Duration::from_millis(300)),
+        trigger: crate::harness::after(Duration::from_millis(300)),
         ..Default::default()
     }))
     .await
@@ -82,7 +80,7 @@ async fn far_timers_share_zadds_and_near_ones_are_not_held() {
         .await;
     let near = h.owner.of("returns/linger-near");
     assert_eq!(near.len(), 1, "the near timer fired once");
-    let late = common::ms_between(near[0].due, near[0].received);
+    let late = crate::harness::ms_between(near[0].due, near[0].received);
     assert!(late <= 100, "the near timer fired {late} ms late");
 
     tokio::time::sleep(Duration::from_millis(200)).await;

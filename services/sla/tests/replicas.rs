@@ -2,15 +2,13 @@
 //! expiry when two race, nothing lost when one is killed mid-delivery, and timers that fell
 //! due while the service was down fire when it comes back.
 
-mod common;
-
 use std::{collections::BTreeMap, time::Duration};
 
+use crate::harness::{Behaviour, Harness};
 use aftersales_proto::aftersales::sla::v1::{
     BatchScheduleTimersRequest, ListBreachesRequest, ScheduleTimerRequest, TimerExpired, Trigger,
     trigger::Spec,
 };
-use common::{Behaviour, Harness};
 use testkit::eventually;
 
 fn due_in(ms: i64) -> Option<Trigger> {

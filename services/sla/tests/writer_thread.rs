@@ -1,15 +1,19 @@
+//! Its own test binary: it counts the threads of the whole test process, which the
+//! replicas of sibling tests would add to.
+//!
 //! New timers are written by a thread of the replica's own (the writer thread, with a
 //! runtime and Postgres connections of its own). A replica that stops must let go of it:
 //! restarting replicas in one process must not pile up threads and connections.
 //!
 //! The only test of this file: it counts the threads of the whole test process.
 
-mod common;
+#[path = "harness.rs"]
+mod harness;
 
 use std::time::Duration;
 
 use aftersales_proto::aftersales::sla::v1::{BatchScheduleTimersRequest, ScheduleTimerRequest};
-use common::Harness;
+use harness::Harness;
 use testkit::eventually;
 
 /// Threads of this process named `name`.
@@ -44,7 +48,7 @@ async fn a_stopped_replica_ends_its_writer_thread() {
                 requests: vec![ScheduleTimerRequest {
                     subject: format!("returns/w{round}"),
                     kind: "inspect".into(),
-                    trigger: common::after(Duration::from_secs(3600)),
+                    trigger: harness::after(Duration::from_secs(3600)),
                     ..Default::default()
                 }],
             }))
