@@ -6,8 +6,9 @@
 //!
 //! A tour of the files, from the door inwards:
 //!
-//! - `lib.rs` (here): the composition root. [`setup`] reads the settings and builds the
-//!   engine, the writer thread, the batcher and the API, the policy table and the tasks.
+//! - `lib.rs` (here): the composition root. [`setup`] reads the settings (`settings.rs`,
+//!   environment only) and builds the engine, the writer thread, the batcher and the API,
+//!   the policy table and the tasks.
 //! - `api/`: the gRPC methods, one file per verb family (`create.rs`, `timers.rs`,
 //!   `reads.rs`, `operations.rs`); `mod.rs` holds the trait impl and maps errors once.
 //! - `parse.rs` / `render.rs`: protobuf into domain values (every bad field collected) and
@@ -33,6 +34,7 @@ mod parse;
 mod pgcopy;
 mod render;
 pub mod schedule;
+mod settings;
 mod store;
 mod writer;
 
@@ -48,8 +50,9 @@ use crate::{
     api::{Api, SERVICE},
     batcher::Batcher,
     calendars::Calendars,
-    engine::{Engine, Settings},
+    engine::Engine,
     schedule::Keys,
+    settings::Settings,
     writer::Writer,
 };
 
@@ -66,19 +69,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 
 /// Builds the service's routes, policy and background tasks: API, engine and batcher.
 pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
-    let env = ctx.cfg.env();
-    let settings = Settings {
-        max_attempts: env.parse_or("SLA_MAX_ATTEMPTS", 8u32)?,
-        straggler_grace_ms: env
-            .duration_or("SLA_STRAGGLER_GRACE", std::time::Duration::from_secs(2))?
-            .as_millis() as i64,
-        lease_ms: env
-            .duration_or("SLA_LEASE", std::time::Duration::from_secs(30))?
-            .as_millis() as i64,
-    };
-    if settings.max_attempts == 0 {
-        anyhow::bail!("environment variable SLA_MAX_ATTEMPTS must be at least 1");
-    }
+    let settings = Settings::from_env(ctx.cfg.env())?;
     let pool = ctx.pool();
     let calendars = Calendars::default();
     let keys = Keys::new(&ctx.cfg.redis_prefix);
@@ -88,21 +79,21 @@ pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
         keys,
         ctx.peers.clone(),
         calendars.clone(),
-        settings,
+        settings.engine,
     );
-    // Group commits in flight at once (`SLA_COMMITTERS`). One by default: the calls that
-    // arrive while a group commits form the next group, and on 2 cores fewer, larger
-    // groups schedule ~40% more timers per second than 4 concurrent ones (make bench-sla).
-    let committers = env.parse_or("SLA_COMMITTERS", 1usize)?;
-    // The writer thread's connections (`SLA_WRITER_CONNECTIONS`), beside the pool's: the
-    // group commits' and those of concurrent BatchScheduleTimers calls.
-    let writer_connections = env.parse_or("SLA_WRITER_CONNECTIONS", 4u32)?;
-    let writer = Writer::start(&ctx.cfg, writer_connections.max(committers as u32 + 1))?;
+    // Committers keep a connection each while groups keep coming; at least one more is
+    // left for BatchScheduleTimers calls.
+    let writer = Writer::start(
+        &ctx.cfg,
+        settings
+            .writer_connections
+            .max(settings.committers as u32 + 1),
+    )?;
     let (batcher, batcher_task) = Batcher::new(
         writer.clone(),
         engine.clone(),
         ctx.redis.clone(),
-        committers,
+        settings.committers,
         ctx.shutdown.clone(),
     );
     let api = Api::new(

@@ -7,10 +7,10 @@ use std::time::{Duration, SystemTime};
 use crate::harness::{Behaviour, Harness, ms_between};
 use aftersales_proto::aftersales::sla::v1::{
     BatchScheduleTimersRequest, CancelTimerRequest, ComputeDeadlineRequest, GetTimerRequest,
-    ListBreachesRequest, ListTimersRequest, PauseTimerRequest, Reminder, ReplayDeadLetterRequest,
-    RescheduleTimerRequest, ResumeTimerRequest, ScheduleTimerRequest, TimerCancelled,
-    TimerDeadLettered, TimerEventKind, TimerExpired, TimerState, Trigger, WorkingDays,
-    reminder::At, trigger::Spec,
+    ListBreachesRequest, ListDeadLettersRequest, ListTimersRequest, PauseTimerRequest, Reminder,
+    ReplayDeadLetterRequest, RescheduleTimerRequest, ResumeTimerRequest, ScheduleTimerRequest,
+    TimerCancelled, TimerDeadLettered, TimerEventKind, TimerExpired, TimerState, Trigger,
+    WorkingDays, reminder::At, trigger::Spec,
 };
 use kit::auth::Role;
 use testkit::{authed, eventually};
@@ -848,5 +848,64 @@ async fn a_subjects_timers_list_by_due_time_page_by_page() {
         assert_eq!(err.code(), Code::InvalidArgument, "token {token}");
         assert_eq!(testkit::bad_fields(&err), ["page_token"]);
     }
+    sla.stop().await;
+}
+
+/// The suite's one page rule (`kit::page`): 1 to 100 rows as asked, any other size but 0
+/// (the default) refused on every listing; the page that ends a listing has no token.
+#[tokio::test]
+async fn listings_refuse_page_sizes_out_of_range_and_end_without_a_token() {
+    let h = Harness::new().await;
+    let sla = h.replica().await;
+    let mut c = h.client(&sla);
+    for i in 0..2 {
+        h.schedule_after(
+            &mut c,
+            "returns/pages",
+            &format!("clock_{i}"),
+            Duration::from_secs(3600),
+        )
+        .await;
+    }
+    for size in [101, -1] {
+        let errors = [
+            c.list_timers(h.req(ListTimersRequest {
+                page_size: size,
+                ..Default::default()
+            }))
+            .await
+            .unwrap_err(),
+            c.list_dead_letters(h.req(ListDeadLettersRequest {
+                page_size: size,
+                ..Default::default()
+            }))
+            .await
+            .unwrap_err(),
+            c.list_breaches(h.req(ListBreachesRequest {
+                page_size: size,
+                ..Default::default()
+            }))
+            .await
+            .unwrap_err(),
+        ];
+        for err in errors {
+            assert_eq!(err.code(), Code::InvalidArgument, "page_size {size}");
+            assert_eq!(testkit::bad_fields(&err), ["page_size"]);
+        }
+    }
+    let page = c
+        .list_timers(h.req(ListTimersRequest {
+            page_size: 2,
+            subject: "returns/pages".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(page.timers.len(), 2);
+    assert!(
+        page.next_page_token.is_empty(),
+        "a full last page ends the listing"
+    );
     sla.stop().await;
 }
