@@ -147,14 +147,24 @@ pub fn state_name(s: i32) -> Option<&'static str> {
     })
 }
 
-/// The id of a name in a collection whose ids are not UUIDs (`deadLetters/{n}`,
-/// `calendars/{name}`), or INVALID_ARGUMENT on `field`. Timer names, `timers/{uuid}`, are
-/// read by [`kit::names::parse`].
-pub fn name_id(field: &str, name: &str, prefix: &str) -> Result<String, Error> {
+/// The id of a name in a collection whose ids are not UUIDs, or INVALID_ARGUMENT on
+/// `field`. Timer names, `timers/{uuid}`, are read by [`kit::names::parse`].
+fn name_id<'a>(field: &str, name: &'a str, prefix: &str) -> Result<&'a str, Error> {
     name.strip_prefix(prefix)
         .filter(|s| !s.is_empty())
-        .map(str::to_string)
         .ok_or_else(|| Error::invalid(field, format!("must look like {prefix}{{id}}")))
+}
+
+/// The row id of a dead letter's name, `deadLetters/{n}`.
+pub fn dead_letter_id(field: &str, name: &str) -> Result<i64, Error> {
+    name_id(field, name, "deadLetters/")?
+        .parse()
+        .map_err(|_| Error::invalid(field, "dead letter id must be a number"))
+}
+
+/// The calendar of a calendar's name, `calendars/{name}` (e.g. `calendars/cn`).
+pub fn calendar_name(field: &str, name: &str) -> Result<String, Error> {
+    name_id(field, name, "calendars/").map(str::to_string)
 }
 
 /// A breach listing's `key=value` label filter; empty means none.

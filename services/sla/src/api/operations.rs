@@ -21,10 +21,7 @@ pub(super) async fn replay_dead_letter(
     who: &Principal,
     r: ReplayDeadLetterRequest,
 ) -> kit::Result<DeadLetter> {
-    let raw = parse::name_id("name", &r.name, "deadLetters/")?;
-    let id: i64 = raw
-        .parse()
-        .map_err(|_| Error::invalid("name", "dead letter id must be a number"))?;
+    let id = parse::dead_letter_id("name", &r.name)?;
     let mut tx = api.pool.begin().await?;
     let not_found = || Error::NotFound {
         resource: "dead letter",
@@ -101,7 +98,7 @@ pub(super) async fn replay_dead_letter(
 }
 
 pub(super) fn get_calendar(api: &Api, r: GetCalendarRequest) -> kit::Result<Calendar> {
-    let name = parse::name_id("name", &r.name, "calendars/")?;
+    let name = parse::calendar_name("name", &r.name)?;
     let cal = api.calendars.get(&name).ok_or(Error::NotFound {
         resource: "calendar",
         name: r.name.clone(),
@@ -133,7 +130,7 @@ pub(super) async fn upsert_calendar_year(
     api: &Api,
     r: UpsertCalendarYearRequest,
 ) -> kit::Result<Calendar> {
-    let name = parse::name_id("calendar", &r.calendar, "calendars/")?;
+    let name = parse::calendar_name("calendar", &r.calendar)?;
     let year = r
         .year
         .clone()
