@@ -211,6 +211,12 @@ impl From<Error> for Status {
 /// Result alias for handlers.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The one place a handler's outcome becomes the gRPC answer: a trait method is
+/// `kit::answer(self.create(who, request).await)`, its logic a fn returning [`Result`].
+pub fn answer<T>(r: Result<T>) -> std::result::Result<tonic::Response<T>, Status> {
+    r.map(tonic::Response::new).map_err(Status::from)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

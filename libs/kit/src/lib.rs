@@ -20,5 +20,5 @@ pub mod telemetry;
 pub mod time;
 pub mod validate;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, answer};
 pub use server::{App, Ctx, ServiceSpec};

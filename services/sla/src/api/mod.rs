@@ -1,6 +1,6 @@
 //! The gRPC surface of the SLA service: each method of [`SlaService`] takes the caller and
 //! the request to a function of its verb family that returns [`kit::Result`], and maps the
-//! error to a `Status` once ([`answer`]). The families: [`create`] (new timers),
+//! error to a `Status` once ([`kit::answer`]). The families: [`create`] (new timers),
 //! [`timers`] (cancel, reschedule, pause, resume), [`reads`] (gets and lists) and
 //! [`operations`] (dead-letter replay, calendars, deadline arithmetic).
 
@@ -147,11 +147,6 @@ fn owner_scope(who: &Principal) -> Option<String> {
     }
 }
 
-/// The one place a call's [`kit::Error`] becomes a `Status`.
-fn answer<T>(r: kit::Result<T>) -> Result<Response<T>, Status> {
-    r.map(Response::new).map_err(Status::from)
-}
-
 #[tonic::async_trait]
 impl SlaService for Api {
     async fn schedule_timer(
@@ -159,7 +154,7 @@ impl SlaService for Api {
         req: Request<ScheduleTimerRequest>,
     ) -> Result<Response<ScheduleTimerResponse>, Status> {
         let who = principal(&req)?;
-        answer(create::schedule_timer(self, &who, req.into_inner()).await)
+        kit::answer(create::schedule_timer(self, &who, req.into_inner()).await)
     }
 
     async fn batch_schedule_timers(
@@ -167,12 +162,12 @@ impl SlaService for Api {
         req: Request<BatchScheduleTimersRequest>,
     ) -> Result<Response<BatchScheduleTimersResponse>, Status> {
         let who = principal(&req)?;
-        answer(create::batch_schedule_timers(self, &who, req.into_inner()).await)
+        kit::answer(create::batch_schedule_timers(self, &who, req.into_inner()).await)
     }
 
     async fn get_timer(&self, req: Request<GetTimerRequest>) -> Result<Response<Timer>, Status> {
         let who = principal(&req)?;
-        answer(reads::get_timer(self, &who, req.into_inner()).await)
+        kit::answer(reads::get_timer(self, &who, req.into_inner()).await)
     }
 
     async fn list_timers(
@@ -180,7 +175,7 @@ impl SlaService for Api {
         req: Request<ListTimersRequest>,
     ) -> Result<Response<ListTimersResponse>, Status> {
         let who = principal(&req)?;
-        answer(reads::list_timers(self, &who, req.into_inner()).await)
+        kit::answer(reads::list_timers(self, &who, req.into_inner()).await)
     }
 
     async fn cancel_timer(
@@ -188,7 +183,7 @@ impl SlaService for Api {
         req: Request<CancelTimerRequest>,
     ) -> Result<Response<Timer>, Status> {
         let who = principal(&req)?;
-        answer(timers::cancel_timer(self, &who, req.into_inner()).await)
+        kit::answer(timers::cancel_timer(self, &who, req.into_inner()).await)
     }
 
     async fn reschedule_timer(
@@ -196,7 +191,7 @@ impl SlaService for Api {
         req: Request<RescheduleTimerRequest>,
     ) -> Result<Response<Timer>, Status> {
         let who = principal(&req)?;
-        answer(timers::reschedule_timer(self, &who, req.into_inner()).await)
+        kit::answer(timers::reschedule_timer(self, &who, req.into_inner()).await)
     }
 
     async fn pause_timer(
@@ -204,7 +199,7 @@ impl SlaService for Api {
         req: Request<PauseTimerRequest>,
     ) -> Result<Response<Timer>, Status> {
         let who = principal(&req)?;
-        answer(timers::pause_timer(self, &who, req.into_inner()).await)
+        kit::answer(timers::pause_timer(self, &who, req.into_inner()).await)
     }
 
     async fn resume_timer(
@@ -212,7 +207,7 @@ impl SlaService for Api {
         req: Request<ResumeTimerRequest>,
     ) -> Result<Response<Timer>, Status> {
         let who = principal(&req)?;
-        answer(timers::resume_timer(self, &who, req.into_inner()).await)
+        kit::answer(timers::resume_timer(self, &who, req.into_inner()).await)
     }
 
     async fn list_dead_letters(
@@ -220,7 +215,7 @@ impl SlaService for Api {
         req: Request<ListDeadLettersRequest>,
     ) -> Result<Response<ListDeadLettersResponse>, Status> {
         let who = principal(&req)?;
-        answer(reads::list_dead_letters(self, &who, req.into_inner()).await)
+        kit::answer(reads::list_dead_letters(self, &who, req.into_inner()).await)
     }
 
     async fn replay_dead_letter(
@@ -228,7 +223,7 @@ impl SlaService for Api {
         req: Request<ReplayDeadLetterRequest>,
     ) -> Result<Response<DeadLetter>, Status> {
         let who = principal(&req)?;
-        answer(operations::replay_dead_letter(self, &who, req.into_inner()).await)
+        kit::answer(operations::replay_dead_letter(self, &who, req.into_inner()).await)
     }
 
     async fn list_breaches(
@@ -236,27 +231,27 @@ impl SlaService for Api {
         req: Request<ListBreachesRequest>,
     ) -> Result<Response<ListBreachesResponse>, Status> {
         let _who = principal(&req)?;
-        answer(reads::list_breaches(self, req.into_inner()).await)
+        kit::answer(reads::list_breaches(self, req.into_inner()).await)
     }
 
     async fn get_calendar(
         &self,
         req: Request<GetCalendarRequest>,
     ) -> Result<Response<Calendar>, Status> {
-        answer(operations::get_calendar(self, req.into_inner()))
+        kit::answer(operations::get_calendar(self, req.into_inner()))
     }
 
     async fn upsert_calendar_year(
         &self,
         req: Request<UpsertCalendarYearRequest>,
     ) -> Result<Response<Calendar>, Status> {
-        answer(operations::upsert_calendar_year(self, req.into_inner()).await)
+        kit::answer(operations::upsert_calendar_year(self, req.into_inner()).await)
     }
 
     async fn compute_deadline(
         &self,
         req: Request<ComputeDeadlineRequest>,
     ) -> Result<Response<ComputeDeadlineResponse>, Status> {
-        answer(operations::compute_deadline(self, req.into_inner()))
+        kit::answer(operations::compute_deadline(self, req.into_inner()))
     }
 }
