@@ -24,7 +24,9 @@ use kit::{
     error::Violations,
     idempotency::{self, Claim},
     outbox::Batch,
+    page::{self, Page},
     time::from_ts,
+    validate,
 };
 use prost::Message;
 use sqlx::PgPool;
@@ -109,9 +111,7 @@ struct Api {
 
 /// `returns/{uuid}` -> the id.
 pub fn return_id(name: &str) -> Result<Uuid, Error> {
-    name.strip_prefix("returns/")
-        .and_then(|id| Uuid::parse_str(id).ok())
-        .ok_or_else(|| Error::invalid("name", "must look like returns/{uuid}"))
+    kit::names::parse("name", "returns", name)
 }
 
 fn not_found(name: &str) -> Error {
@@ -163,37 +163,10 @@ fn refused(r: eligibility::Refused) -> Error {
     }
 }
 
-fn text(v: &mut Violations, field: &str, value: &str, max: usize) {
-    if value.len() > max {
-        v.add(field, format!("at most {max} bytes"));
-    }
-}
-
-fn evidence(
-    v: &mut Violations,
-    field: &str,
-    e: &[aftersales_proto::aftersales::common::v1::EvidenceRef],
-) {
-    if e.len() > 20 {
-        v.add(field, "at most 20 items");
-    }
-    if e.iter().any(|x| x.uri.is_empty() || x.uri.len() > 1000) {
-        v.add(field, "every item needs a uri (at most 1000 bytes)");
-    }
-}
-
+/// A parcel's carrier and tracking number.
 fn parcel(v: &mut Violations, carrier: &str, tracking: &str) {
-    if carrier.is_empty() || carrier.len() > 32 {
-        v.add("carrier_code", "is required");
-    }
-    let ok = !tracking.is_empty()
-        && tracking.len() <= 64
-        && tracking
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    if !ok {
-        v.add("tracking_number", "1-64 letters, digits or '-'");
-    }
+    validate::carrier_code(v, "carrier_code", carrier);
+    validate::tracking_number(v, "tracking_number", tracking);
 }
 
 /// The facts eligibility is decided on, from the order.
@@ -459,8 +432,8 @@ impl ReturnsService for Api {
                 "is required for quality and refund-only reasons",
             );
         }
-        text(&mut v, "description", &r.description, 2000);
-        evidence(&mut v, "evidence", &r.evidence);
+        validate::text(&mut v, "description", &r.description, 2000);
+        validate::evidence(&mut v, "evidence", &r.evidence);
         if !r.exchange_sku.is_empty() && kind != Some(Kind::Exchange) {
             v.add("exchange_sku", "only for EXCHANGE");
         }
@@ -681,17 +654,13 @@ impl ReturnsService for Api {
         {
             v.add("states", "unknown state");
         }
-        let after = if r.page_token.is_empty() {
-            After::Start
-        } else {
-            match parse_token(&r.page_token, by_due) {
-                Some(a) => a,
-                None => {
-                    v.add("page_token", "is not a token from this list");
-                    After::Start
-                }
+        let page = Page::parse(&mut v, r.page_size, &r.page_token, |t| {
+            if by_due {
+                page::parse_time_id(t).map(|(due, id)| After::Due(due, id))
+            } else {
+                page::parse_id(t).map(After::Id)
             }
-        };
+        });
         let mut f = Filter {
             buyer_id: (!r.buyer_id.is_empty()).then(|| r.buyer_id.clone()),
             merchant_id: (!r.merchant_id.is_empty()).then(|| r.merchant_id.clone()),
@@ -715,19 +684,11 @@ impl ReturnsService for Api {
             _ => {}
         }
         v.finish()?;
-        let limit = r.page_size.clamp(0, 100);
-        let limit = if limit == 0 { 20 } else { limit as i64 };
-        let mut rows = store::list(&self.pool, &f, by_due, &after, limit + 1)
+        let after = page.after.clone().unwrap_or(After::Start);
+        let mut rows = store::list(&self.pool, &f, by_due, &after, page.fetch())
             .await
             .map_err(Error::from)?;
-        let next_page_token = if rows.len() as i64 > limit {
-            rows.truncate(limit as usize);
-            rows.last()
-                .map(|(c, due)| token(c, *due, by_due))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = page.finish(&mut rows, |(c, due)| token(c, *due, by_due));
         let now = Utc::now();
         Ok(Response::new(ListReturnsResponse {
             returns: rows.iter().map(|(c, _)| convert::request(c, now)).collect(),
@@ -749,7 +710,7 @@ impl ReturnsService for Api {
         {
             v.add("carrier_options", "at most 10 carrier codes");
         }
-        text(&mut v, "note", &r.note, 1000);
+        validate::text(&mut v, "note", &r.note, 1000);
         v.finish()?;
         let address = r.return_address.as_ref().map(convert::address_in);
         let cmd = |_: &Case| {
@@ -782,8 +743,8 @@ impl ReturnsService for Api {
         let who = principal(&req)?;
         let r = req.into_inner();
         let mut v = Violations::new();
-        text(&mut v, "reason", &r.reason, 1000);
-        evidence(&mut v, "evidence", &r.evidence);
+        validate::text(&mut v, "reason", &r.reason, 1000);
+        validate::evidence(&mut v, "evidence", &r.evidence);
         v.finish()?;
         let cmd = |_: &Case| {
             Ok(Command::Reject {
@@ -809,7 +770,7 @@ impl ReturnsService for Api {
         let who = principal(&req)?;
         let r = req.into_inner();
         let mut v = Violations::new();
-        text(&mut v, "reason", &r.reason, 1000);
+        validate::text(&mut v, "reason", &r.reason, 1000);
         v.finish()?;
         let cmd = |_: &Case| {
             Ok(Command::Cancel {
@@ -840,8 +801,8 @@ impl ReturnsService for Api {
         if r.reason != 0 && Reason::from_i32(r.reason).is_none() {
             v.add("reason", "unknown reason");
         }
-        text(&mut v, "description", &r.description, 2000);
-        evidence(&mut v, "evidence", &r.evidence);
+        validate::text(&mut v, "description", &r.description, 2000);
+        validate::evidence(&mut v, "evidence", &r.evidence);
         v.finish()?;
         let id = return_id(&r.name)?;
         let current = store::get(&self.pool, id)
@@ -938,8 +899,8 @@ impl ReturnsService for Api {
         let who = principal(&req)?;
         let r = req.into_inner();
         let mut v = Violations::new();
-        text(&mut v, "statement", &r.statement, 4000);
-        evidence(&mut v, "evidence", &r.evidence);
+        validate::text(&mut v, "statement", &r.statement, 4000);
+        validate::evidence(&mut v, "evidence", &r.evidence);
         v.finish()?;
         let cmd = |_: &Case| {
             Ok(Command::Appeal {
@@ -1014,8 +975,8 @@ impl ReturnsService for Api {
                 false
             }
         };
-        text(&mut v, "note", &r.note, 2000);
-        evidence(&mut v, "evidence", &r.evidence);
+        validate::text(&mut v, "note", &r.note, 2000);
+        validate::evidence(&mut v, "evidence", &r.evidence);
         v.finish()?;
         let cmd = |_: &Case| {
             Ok(Command::Inspect {
@@ -1086,33 +1047,21 @@ impl ReturnsService for Api {
     ) -> Result<Response<ListReturnAuditResponse>, Status> {
         let who = principal(&req)?;
         let r = req.into_inner();
-        let id = return_id(&r.parent)
-            .map_err(|_| Error::invalid("parent", "must look like returns/{uuid}"))?;
+        let id = kit::names::parse("parent", "returns", &r.parent)?;
         store::get(&self.pool, id)
             .await
             .map_err(Error::from)?
             .filter(|c| who.can_see_case(&c.buyer_id, &c.merchant_id))
             .ok_or_else(|| not_found(&r.parent))?;
-        let after = if r.page_token.is_empty() {
-            0
-        } else {
-            r.page_token
-                .parse()
-                .map_err(|_| Error::invalid("page_token", "is not a token from this list"))?
-        };
-        let limit = match r.page_size {
-            0 => 20,
-            n => n.clamp(1, 100) as i64,
-        };
-        let mut rows = store::audit_page(&self.pool, id, after, limit + 1)
+        let mut v = Violations::new();
+        let page = Page::parse(&mut v, r.page_size, &r.page_token, |t| {
+            t.parse::<i64>().ok()
+        });
+        v.finish()?;
+        let mut rows = store::audit_page(&self.pool, id, page.after.unwrap_or(0), page.fetch())
             .await
             .map_err(Error::from)?;
-        let next_page_token = if rows.len() as i64 > limit {
-            rows.truncate(limit as usize);
-            rows.last().map(|a| a.id.to_string()).unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = page.finish(&mut rows, |a| a.id.to_string());
         Ok(Response::new(ListReturnAuditResponse {
             entries: rows.iter().map(convert::audit).collect(),
             next_page_token,
@@ -1122,27 +1071,9 @@ impl ReturnsService for Api {
 
 /// The page token after `c`: its id, or its due time and id for the work queue.
 fn token(c: &Case, due: Option<DateTime<Utc>>, by_due: bool) -> String {
-    if !by_due {
-        return c.id.to_string();
+    if by_due {
+        page::time_id_token(due, c.id)
+    } else {
+        c.id.to_string()
     }
-    match due {
-        Some(d) => format!("{}|{}", d.timestamp_micros(), c.id),
-        None => format!("-|{}", c.id),
-    }
-}
-
-fn parse_token(raw: &str, by_due: bool) -> Option<After> {
-    if !by_due {
-        return Uuid::parse_str(raw).ok().map(After::Id);
-    }
-    let (due, id) = raw.split_once('|')?;
-    let id = Uuid::parse_str(id).ok()?;
-    if due == "-" {
-        return Some(After::Due(None, id));
-    }
-    let micros: i64 = due.parse().ok()?;
-    Some(After::Due(
-        Some(DateTime::from_timestamp_micros(micros)?),
-        id,
-    ))
 }

@@ -14,12 +14,10 @@ use aftersales_proto::aftersales::{
         ReturnCompleted, ReturnInspected, ReturnOverdue, ReturnRejected, ReturnRequested,
         ReturnRevised, ReturnShipped, dispute_opened::Origin,
     },
-    sla::v1::{
-        CancelTimerRequest, Reminder, ScheduleTimerRequest, Trigger, WorkingDays, reminder, trigger,
-    },
 };
 use kit::{
     outbox::{Batch, request_id_for},
+    sla,
     time::ts,
 };
 
@@ -38,7 +36,12 @@ const TOPIC: &str = "returns";
 /// The SLA timer id of a request's clock number `seq`: a UUIDv5, known before the SLA
 /// service answers, so a cancel needs no stored reply and a stale expiry is recognised.
 pub fn timer_id(case: &Case, seq: u32) -> String {
-    request_id_for(&format!("{}:clock:{seq}", case.name()))
+    sla::timer_id(&clock_key(case, seq))
+}
+
+/// The outbox key of a request's clock number `seq` (its schedule command).
+fn clock_key(case: &Case, seq: u32) -> String {
+    format!("{}:clock:{seq}", case.name())
 }
 
 /// The case facts every event carries.
@@ -79,18 +82,9 @@ pub fn write(out: &mut Batch, c: &Case, effects: &[Effect], span: Option<&Span>)
                 }
             }
             Effect::StopClock { seq } => {
-                let key = format!("{}:clock:{seq}:cancel", c.name());
-                let req = CancelTimerRequest {
-                    name: format!("timers/{}", timer_id(c, *seq)),
-                    reason: format!("{} moved on", c.name()),
-                    request_id: request_id_for(&key),
-                };
-                out.command(
-                    "sla",
-                    "/aftersales.sla.v1.SlaService/CancelTimer",
-                    &key,
-                    &req,
-                );
+                let key = format!("{}:cancel", clock_key(c, *seq));
+                let reason = format!("{} moved on", c.name());
+                sla::cancel(out, &key, &timer_id(c, *seq), reason);
             }
             Effect::RequestRefund {
                 purpose,
@@ -112,41 +106,23 @@ fn schedule(
     span: &Span,
     remind: bool,
 ) {
-    let spec = match span {
-        Span::After(d) => trigger::Spec::After(prost_types::Duration {
-            seconds: d.as_secs() as i64,
-            nanos: d.subsec_nanos() as i32,
-        }),
-        Span::WorkingDays(n) => trigger::Spec::WorkingDays(WorkingDays {
+    let span = match span {
+        Span::After(d) => sla::Span::After(*d),
+        Span::WorkingDays(n) => sla::Span::WorkingDays {
             days: *n,
             calendar: "cn".into(),
-        }),
+        },
     };
-    let key = format!("{}:clock:{seq}", c.name());
-    let req = ScheduleTimerRequest {
+    let clock = sla::Clock {
         timer_id: timer_id(c, seq),
         subject: c.name(),
         kind: kind.into(),
-        trigger: Some(Trigger {
-            spec: Some(spec),
-            start_time: Some(ts(start)),
-        }),
-        reminders: if remind {
-            vec![Reminder {
-                at: Some(reminder::At::ElapsedFraction(0.8)),
-            }]
-        } else {
-            Vec::new()
-        },
-        request_id: request_id_for(&key),
-        ..Default::default()
+        start,
+        span,
+        // the buyer's ship-back clock reminds at 80 % elapsed (SPEC §3)
+        remind_at: remind.then_some(0.8),
     };
-    out.command(
-        "sla",
-        "/aftersales.sla.v1.SlaService/ScheduleTimer",
-        &key,
-        &req,
-    );
+    sla::schedule(out, &clock_key(c, seq), &clock);
 }
 
 fn refund(out: &mut Batch, c: &Case, purpose: RefundPurpose, amount: i64) {

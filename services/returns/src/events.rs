@@ -36,8 +36,7 @@ pub struct Consumer {
 }
 
 fn case_id(name: &str) -> Option<Uuid> {
-    name.strip_prefix("returns/")
-        .and_then(|id| Uuid::parse_str(id).ok())
+    kit::names::id("returns", name)
 }
 
 /// The command an event means for a request, if it is about one.
@@ -164,7 +163,7 @@ impl Consumer {
             Err(FlowError::Refused(why)) => {
                 tracing::info!(case = %before.name(), action, ?why, "event does not apply now")
             }
-            Err(FlowError::Db(e)) => return Err(e.into()),
+            Err(e) => return Err(kit::Error::from(e).into()),
         }
         tx.commit().await?;
         Ok(())

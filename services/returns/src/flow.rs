@@ -23,6 +23,9 @@ use crate::{
 pub enum FlowError {
     #[error("refused: {0:?}")]
     Refused(Refusal),
+    /// `units_within_bought`: the units would exceed those bought.
+    #[error("more units than bought")]
+    Units,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -31,9 +34,7 @@ impl From<store::WriteError> for FlowError {
     fn from(e: store::WriteError) -> Self {
         match e {
             store::WriteError::Db(e) => Self::Db(e),
-            store::WriteError::Units => {
-                Self::Db(sqlx::Error::Protocol("unit claims out of bounds".into()))
-            }
+            store::WriteError::Units => Self::Units,
         }
     }
 }
@@ -50,6 +51,12 @@ impl From<FlowError> for kit::Error {
                 }
             }
             FlowError::Refused(Refusal::Invalid { field, why }) => kit::Error::invalid(field, why),
+            FlowError::Units => kit::Error::FailedPrecondition {
+                reason: "QUANTITY_EXCEEDS_RETURNABLE",
+                kind: "ELIGIBILITY",
+                subject: "order line".into(),
+                description: "these units are already in another request".into(),
+            },
             FlowError::Db(e) => e.into(),
         }
     }

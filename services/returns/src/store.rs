@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, types::Json};
 use uuid::Uuid;
 
-use kit::outbox::Batch;
+use kit::{db::ResultExt, outbox::Batch};
 
 use crate::domain::{case::Case, kinds::State, policy::Policy};
 
@@ -19,14 +19,8 @@ pub enum WriteError {
     Db(#[from] sqlx::Error),
 }
 
-fn classify(e: sqlx::Error) -> WriteError {
-    if let sqlx::Error::Database(db) = &e
-        && db.constraint() == Some("units_within_bought")
-    {
-        return WriteError::Units;
-    }
-    WriteError::Db(e)
-}
+/// The CHECK on `line_units` that keeps the units in requests within those bought.
+const UNITS_WITHIN_BOUGHT: &str = "units_within_bought";
 
 /// The merchant's stored policy, if any.
 pub async fn policy(
@@ -74,7 +68,7 @@ pub async fn claim_units(
             .bind(delta)
             .execute(&mut *tx)
             .await
-            .map_err(classify)?;
+            .on_constraint(UNITS_WITHIN_BOUGHT, || WriteError::Units)?;
         return Ok(());
     }
     sqlx::query(
@@ -87,7 +81,7 @@ pub async fn claim_units(
     .bind(delta)
     .execute(&mut *tx)
     .await
-    .map_err(classify)?;
+    .on_constraint(UNITS_WITHIN_BOUGHT, || WriteError::Units)?;
     Ok(())
 }
 
@@ -161,7 +155,7 @@ pub async fn create(
         .bind(query)
         .fetch_one(&mut *conn)
         .await
-        .map_err(classify)?;
+        .on_constraint(UNITS_WITHIN_BOUGHT, || WriteError::Units)?;
     let claimed: i64 = sqlx::Row::try_get(&row, 0)?;
     Ok(claimed == 1)
 }

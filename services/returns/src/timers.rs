@@ -14,7 +14,6 @@ use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 
 use crate::{
-    api::return_id,
     domain::{
         case::{Case, Party},
         clocks::ClockKind,
@@ -76,8 +75,7 @@ impl TimerCallback for Timers {
         let Some(kind) = ClockKind::parse(&r.kind) else {
             return Ok(Response::new(OnTimerEventResponse {}));
         };
-        let id = return_id(&r.subject)
-            .map_err(|_| Error::invalid("subject", "must look like returns/{uuid}"))?;
+        let id = kit::names::parse("subject", "returns", &r.subject)?;
         let mut tx = self.pool.begin().await.map_err(Error::from)?;
         if !inbox::first_delivery(&mut tx, &r.delivery_id, "sla")
             .await
@@ -127,7 +125,7 @@ impl TimerCallback for Timers {
                 "clock expired"
             ),
             Err(FlowError::Refused(why)) => tracing::info!(?why, "expiry no longer applies"),
-            Err(FlowError::Db(e)) => return Err(Error::from(e).into()),
+            Err(e) => return Err(Error::from(e).into()),
         }
         tx.commit().await.map_err(Error::from)?;
         Ok(Response::new(OnTimerEventResponse {}))
