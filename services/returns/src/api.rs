@@ -11,15 +11,13 @@ use aftersales_proto::aftersales::{
         InspectionResult, ListReturnAuditRequest, ListReturnAuditResponse, ListReturnsRequest,
         ListReturnsResponse, MerchantPolicy, RejectReturnRequest, Return, ReturnState,
         ReviseReturnRequest, ShipReplacementRequest, SubmitReturnShipmentRequest,
-        UpsertMerchantPolicyRequest,
-        returns_service_server::{ReturnsService, ReturnsServiceServer},
+        UpsertMerchantPolicyRequest, returns_service_server::ReturnsService,
     },
-    sla::v1::timer_callback_server::TimerCallbackServer,
 };
 use chrono::{DateTime, Utc};
 use kit::{
-    App, Ctx, Error,
-    auth::{Policy as AuthPolicy, Principal, Role, principal},
+    Error,
+    auth::{Principal, Role, principal},
     client::Peers,
     error::Violations,
     idempotency::{self, Claim},
@@ -30,7 +28,7 @@ use kit::{
 };
 use prost::Message;
 use sqlx::PgPool;
-use tonic::{Request, Response, Status, service::Routes};
+use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::{
@@ -43,70 +41,35 @@ use crate::{
         machine::{Command, Effect},
         policy::{Payer, Policy},
     },
-    effects, events,
+    effects,
     flow::{self, By},
     policies::Policies,
     settings::Settings,
     store::{self, After, Filter, WriteError},
-    timers::Timers,
 };
 
-const SERVICE: &str = "aftersales.returns.v1.ReturnsService";
-const CALLBACK: &str = "aftersales.sla.v1.TimerCallback";
+/// The full gRPC name of the service, for the policy table.
+pub const SERVICE: &str = "aftersales.returns.v1.ReturnsService";
 
-/// Builds the service: API, timer callback, event consumer.
-pub fn app(ctx: Ctx) -> anyhow::Result<App> {
-    let settings = Arc::new(Settings::from_env(ctx.cfg.env())?);
-    let pool = ctx.pool();
-    let api = Api {
-        pool: pool.clone(),
-        peers: ctx.peers.clone(),
-        settings: settings.clone(),
-        policies: Policies::default(),
-    };
-    let timers = Timers {
-        pool: pool.clone(),
-        settings: settings.clone(),
-    };
-    let consumer = events::Consumer { pool, settings };
-    use Role::*;
-    let readers = [Buyer, Merchant, Agent, Arbitrator, Service];
-    let policy = AuthPolicy::new()
-        .allow(SERVICE, "UpsertMerchantPolicy", &[Merchant])
-        .allow(SERVICE, "GetMerchantPolicy", Role::ALL)
-        .allow(SERVICE, "GetReturn", &readers)
-        .allow(SERVICE, "ListReturns", &readers)
-        .allow(SERVICE, "ListReturnAudit", &readers)
-        .allow(SERVICE, "CreateReturn", &[Buyer, Agent])
-        .allow(SERVICE, "ApproveReturn", &[Merchant, Agent])
-        .allow(SERVICE, "RejectReturn", &[Merchant, Agent])
-        .allow(SERVICE, "InspectReturn", &[Merchant, Agent])
-        .allow(SERVICE, "ShipReplacement", &[Merchant, Agent])
-        .allow(SERVICE, "CancelReturn", &[Buyer, Agent])
-        .allow(SERVICE, "ReviseReturn", &[Buyer, Agent])
-        .allow(SERVICE, "AppealReturn", &[Buyer, Agent])
-        .allow(SERVICE, "SubmitReturnShipment", &[Buyer, Agent])
-        .allow(SERVICE, "ConfirmReplacement", &[Buyer, Agent])
-        .allow(CALLBACK, "OnTimerEvent", &[Service]);
-    let routes =
-        Routes::new(ReturnsServiceServer::new(api)).add_service(TimerCallbackServer::new(timers));
-    let task = consumer.run(
-        ctx.redis.clone(),
-        ctx.cfg.redis_prefix.clone(),
-        ctx.shutdown.clone(),
-    );
-    Ok(App {
-        routes,
-        policy,
-        tasks: vec![Box::pin(task)],
-    })
-}
-
-struct Api {
+/// What the API's calls share: Postgres, the platform peers, the settings and the
+/// merchant policy cache.
+pub struct Api {
     pool: PgPool,
     peers: Peers,
     settings: Arc<Settings>,
     policies: Policies,
+}
+
+impl Api {
+    /// The API over the service's pool, peers and settings.
+    pub fn new(pool: PgPool, peers: Peers, settings: Arc<Settings>) -> Self {
+        Self {
+            pool,
+            peers,
+            settings,
+            policies: Policies::default(),
+        }
+    }
 }
 
 /// `returns/{uuid}` -> the id.

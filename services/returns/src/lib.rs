@@ -1,4 +1,19 @@
 //! Returns, exchanges and refund-only requests (SPEC §3).
+//!
+//! This file is the only composition root: it builds the API, the timer callback and
+//! the event consumer over one pool and one set of settings, and says who may call
+//! what. The rest, in the order a request meets it:
+//!
+//! - `api`: the gRPC surface of `ReturnsService`.
+//! - `convert`: proto messages to domain values and back.
+//! - `domain`: the rules, pure: kinds, policies, eligibility, clocks, the state machine.
+//! - `flow`: the one path every door takes: apply, store, effects, audit.
+//! - `effects`: what a transition causes elsewhere, as outbox rows.
+//! - `store`: the schema (sqlx only).
+//! - `timers`: the SLA service's callback when a clock runs out.
+//! - `events`: other services' events that move requests on.
+//! - `policies`: merchant policies, cached for the hot path.
+//! - `settings`: values from the environment.
 
 mod api;
 mod convert;
@@ -11,7 +26,22 @@ pub mod settings;
 mod store;
 mod timers;
 
-use kit::{App, Ctx, ServiceSpec};
+use std::sync::Arc;
+
+use aftersales_proto::aftersales::{
+    returns::v1::returns_service_server::ReturnsServiceServer,
+    sla::v1::timer_callback_server::TimerCallbackServer,
+};
+use kit::{
+    App, Ctx, ServiceSpec,
+    auth::{Policy as AuthPolicy, Role},
+};
+use tonic::service::Routes;
+
+use crate::{api::SERVICE, settings::Settings, timers::Timers};
+
+/// The SLA service's callback, served here.
+const CALLBACK: &str = "aftersales.sla.v1.TimerCallback";
 
 /// Migrations of the `returns` schema.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -27,7 +57,50 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     migrator: Some(&MIGRATOR),
 };
 
-/// Builds the service's routes, policy and background tasks.
+/// Builds the service's routes, policy and background tasks: the API, the timer
+/// callback and the consumer of the logistics, refunds and complaints streams.
 pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
-    api::app(ctx)
+    let settings = Arc::new(Settings::from_env(ctx.cfg.env())?);
+    let pool = ctx.pool();
+    let api = api::Api::new(pool.clone(), ctx.peers.clone(), settings.clone());
+    let timers = Timers {
+        pool: pool.clone(),
+        settings: settings.clone(),
+    };
+    let consumer = events::Consumer { pool, settings };
+    let routes =
+        Routes::new(ReturnsServiceServer::new(api)).add_service(TimerCallbackServer::new(timers));
+    let task = consumer.run(
+        ctx.redis.clone(),
+        ctx.cfg.redis_prefix.clone(),
+        ctx.shutdown.clone(),
+    );
+    Ok(App {
+        routes,
+        policy: policy(),
+        tasks: vec![Box::pin(task)],
+    })
+}
+
+/// Who may call what (deny by default).
+fn policy() -> AuthPolicy {
+    use Role::*;
+    let readers = [Buyer, Merchant, Agent, Arbitrator, Service];
+    AuthPolicy::new()
+        .allow(SERVICE, "UpsertMerchantPolicy", &[Merchant])
+        .allow(SERVICE, "GetMerchantPolicy", Role::ALL)
+        .allow(SERVICE, "GetReturn", &readers)
+        .allow(SERVICE, "ListReturns", &readers)
+        .allow(SERVICE, "ListReturnAudit", &readers)
+        .allow(SERVICE, "CreateReturn", &[Buyer, Agent])
+        .allow(SERVICE, "ApproveReturn", &[Merchant, Agent])
+        .allow(SERVICE, "RejectReturn", &[Merchant, Agent])
+        .allow(SERVICE, "InspectReturn", &[Merchant, Agent])
+        .allow(SERVICE, "ShipReplacement", &[Merchant, Agent])
+        .allow(SERVICE, "CancelReturn", &[Buyer, Agent])
+        .allow(SERVICE, "ReviseReturn", &[Buyer, Agent])
+        .allow(SERVICE, "AppealReturn", &[Buyer, Agent])
+        .allow(SERVICE, "SubmitReturnShipment", &[Buyer, Agent])
+        .allow(SERVICE, "ConfirmReplacement", &[Buyer, Agent])
+        .allow(CALLBACK, "OnTimerEvent", &[Service])
 }
