@@ -10,32 +10,28 @@ use aftersales_proto::aftersales::{
         PlatformAdvanceRecorded, RecoveryParty, RefundEscalated, RefundFailed, RefundRequested,
         RefundSettled,
     },
-    sla::v1::{CancelTimerRequest, ScheduleTimerRequest, Trigger, WorkingDays, trigger::Spec},
 };
 use kit::{
-    outbox::{publish_event, request_id_for, send_command},
+    outbox::{Batch, publish_event, request_id_for},
+    sla,
     time::ts,
 };
 use sqlx::PgConnection;
 
 use crate::{
-    domain::refund::Kind,
-    settings::{Clock, Settings},
+    domain::clocks::{self, SETTLEMENT_KIND},
+    settings::Settings,
     store::RefundRow,
 };
 
 const SOURCE: &str = "refunds";
 const TOPIC: &str = "refunds";
-const SCHEDULE: &str = "/aftersales.sla.v1.SlaService/ScheduleTimer";
-const CANCEL: &str = "/aftersales.sla.v1.SlaService/CancelTimer";
 const SEND: &str = "/aftersales.platform.v1.Notifier/Send";
-/// The SLA timer kind of the settlement clock.
-pub const SETTLEMENT_KIND: &str = "refund_settlement";
 
 /// The settlement timer's id (a UUIDv5 of the refund): known before the SLA service
 /// answers, so cancelling it needs no stored reply.
 pub fn settlement_timer(r: &RefundRow) -> String {
-    request_id_for(&format!("{}:settlement-timer", r.name()))
+    sla::timer_id(&format!("{}:settlement-timer", r.name()))
 }
 
 fn money(r: &RefundRow) -> Option<Money> {
@@ -49,7 +45,7 @@ fn kind(r: &RefundRow) -> i32 {
     r.kind as i32
 }
 
-async fn notify(tx: &mut PgConnection, r: &RefundRow, template: &str) -> Result<(), sqlx::Error> {
+fn notify(out: &mut Batch, r: &RefundRow, template: &str) {
     let key = format!("{}:notify:{template}:{}", r.name(), r.payout_seq);
     let req = SendRequest {
         notification_id: request_id_for(&key),
@@ -67,8 +63,7 @@ async fn notify(tx: &mut PgConnection, r: &RefundRow, template: &str) -> Result<
         .into(),
         ..Default::default()
     };
-    send_command(tx, "platform", SEND, &key, &req).await?;
-    Ok(())
+    out.command("platform", SEND, &key, &req);
 }
 
 /// A refund was recorded: RefundRequested, the settlement clock, the buyer told.
@@ -84,38 +79,25 @@ pub async fn requested(
         amount: money(r),
         merchant_id: r.merchant_id.clone(),
     };
-    publish_event(tx, SOURCE, TOPIC, &r.name(), &event).await?;
-
-    let clock = if r.kind() == Kind::ShippingInsurance {
-        &settings.insurance_settlement
-    } else {
-        &settings.settlement
-    };
-    let spec = match clock {
-        Clock::WorkingDays { days, calendar } => Spec::WorkingDays(WorkingDays {
-            days: *days,
-            calendar: calendar.clone(),
-        }),
-        Clock::After(d) => Spec::After(prost_types::Duration {
-            seconds: d.as_secs() as i64,
-            nanos: d.subsec_nanos() as i32,
-        }),
-    };
-    let key = format!("{}:settlement-clock", r.name());
-    let schedule = ScheduleTimerRequest {
+    let mut out = Batch::default();
+    out.event(SOURCE, TOPIC, &r.name(), &event);
+    let span = clocks::settlement(
+        r.kind(),
+        &settings.settlement,
+        &settings.insurance_settlement,
+    );
+    let clock = sla::Clock {
         timer_id: settlement_timer(r),
         subject: r.name(),
         kind: SETTLEMENT_KIND.into(),
-        trigger: Some(Trigger {
-            spec: Some(spec),
-            // the fact's time, so a redelivered command computes the same deadline
-            start_time: Some(ts(r.create_time)),
-        }),
-        request_id: request_id_for(&key),
-        ..Default::default()
+        // the fact's time, so a redelivered command computes the same deadline
+        start: r.create_time,
+        span: span.clone(),
+        remind_at: None,
     };
-    send_command(tx, "sla", SCHEDULE, &key, &schedule).await?;
-    notify(tx, r, "refund_requested").await
+    sla::schedule(&mut out, &format!("{}:settlement-clock", r.name()), &clock);
+    notify(&mut out, r, "refund_requested");
+    out.flush(tx).await
 }
 
 /// The money reached the buyer: RefundSettled, the clock stopped, the buyer told.
@@ -128,15 +110,12 @@ pub async fn settled(tx: &mut PgConnection, r: &RefundRow) -> Result<(), sqlx::E
         merchant_id: r.merchant_id.clone(),
         settle_time: r.settle_time.map(ts),
     };
-    publish_event(tx, SOURCE, TOPIC, &r.name(), &event).await?;
+    let mut out = Batch::default();
+    out.event(SOURCE, TOPIC, &r.name(), &event);
     let key = format!("{}:settlement-clock:cancel", r.name());
-    let cancel = CancelTimerRequest {
-        name: format!("timers/{}", settlement_timer(r)),
-        reason: "refund settled".into(),
-        request_id: request_id_for(&key),
-    };
-    send_command(tx, "sla", CANCEL, &key, &cancel).await?;
-    notify(tx, r, "refund_settled").await
+    sla::cancel(&mut out, &key, &settlement_timer(r), "refund settled");
+    notify(&mut out, r, "refund_settled");
+    out.flush(tx).await
 }
 
 /// The gateway declined: RefundFailed, the buyer told.
@@ -146,8 +125,10 @@ pub async fn failed(tx: &mut PgConnection, r: &RefundRow, error: &str) -> Result
         source_case: r.source_case.clone(),
         error: error.into(),
     };
-    publish_event(tx, SOURCE, TOPIC, &r.name(), &event).await?;
-    notify(tx, r, "refund_failed").await
+    let mut out = Batch::default();
+    out.event(SOURCE, TOPIC, &r.name(), &event);
+    notify(&mut out, r, "refund_failed");
+    out.flush(tx).await
 }
 
 /// An agent must look: RefundEscalated.

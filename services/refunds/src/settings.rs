@@ -1,37 +1,15 @@
 //! The refunds policy as configuration: every clock and retry figure has the SPEC
 //! default and can be shortened, so tests run whole refunds with second-long clocks.
 
-use std::{sync::LazyLock, time::Duration};
+use std::time::Duration;
 
-use calendar::BusinessCalendar;
-use chrono::{DateTime, Utc};
 use kit::config::{ConfigError, Env};
 
-use crate::domain::payout::RetryPolicy;
-
-/// How long a refund may take to settle.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Clock {
-    /// N working days on a business calendar of the SLA service.
-    WorkingDays { days: u32, calendar: String },
-    /// A wall-clock duration.
-    After(Duration),
-}
-
-/// Parsed once: the calendar data is a TOML file compiled in.
-static CN: LazyLock<BusinessCalendar> = LazyLock::new(BusinessCalendar::china_mainland);
-
-impl Clock {
-    /// The deadline of a clock started at `start`, as the SLA service computes it (the
-    /// same calendar rule from `libs/calendar`), shown on the refund before the timer
-    /// exists. Only the mainland China calendar ships; another name counts on it too.
-    pub fn due(&self, start: DateTime<Utc>) -> DateTime<Utc> {
-        match self {
-            Clock::After(d) => start + chrono::Duration::from_std(*d).unwrap_or_default(),
-            Clock::WorkingDays { days, .. } => CN.add_working_days(start, *days).value,
-        }
-    }
-}
+pub use crate::domain::clocks::Clock;
+use crate::domain::{
+    clocks::{INSURANCE_SETTLEMENT, SETTLEMENT_CALENDAR, SETTLEMENT_WORKING_DAYS},
+    payout::RetryPolicy,
+};
 
 /// The refunds service's settings.
 #[derive(Clone, Debug)]
@@ -61,16 +39,16 @@ impl Settings {
         let settlement = match override_after {
             Some(d) => Clock::After(d),
             None => Clock::WorkingDays {
-                days: env.parse_or("REFUNDS_SETTLEMENT_WORKING_DAYS", 3u32)?,
-                calendar: env.get("REFUNDS_CALENDAR").unwrap_or("cn").to_string(),
+                days: env.parse_or("REFUNDS_SETTLEMENT_WORKING_DAYS", SETTLEMENT_WORKING_DAYS)?,
+                calendar: env
+                    .get("REFUNDS_CALENDAR")
+                    .unwrap_or(SETTLEMENT_CALENDAR)
+                    .to_string(),
             },
         };
         let insurance_settlement = Clock::After(match override_after {
             Some(d) => d,
-            None => env.duration_or(
-                "REFUNDS_INSURANCE_SETTLEMENT",
-                Duration::from_secs(24 * 3600),
-            )?,
+            None => env.duration_or("REFUNDS_INSURANCE_SETTLEMENT", INSURANCE_SETTLEMENT)?,
         });
         Ok(Self {
             settlement,
@@ -78,7 +56,7 @@ impl Settings {
             retry: RetryPolicy {
                 base: env.duration_or("REFUNDS_PAYOUT_BACKOFF", Duration::from_secs(1))?,
                 max: env.duration_or("REFUNDS_PAYOUT_BACKOFF_MAX", Duration::from_secs(300))?,
-                max_failures: env.parse_or("REFUNDS_PAYOUT_MAX_FAILURES", 8i32)?.max(1),
+                max_failures: env.parse_or("REFUNDS_PAYOUT_MAX_FAILURES", 8i32)?,
                 poll: env.duration_or("REFUNDS_SETTLE_POLL", Duration::from_secs(30))?,
             },
             lease: env.duration_or("REFUNDS_PAYOUT_LEASE", Duration::from_secs(30))?,

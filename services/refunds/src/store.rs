@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use kit::db::ResultExt;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -56,7 +57,7 @@ impl RefundRow {
 
     /// The resource name.
     pub fn name(&self) -> String {
-        format!("refunds/{}", self.id)
+        crate::names::refund(self.id)
     }
 }
 
@@ -107,19 +108,17 @@ pub enum WriteError {
     Db(#[from] sqlx::Error),
 }
 
-/// Maps the named constraints this schema declares to domain refusals (DESIGN §7).
-fn classify(e: sqlx::Error) -> WriteError {
-    if let sqlx::Error::Database(db) = &e {
-        match db.constraint() {
-            Some("goods_refund_within_paid") => return WriteError::CapExceeded("goods"),
-            Some("shipping_refund_within_paid") => return WriteError::CapExceeded("shipping fee"),
-            Some("compensation_within_paid") => return WriteError::CapExceeded("compensation"),
-            Some("refunds_once_per_case") => return WriteError::OncePerCase,
-            Some("recovery_within_advance") => return WriteError::RecoveryExceedsAdvance,
-            _ => {}
-        }
-    }
-    WriteError::Db(e)
+/// The named constraints this schema declares, as the refusals they mean (DESIGN §7);
+/// used with `kit::db::ResultExt::on_constraints` at the queries that can violate them.
+fn refusal(constraint: &str) -> Option<WriteError> {
+    Some(match constraint {
+        "goods_refund_within_paid" => WriteError::CapExceeded("goods"),
+        "shipping_refund_within_paid" => WriteError::CapExceeded("shipping fee"),
+        "compensation_within_paid" => WriteError::CapExceeded("compensation"),
+        "refunds_once_per_case" => WriteError::OncePerCase,
+        "recovery_within_advance" => WriteError::RecoveryExceedsAdvance,
+        _ => return None,
+    })
 }
 
 const COLUMNS: &str =
@@ -158,7 +157,7 @@ pub async fn insert(tx: &mut PgConnection, r: &NewRefund) -> Result<RefundRow, W
     .bind(compensation)
     .fetch_one(&mut *tx)
     .await
-    .map_err(classify)?;
+    .on_constraints(refusal)?;
     if currency != r.currency {
         return Err(WriteError::CurrencyMismatch(currency));
     }
@@ -186,7 +185,7 @@ pub async fn insert(tx: &mut PgConnection, r: &NewRefund) -> Result<RefundRow, W
     .bind(r.create_time)
     .fetch_one(&mut *tx)
     .await
-    .map_err(classify)?;
+    .on_constraints(refusal)?;
     Ok(row)
 }
 
@@ -379,7 +378,7 @@ pub async fn add_recovery(
     .bind(amount_minor)
     .fetch_one(&mut *tx)
     .await
-    .map_err(classify)
+    .on_constraints(refusal)
 }
 
 /// Appends an audit row.
@@ -467,12 +466,11 @@ pub async fn list(
     q.build_query_as().fetch_all(pool).await
 }
 
-/// Totals per kind and currency over every refund matching `f`: (kind, currency, count,
-/// requested, settled).
-pub async fn totals(
-    pool: &PgPool,
-    f: &Filter,
-) -> Result<Vec<(i16, String, i64, i64, i64)>, sqlx::Error> {
+/// One kind's totals in one currency: (kind, currency, count, requested, settled).
+pub type Total = (i16, String, i64, i64, i64);
+
+/// Totals per kind and currency over every refund matching `f`.
+pub async fn totals(pool: &PgPool, f: &Filter) -> Result<Vec<Total>, sqlx::Error> {
     let mut q = QueryBuilder::new(format!(
         "SELECT kind, currency, count(*), sum(amount_minor)::int8,
                 COALESCE(sum(amount_minor) FILTER (WHERE state = {}), 0)::int8

@@ -9,10 +9,8 @@ use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 
 use crate::{
-    api::refund_id,
-    domain::refund::State,
-    effects::{self, SETTLEMENT_KIND},
-    store,
+    domain::{clocks::SETTLEMENT_KIND, refund::State},
+    effects, names, store,
 };
 
 /// Receives timer deliveries from the SLA service.
@@ -27,35 +25,39 @@ impl TimerCallback for Timers {
         &self,
         req: Request<OnTimerEventRequest>,
     ) -> Result<Response<OnTimerEventResponse>, Status> {
-        let r = req.into_inner();
+        self.expired(req.into_inner())
+            .await
+            .map(|()| Response::new(OnTimerEventResponse {}))
+            .map_err(Status::from)
+    }
+}
+
+impl Timers {
+    /// Acts on one delivery, once (the inbox); anything but an expired settlement clock
+    /// is acknowledged with nothing to do.
+    async fn expired(&self, r: OnTimerEventRequest) -> kit::Result<()> {
         if r.delivery_id.is_empty() {
-            return Err(Error::invalid("delivery_id", "is required").into());
+            return Err(Error::invalid("delivery_id", "is required"));
         }
         let expired = r.event_kind == TimerEventKind::Expired as i32;
         if r.kind != SETTLEMENT_KIND || !expired {
             // reminders and unknown kinds need nothing from refunds; acknowledge them
-            return Ok(Response::new(OnTimerEventResponse {}));
+            return Ok(());
         }
-        let id = refund_id(&r.subject)
-            .map_err(|_| Error::invalid("subject", "must look like refunds/{uuid}"))?;
-        let mut tx = self.pool.begin().await.map_err(Error::from)?;
-        if !inbox::first_delivery(&mut tx, &r.delivery_id, "sla")
-            .await
-            .map_err(Error::from)?
-        {
-            return Ok(Response::new(OnTimerEventResponse {}));
+        let id = names::refund_id("subject", &r.subject)?;
+        let mut tx = self.pool.begin().await?;
+        if !inbox::first_delivery(&mut tx, &r.delivery_id, "sla").await? {
+            return Ok(());
         }
-        let Some(before) = store::lock(&mut tx, id).await.map_err(Error::from)? else {
+        let Some(before) = store::lock(&mut tx, id).await? else {
             // acknowledged: a clock for a refund this schema never had cannot be acted on
             tracing::warn!("settlement clock for an unknown refund");
-            tx.commit().await.map_err(Error::from)?;
-            return Ok(Response::new(OnTimerEventResponse {}));
+            tx.commit().await?;
+            return Ok(());
         };
         if matches!(before.state(), State::Requested | State::Submitted) {
             let why = "not settled before the settlement deadline";
-            let row = store::escalate(&mut tx, id, why)
-                .await
-                .map_err(Error::from)?;
+            let row = store::escalate(&mut tx, id, why).await?;
             store::audit(
                 &mut tx,
                 id,
@@ -64,14 +66,11 @@ impl TimerCallback for Timers {
                 State::Escalated,
                 why,
             )
-            .await
-            .map_err(Error::from)?;
-            effects::escalated(&mut tx, &row, why)
-                .await
-                .map_err(Error::from)?;
+            .await?;
+            effects::escalated(&mut tx, &row, why).await?;
             tracing::warn!(refund = %row.name(), "settlement clock ran out: escalated");
         }
-        tx.commit().await.map_err(Error::from)?;
-        Ok(Response::new(OnTimerEventResponse {}))
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -2,15 +2,13 @@
 //! over gRPC, the platform paying first and recovering from the merchant or carrier, and
 //! the domain events every change publishes through the outbox.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::harness::{Harness, cny, goods};
 use aftersales_proto::aftersales::refunds::v1::{
     ComputeLatePenaltyRequest, CreateRefundRequest, RecordPlatformAdvanceRequest,
     RecordRecoveryRequest, RecoveryParty, RefundKind, RefundSettled, RefundState,
 };
-use common::{Harness, cny, goods};
 use prost::Message;
 use testkit::{authed, eventually};
 use tonic::Code;

@@ -1,14 +1,12 @@
 //! The refund ledger's invariants under concurrency (issue 6): one refund and one payout
 //! for any number of identical requests; never more refunded than paid, whatever races.
 
-mod common;
-
 use std::collections::BTreeSet;
 
+use crate::harness::{Harness, cny, goods};
 use aftersales_proto::aftersales::refunds::v1::{
     CreateRefundRequest, ListRefundsRequest, RefundKind, RefundState,
 };
-use common::{Harness, cny, goods};
 use testkit::authed;
 use tokio::task::JoinSet;
 use tonic::Code;

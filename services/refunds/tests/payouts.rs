@@ -3,16 +3,14 @@
 //! escalated; a crash between the gateway's answer and our commit reconciled without a
 //! second payout; the settlement clock on the real SLA service escalating slow refunds.
 
-mod common;
-
 use std::{process::Stdio, time::Duration};
 
+use crate::harness::{Harness, goods, healthy, outage};
 use aftersales_proto::aftersales::{
     platform::v1::{PaymentBehaviour, PaymentFailureMode, PayoutState},
     refunds::v1::{RefundState, RetryRefundRequest},
     sla::v1::{GetTimerRequest, TimerState, sla_service_client::SlaServiceClient},
 };
-use common::{Harness, goods, healthy, outage};
 use testkit::{authed, eventually};
 use tonic::Code;
 

@@ -28,7 +28,7 @@ pub struct RetryPolicy {
     pub base: Duration,
     /// Largest delay.
     pub max: Duration,
-    /// Transient failures in a row before escalation.
+    /// Transient failures in a row before escalation (at least one, whatever is set).
     pub max_failures: i32,
     /// How often a submitted payout is polled for settlement.
     pub poll: Duration,
@@ -97,7 +97,7 @@ pub fn decide(state: State, failures: i32, outcome: Outcome, policy: &RetryPolic
         },
         Outcome::Transient(e) => {
             let failures = failures + 1;
-            if failures >= policy.max_failures {
+            if failures >= policy.max_failures.max(1) {
                 Decision {
                     state: State::Escalated,
                     next_in: None,

@@ -1,4 +1,4 @@
-//! Harness for the refunds tests: a world with the platform sandbox (payment gateway,
+//! The refunds tests' harness: a world with the platform sandbox (payment gateway,
 //! order directory, notifier), a real SLA service and the refunds service, all in-process
 //! over gRPC on loopback, each on its own schema and Redis prefix.
 
@@ -18,7 +18,7 @@ use aftersales_proto::aftersales::{
     },
 };
 use kit::auth::Role;
-use testkit::{Running, World, authed, eventually};
+use testkit::{Running, World, authed, eventually, peer};
 use tokio::net::TcpListener;
 use tonic::transport::Channel;
 
@@ -56,17 +56,15 @@ impl Harness {
         for (k, v) in FAST.iter().chain(env) {
             world.set(k, *v);
         }
-        let sandbox = world
-            .start(platform_sandbox::SPEC, platform_sandbox::setup)
-            .await;
-        world.set("PLATFORM_URL", sandbox.url());
         // Known before refunds runs: the SLA service calls it back there.
         let refunds_url = format!("http://127.0.0.1:{}", testkit::reserve_port());
         world.set("REFUNDS_URL", refunds_url.clone());
-        let sla = world.start(sla::SPEC, sla::setup).await;
-        world.set("SLA_URL", sla.url());
-        sandbox.wait_serving().await;
-        sla.wait_serving().await;
+        let [sandbox, sla] = world
+            .start_peers([
+                peer("platform", platform_sandbox::SPEC, platform_sandbox::setup),
+                peer("sla", sla::SPEC, sla::setup),
+            ])
+            .await;
         let agent = world.token(Role::Agent, "agent-7");
         let service = world.token(Role::Service, "returns");
         Self {

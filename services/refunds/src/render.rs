@@ -1,15 +1,19 @@
-//! Stored refunds rendered as the contract's messages.
+//! Stored refunds, totals and penalties rendered as the contract's messages.
 
 use aftersales_proto::aftersales::{
     common::v1::{Clock, Money},
-    refunds::v1::{PlatformAdvance, Refund},
+    refunds::v1::{ComputeLatePenaltyResponse, PlatformAdvance, Refund, RefundTotal},
 };
-use kit::time::ts;
+use kit::{sla::timer_name, time::ts};
+use rules::penalty::{Penalty, RATE_BP_PER_DAY};
 
 use crate::{
-    domain::refund::{State, payout_id},
-    effects::{SETTLEMENT_KIND, settlement_timer},
-    store::RefundRow,
+    domain::{
+        clocks::SETTLEMENT_KIND,
+        refund::{State, payout_id},
+    },
+    effects::settlement_timer,
+    store::{RefundRow, Total},
 };
 
 fn money(minor: i64, currency: &str) -> Option<Money> {
@@ -47,7 +51,7 @@ pub fn refund(r: &RefundRow) -> Refund {
         clock: open.then(|| Clock {
             kind: SETTLEMENT_KIND.into(),
             due_time: r.settle_due.map(ts),
-            timer: format!("timers/{}", settlement_timer(r)),
+            timer: timer_name(&settlement_timer(r)),
             ..Default::default()
         }),
         advance: r.advance_time.map(|at| PlatformAdvance {
@@ -63,5 +67,25 @@ pub fn refund(r: &RefundRow) -> Refund {
         submit_time: r.submit_time.map(ts),
         settle_time: r.settle_time.map(ts),
         update_time: Some(ts(r.update_time)),
+    }
+}
+
+/// One line of a list's totals: a kind in a currency, requested and settled.
+pub fn total(t: Total) -> RefundTotal {
+    let (kind, currency, count, requested, settled) = t;
+    RefundTotal {
+        kind: kind as i32,
+        count: count as u32,
+        requested: money(requested, &currency),
+        settled: money(settled, &currency),
+    }
+}
+
+/// A late penalty on a line paid in `currency`.
+pub fn late_penalty(p: Penalty, currency: String) -> ComputeLatePenaltyResponse {
+    ComputeLatePenaltyResponse {
+        penalty: money(p.minor, &currency),
+        chargeable_days: p.chargeable_days,
+        rate_bp_per_day: RATE_BP_PER_DAY,
     }
 }
