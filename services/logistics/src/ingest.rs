@@ -1,82 +1,25 @@
-//! Carrier events in: validated once for both doors (gRPC and the signed webhook),
-//! stored once per (carrier, event id), applied to the shipments of their tracking
-//! number under a row lock, and announced through the outbox in the same transaction.
+//! Carrier events in (parsed once for both doors, gRPC and the signed webhook, by
+//! `parse::carrier_event`): stored once per (carrier, event id), applied to the shipments
+//! of their tracking number under a row lock, and announced through the outbox in the
+//! same transaction.
 
 use std::time::Duration;
 
 use aftersales_proto::aftersales::logistics::v1::{
-    ReportCarrierEventRequest, ShipmentDelivered, ShipmentDeliveredLate, ShipmentException,
-    ShipmentStatusChanged,
+    ShipmentDelivered, ShipmentDeliveredLate, ShipmentException, ShipmentStatusChanged,
 };
 use chrono::{DateTime, Utc};
-use kit::{Error, error::Violations, outbox::publish_event, time::from_ts};
+use kit::{Error, outbox::publish_event};
 use sqlx::{PgConnection, PgPool};
 
 use crate::{
-    convert,
     domain::status::{self, Position, Reported, Status},
-    settings::Settings,
+    render,
     store::{self, EventRow, Move, ShipmentRow},
 };
 
 const SOURCE: &str = "logistics";
 const TOPIC: &str = "logistics";
-
-/// How far in the future a carrier's clock may be before its event is refused.
-const CLOCK_SKEW: chrono::Duration = chrono::Duration::hours(1);
-
-/// Checks an event against the contract and the known carriers. `carrier` is the
-/// normalised (lower-case) carrier code.
-pub fn parse(r: &ReportCarrierEventRequest, settings: &Settings) -> Result<EventRow, Error> {
-    let mut v = Violations::new();
-    if r.event_id.is_empty() || r.event_id.len() > 128 {
-        v.add("event_id", "is required, at most 128 bytes");
-    }
-    let carrier = r.carrier_code.to_ascii_lowercase();
-    if carrier.is_empty() {
-        v.add("carrier_code", "is required");
-    } else if !settings.carriers.contains(&carrier) {
-        v.add("carrier_code", "unknown carrier");
-    }
-    let tracking_ok = !r.tracking_number.is_empty()
-        && r.tracking_number.len() <= 64
-        && r.tracking_number
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    if !tracking_ok {
-        v.add("tracking_number", "1-64 letters, digits or '-'");
-    }
-    let status = Reported::from_i32(r.status);
-    if status.is_none() {
-        v.add(
-            "status",
-            "is required: one of the CarrierEventStatus values",
-        );
-    }
-    let time = r.event_time.as_ref().and_then(from_ts);
-    match time {
-        None => v.add("event_time", "is required"),
-        Some(t) if t > Utc::now() + CLOCK_SKEW => v.add("event_time", "is in the future"),
-        Some(_) => {}
-    }
-    if r.location.len() > 500 {
-        v.add("location", "at most 500 bytes");
-    }
-    if r.description.len() > 2000 {
-        v.add("description", "at most 2000 bytes");
-    }
-    v.finish()?;
-    Ok(EventRow {
-        carrier_code: carrier,
-        event_id: r.event_id.clone(),
-        tracking_number: r.tracking_number.clone(),
-        status: status.expect("validated") as i16,
-        event_time: time.expect("validated"),
-        location: r.location.clone(),
-        description: r.description.clone(),
-        receive_time: Utc::now(),
-    })
-}
 
 /// Stores `e` and applies it. Returns whether it was a duplicate and the shipment it
 /// applies to (the first registered for its tracking number, if any).
@@ -150,12 +93,12 @@ async fn announce(
     delivered: Option<DateTime<Utc>>,
     delay: Option<chrono::Duration>,
 ) -> Result<(), sqlx::Error> {
-    let shipment = convert::shipment(row);
+    let shipment = render::shipment(row);
     let subject = row.name();
     let changed = ShipmentStatusChanged {
         shipment: Some(shipment.clone()),
         from_status: from as i32,
-        event: Some(convert::event(e)),
+        event: Some(render::event(e)),
     };
     publish_event(tx, SOURCE, TOPIC, &subject, &changed).await?;
     if let Some(at) = delivered {
@@ -178,7 +121,7 @@ async fn announce(
     if e.status == Reported::Exception as i16 {
         let ev = ShipmentException {
             shipment: Some(shipment),
-            event: Some(convert::event(e)),
+            event: Some(render::event(e)),
         };
         publish_event(tx, SOURCE, TOPIC, &subject, &ev).await?;
     }

@@ -1,29 +1,88 @@
 //! Carrier callbacks, shipment timelines, pickup booking (SPEC §1-2, issue 7).
+//!
+//! A tour of the files, in the order a parcel meets them:
+//!
+//! - `lib.rs` (this file): the composition root. [`setup`] reads the [`settings`], binds
+//!   the carrier webhook, builds the API and says who may call what.
+//! - `api/`: the LogisticsService methods, split by verb family (`create.rs` registers
+//!   shipments and books pickups, `events.rs` takes carrier events, `reads.rs`); each
+//!   parses its request with `parse.rs` and answers with `render.rs`.
+//! - `webhook.rs`: the signed JSON door for carriers (axum on its own port), the twin of
+//!   ReportCarrierEvent.
+//! - `ingest.rs`: a carrier event from either door stored once and applied to its
+//!   shipments, with the events it causes, in one transaction.
+//! - `domain/`: the rules, free of proto and SQL: how events move a shipment and when a
+//!   delivery is late (`status.rs`), partners (`partners.rs`), webhook signatures
+//!   (`signature.rs`).
+//! - `store.rs`: the only file with table names.
+//! - `names.rs`: `shipments/{uuid}`.
+//!
+//! Nothing imports `api`: the webhook goes to `parse` and `ingest` directly.
 
 mod api;
-mod convert;
 pub mod domain;
 mod ingest;
+mod names;
+mod parse;
+mod render;
 pub mod settings;
 mod store;
 mod webhook;
 
-use kit::{App, Ctx, ServiceSpec};
+use std::sync::Arc;
+
+use aftersales_proto::aftersales::logistics::v1::logistics_service_server::LogisticsServiceServer;
+use kit::{
+    App, Ctx, ServiceSpec,
+    auth::{Policy, Role},
+};
+use tonic::service::Routes;
+
+use crate::{api::Api, settings::Settings};
+
+pub use domain::signature::sign;
 
 /// Migrations of the `logistics` schema.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+const SERVICE: &str = "aftersales.logistics.v1.LogisticsService";
 
 /// The `logistics` service.
 pub const SPEC: ServiceSpec = ServiceSpec {
     name: "logistics",
     default_port: 50057,
-    grpc_services: &["aftersales.logistics.v1.LogisticsService"],
+    grpc_services: &[SERVICE],
     migrator: Some(&MIGRATOR),
 };
 
-/// Builds the service's routes, policy and background tasks (the webhook server).
-pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
-    api::app(ctx).await
+/// Who may call what (deny by default).
+fn policy() -> Policy {
+    use Role::*;
+    let readers = [Agent, Arbitrator, Service, Partner];
+    Policy::new()
+        .allow(SERVICE, "RegisterShipment", &[Agent, Service])
+        .allow(SERVICE, "BookPickup", &[Agent, Service])
+        .allow(SERVICE, "ReportCarrierEvent", &[Partner, Agent])
+        .allow(SERVICE, "GetShipment", &readers)
+        .allow(SERVICE, "GetShipmentTimeline", &readers)
+        .allow(SERVICE, "ListShipments", &readers)
 }
 
-pub use domain::signature::sign;
+/// Builds the service: the gRPC API and the webhook server (bound here, so a taken port
+/// fails the start).
+pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
+    let settings = Arc::new(Settings::from_env(ctx.cfg.env())?);
+    let pool = ctx.pool();
+    let hook = webhook::bind(&settings.webhook_listen).await?;
+    let api = Api::new(pool.clone(), ctx.peers.clone(), settings.clone());
+    Ok(App {
+        routes: Routes::new(LogisticsServiceServer::new(api)),
+        policy: policy(),
+        tasks: vec![Box::pin(webhook::serve(
+            hook,
+            pool,
+            settings,
+            ctx.shutdown.clone(),
+        ))],
+    })
+}

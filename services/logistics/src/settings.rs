@@ -5,7 +5,7 @@ use std::{collections::BTreeSet, time::Duration};
 
 use kit::config::{ConfigError, Env};
 
-use crate::domain::partners::Partners;
+use crate::domain::{partners::Partners, status::LATE_TOLERANCE};
 
 /// Carriers known without configuration (lower case).
 const DEFAULT_CARRIERS: &str = "sf,yto,zto,sto,yunda,jd,ems,best,dbl";
@@ -53,9 +53,8 @@ impl Settings {
                 .to_string(),
             signature_tolerance: env
                 .duration_or("LOGISTICS_SIGNATURE_TOLERANCE", Duration::from_secs(300))?,
-            max_body: env.parse_or("LOGISTICS_WEBHOOK_MAX_BODY", 64 * 1024usize)?,
-            late_tolerance: env
-                .duration_or("LOGISTICS_LATE_TOLERANCE", Duration::from_secs(72 * 3600))?,
+            max_body: env.parse_or("LOGISTICS_WEBHOOK_MAX_BODY", 65_536usize)?,
+            late_tolerance: env.duration_or("LOGISTICS_LATE_TOLERANCE", LATE_TOLERANCE)?,
         })
     }
 }

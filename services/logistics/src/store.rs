@@ -29,7 +29,7 @@ pub struct ShipmentRow {
 impl ShipmentRow {
     /// The resource name.
     pub fn name(&self) -> String {
-        format!("shipments/{}", self.id)
+        crate::names::shipment(self.id)
     }
 }
 

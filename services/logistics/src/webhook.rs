@@ -27,7 +27,7 @@ use crate::{
         signature::{self, Refusal},
         status::Reported,
     },
-    ingest,
+    ingest, parse,
     settings::Settings,
 };
 
@@ -181,7 +181,7 @@ async fn report(
         location: parsed.location,
         description: parsed.description,
     };
-    let event = match ingest::parse(&request, settings) {
+    let event = match parse::carrier_event(&request, settings) {
         Ok(e) => e,
         Err(kit::Error::InvalidArgument(v)) => {
             let fields: Vec<_> = v

@@ -2,8 +2,7 @@
 //! only; pickups are booked once however often the call is retried; registration is
 //! idempotent; partners see only their carrier's shipments.
 
-mod common;
-
+use crate::harness::{Harness, now};
 use aftersales_proto::aftersales::{
     common::v1::Address,
     logistics::v1::{
@@ -12,7 +11,6 @@ use aftersales_proto::aftersales::{
     },
     platform::v1::{ListPickupsRequest, sandbox_control_client::SandboxControlClient},
 };
-use common::{Harness, now};
 use testkit::authed;
 use tonic::Code;
 use tonic_types::StatusExt;

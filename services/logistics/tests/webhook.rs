@@ -2,12 +2,10 @@
 //! replayed signatures, rotation, another carrier's shipment, bad bodies; and what the
 //! accepted events do to shipments, in any order and any number of times.
 
-mod common;
-
+use crate::harness::{Harness, SF_NEW, SF_OLD, YTO, event, now};
 use aftersales_proto::aftersales::logistics::v1::{
     GetShipmentTimelineRequest, ShipmentDelivered, ShipmentDeliveredLate, ShipmentStatus,
 };
-use common::{Harness, SF_NEW, SF_OLD, YTO, event, now};
 use prost::Message;
 use testkit::authed;
 

@@ -126,6 +126,10 @@ pub fn apply(at: Position, event: Reported, event_time: DateTime<Utc>) -> Option
     })
 }
 
+/// Seed 002: a parcel more than 72 h past its promised delivery time is late (the
+/// default of `LOGISTICS_LATE_TOLERANCE`).
+pub const LATE_TOLERANCE: std::time::Duration = std::time::Duration::from_secs(72 * 3600);
+
 /// How late a delivery is beyond the tolerance, if it is (seed 002: "物流超过承诺时效
 /// 72小时" makes a case for refund-only).
 pub fn late_by(

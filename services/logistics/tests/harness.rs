@@ -1,4 +1,4 @@
-//! Harness for the logistics tests: the sandbox (CarrierBooking) and logistics with its
+//! The logistics tests' harness: the sandbox (CarrierBooking) and logistics with its
 //! carrier webhook on a port the test knows, two partners (one mid-rotation), and a
 //! plain HTTP/1.1 client that posts exactly the bytes it signs.
 
@@ -10,7 +10,7 @@ use aftersales_proto::aftersales::logistics::v1::{
     RegisterShipmentRequest, ShipmentLeg, logistics_service_client::LogisticsServiceClient,
 };
 use kit::auth::Role;
-use testkit::{Running, World, authed};
+use testkit::{Running, World, authed, peer};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
@@ -41,10 +41,6 @@ impl Harness {
         for (k, v) in env {
             world.set(k, *v);
         }
-        let sandbox = world
-            .start(platform_sandbox::SPEC, platform_sandbox::setup)
-            .await;
-        world.set("PLATFORM_URL", sandbox.url());
         world.set(
             "LOGISTICS_PARTNERS",
             format!(
@@ -52,13 +48,16 @@ impl Harness {
                     {{"id":"yto-partner","carriers":["yto"],"secrets":["{YTO}"]}}]"#
             ),
         );
-        sandbox.wait_serving().await;
         // Below the ephemeral range: no outgoing connection can be given the port before
         // the service binds it (see testkit::reserve_port).
         let webhook = Webhook(format!("127.0.0.1:{}", testkit::reserve_port()));
         world.set("LOGISTICS_WEBHOOK_LISTEN", webhook.0.clone());
-        let logistics = world.start(logistics::SPEC, logistics::setup).await;
-        logistics.wait_serving().await;
+        let [sandbox, logistics] = world
+            .start_peers([
+                peer("platform", platform_sandbox::SPEC, platform_sandbox::setup),
+                peer("logistics", logistics::SPEC, logistics::setup),
+            ])
+            .await;
         let service = world.token(Role::Service, "returns");
         Self {
             world,

@@ -1,0 +1,7 @@
+//! The logistics integration tests, one binary: the sandbox and logistics in-process
+//! with a carrier webhook on a known port (`harness.rs`); the gRPC side (`grpc.rs`) and
+//! the signed webhook (`webhook.rs`).
+
+mod grpc;
+mod harness;
+mod webhook;
