@@ -34,12 +34,14 @@ use uuid::Uuid;
 use crate::{
     convert,
     domain::{
-        case::{Case, Clock, Refunds, Shipping},
+        amounts,
+        case::{Case, Clock, Refunds},
         clocks::ClockKind,
         eligibility::{self, Ask, Facts},
         kinds::{Family, Kind, Reason, State},
         machine::{Command, Effect},
-        policy::{Payer, Policy},
+        policy::Policy,
+        shipping,
     },
     effects,
     flow::{self, By},
@@ -149,34 +151,10 @@ fn facts(order: &Order, line: &OrderLine, claimed: u32, now: DateTime<Utc>) -> F
     }
 }
 
-/// What `quantity` of the line's units cost: its paid amount pro rata (rounded down, so
-/// the sum over partial requests never exceeds what was paid).
+/// What `quantity` of the line's units cost (see [`amounts::pro_rata`]).
 fn pro_rata(line: &OrderLine, quantity: u32) -> i64 {
     let paid = line.paid_amount.as_ref().map_or(0, |m| m.amount_minor);
-    if line.quantity == 0 || quantity >= line.quantity {
-        return paid;
-    }
-    ((paid as i128 * quantity as i128) / line.quantity as i128) as i64
-}
-
-/// Who pays the return shipping (SPEC §3): the seller for quality problems and
-/// refund-only; for no-reason returns the policy says, and a buyer with shipping
-/// insurance has it pay.
-fn shipping(reason: Reason, policy: &Policy, insured: bool, estimate: i64) -> Shipping {
-    let (payer, basis) = match reason.family() {
-        Family::Quality | Family::RefundOnly => (Payer::Seller, "quality_problem_seller_pays"),
-        Family::NoReason => match policy.no_reason_shipping_payer {
-            Payer::Seller => (Payer::Seller, "merchant_policy_seller_pays"),
-            _ if insured => (Payer::ShippingInsurance, "no_reason_shipping_insurance"),
-            _ => (Payer::Buyer, "no_reason_buyer_pays"),
-        },
-    };
-    Shipping {
-        payer,
-        amount_minor: 0,
-        basis: basis.into(),
-        estimate_minor: estimate,
-    }
+    amounts::pro_rata(paid, line.quantity, quantity)
 }
 
 impl Api {
@@ -497,7 +475,7 @@ impl ReturnsService for Api {
             return_parcel: None,
             inspection: None,
             replacement_parcel: None,
-            shipping: shipping(reason, &policy, order.shipping_insurance, estimate),
+            shipping: shipping::allocate(reason, &policy, order.shipping_insurance, estimate),
             refunds: Refunds::default(),
             overdue_since: None,
             late_days: 0,
@@ -513,12 +491,7 @@ impl ReturnsService for Api {
 
         // The answer is the request as inserted: stored with the claim (one round trip less).
         let answer = convert::request(&case, now);
-        let span = effects::running_span(
-            &self.settings,
-            &case,
-            policy.review_hours,
-            policy.reject_appeal_window_days,
-        );
+        let span = effects::running_span(&self.settings, &case, &policy);
         let fx = [
             Effect::StartClock,
             Effect::Notify {
@@ -825,7 +798,7 @@ impl ReturnsService for Api {
             .shipping_fee_paid
             .as_ref()
             .map_or(0, |m| m.amount_minor);
-        let shipping = shipping(reason, &policy, order.shipping_insurance, estimate);
+        let shipping = shipping::allocate(reason, &policy, order.shipping_insurance, estimate);
         let evidence = convert::evidence_in(&r.evidence);
         let cmd = move |_: &Case| {
             Ok(Command::Revise {

@@ -18,7 +18,7 @@ use crate::{
     domain::{
         case::{Address, Case, Evidence, Parcel},
         kinds::State,
-        machine::late_days,
+        lateness,
         policy::{Payer, Policy},
     },
     effects::timer_id,
@@ -102,16 +102,7 @@ fn waiting_on(state: State) -> ActorRole {
 
 /// The contract's view of a request at `now` (the penalty accrues while it is late).
 pub fn request(c: &Case, now: DateTime<Utc>) -> Return {
-    let (late, penalty) = match c.overdue_since {
-        Some(since) if c.late_days == 0 && !c.state.is_terminal() => {
-            let days = late_days(since, now).max(1);
-            let p = rules::late_penalty(c.line_amount_minor, days, false)
-                .map(|p| p.minor)
-                .unwrap_or(0);
-            (days, p)
-        }
-        _ => (c.late_days, c.penalty_minor),
-    };
+    let (late, penalty) = lateness::accrued(c, now);
     Return {
         name: c.name(),
         kind: c.kind as i32,

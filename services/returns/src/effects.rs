@@ -24,8 +24,9 @@ use kit::{
 use crate::{
     domain::{
         case::{Case, DisputeOrigin, Party},
-        clocks::Span,
+        clocks::{self, Span},
         machine::{Effect, Event, Leg, RefundPurpose},
+        policy::Policy,
     },
     settings::Settings,
 };
@@ -374,13 +375,8 @@ pub fn notify(out: &mut Batch, c: &Case, to: Party, template: &str) {
 }
 
 /// The span of the clock `c` runs now, if any, under the merchant's policy.
-pub fn running_span(
-    settings: &Settings,
-    c: &Case,
-    review_hours: u32,
-    appeal_days: u32,
-) -> Option<Span> {
+pub fn running_span(settings: &Settings, c: &Case, policy: &Policy) -> Option<Span> {
     c.clock
         .as_ref()
-        .map(|k| settings.span(k.kind, review_hours, appeal_days))
+        .map(|k| clocks::span(k.kind, settings.clock_override(k.kind), policy))
 }

@@ -9,7 +9,7 @@ use sqlx::PgConnection;
 use crate::{
     domain::{
         case::Case,
-        clocks::ClockKind,
+        clocks::{self, ClockKind},
         machine::{self, Command, Effect, Refusal},
         policy::Policy,
     },
@@ -76,12 +76,8 @@ pub fn date_clock(settings: &Settings, policy: &Policy, c: &mut Case) {
     if let Some(clock) = c.clock.as_mut()
         && clock.due.is_none()
     {
-        let span = settings.span(
-            clock.kind,
-            policy.review_hours,
-            policy.reject_appeal_window_days,
-        );
-        let due = Settings::due(&span, clock.start);
+        let span = clocks::span(clock.kind, settings.clock_override(clock.kind), policy);
+        let due = clocks::due(&span, clock.start);
         clock.due = Some(due);
         if clock.kind == ClockKind::RejectAppeal
             && let Some(r) = c.rejection.as_mut()
@@ -125,12 +121,7 @@ pub async fn transition(
         .await?;
     }
     store::update(tx, &after).await?;
-    let span = effects::running_span(
-        settings,
-        &after,
-        policy.review_hours,
-        policy.reject_appeal_window_days,
-    );
+    let span = effects::running_span(settings, &after, policy);
     let mut out = kit::outbox::Batch::default();
     effects::write(&mut out, &after, &effects, span.as_ref());
     out.flush(tx).await?;

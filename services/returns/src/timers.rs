@@ -16,9 +16,7 @@ use tonic::{Request, Response, Status};
 use crate::{
     domain::{
         case::{Case, Party},
-        clocks::ClockKind,
-        machine::Command,
-        policy::Policy,
+        clocks::{self, ClockKind},
     },
     effects::{self, timer_id},
     flow::{self, By, FlowError},
@@ -30,28 +28,6 @@ use crate::{
 pub struct Timers {
     pub pool: PgPool,
     pub settings: Arc<Settings>,
-}
-
-/// The automatic transition when `kind` runs out.
-fn on_expiry(kind: ClockKind, policy: &Policy) -> Command {
-    match kind {
-        ClockKind::MerchantReview => Command::Approve {
-            address: policy.return_address.clone(),
-            carriers: Vec::new(),
-            note: "auto-approved: the merchant did not review in time".into(),
-            auto: true,
-        },
-        ClockKind::BuyerReturnShipment => Command::ShipBackExpired,
-        ClockKind::MerchantInspection => Command::Inspect {
-            passed: true,
-            note: "auto-passed: the merchant did not inspect in time".into(),
-            evidence: Vec::new(),
-            auto: true,
-        },
-        ClockKind::RefundOrReplacement => Command::Overdue,
-        ClockKind::ReplacementConfirmation => Command::Confirm { auto: true },
-        ClockKind::RejectAppeal => Command::AppealExpired,
-    }
 }
 
 /// Whether `timer` ("timers/{id}") is the clock `c` runs now.
@@ -113,7 +89,7 @@ impl TimerCallback for Timers {
             &self.settings,
             &policy,
             &before,
-            on_expiry(kind, &policy),
+            clocks::on_expiry(kind, &policy),
             by,
             Utc::now(),
         )

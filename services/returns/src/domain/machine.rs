@@ -2,18 +2,25 @@
 //! the request after it together with the effects it causes (clocks, refunds,
 //! shipments, events, notifications); the caller writes them in one transaction. A
 //! command the current state does not allow is refused and changes nothing.
+//!
+//! This file holds the vocabulary (commands, effects, events, refusals) and [`apply`];
+//! the rules of each group of steps live beside it: `review` (the merchant's review, the
+//! buyer's revisions, appeals and rulings), `goods` (parcels both ways, inspection,
+//! confirmation) and `money` (refunds, lateness).
 
 use chrono::{DateTime, Utc};
 
+mod goods;
+mod money;
+mod review;
+
 use super::{
-    case::{
-        Address, Approval, Case, Clock, DisputeOrigin, Evidence, Inspection, Parcel, Party,
-        Rejection, Shipping,
-    },
+    case::{Address, Case, Clock, DisputeOrigin, Evidence, Party, Shipping},
     clocks::ClockKind,
     kinds::{Kind, State},
-    policy::Payer,
 };
+
+pub use super::lateness::late_days;
 
 /// What a refund requested by a return pays for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -231,22 +238,30 @@ pub enum Refusal {
     Invalid { field: &'static str, why: String },
 }
 
-/// Whole days late from `due` to `done`, a started day counting as one.
-pub fn late_days(due: DateTime<Utc>, done: DateTime<Utc>) -> u32 {
-    let secs = (done - due).num_seconds();
-    if secs <= 0 {
-        0
-    } else {
-        (secs as u64).div_ceil(86_400) as u32
-    }
-}
-
+/// A change being built: the request after it, the effects so far, and what it was
+/// asked to do from which state (for a refusal).
 struct Change {
     case: Case,
     effects: Vec<Effect>,
+    from: State,
+    action: &'static str,
 }
 
 impl Change {
+    /// Refuses the command unless the request was in `allowed`.
+    fn only_in(&self, allowed: &[State]) -> Result<(), Refusal> {
+        if allowed.contains(&self.from) {
+            Ok(())
+        } else {
+            Err(self.illegal())
+        }
+    }
+    fn illegal(&self) -> Refusal {
+        Refusal::IllegalState {
+            state: self.from,
+            action: self.action,
+        }
+    }
     fn to(mut self, state: State) -> Self {
         self.case.state = state;
         self
@@ -288,86 +303,22 @@ pub fn apply(
     cmd: Command,
     now: DateTime<Utc>,
 ) -> Result<(Case, Vec<Effect>), Refusal> {
-    use State::*;
-    let state = case.state;
-    let illegal = |action| Err(Refusal::IllegalState { state, action });
     let mut c = Change {
         case: case.clone(),
         effects: Vec::new(),
+        from: case.state,
+        action: cmd.action(),
     };
     c.case.updated = now;
-    let action = cmd.action();
     let c = match cmd {
         Command::Approve {
             address,
             carriers,
             note,
             auto,
-        } => {
-            if state != Requested {
-                return illegal(action);
-            }
-            if case.kind.returns_goods() && address.is_none() && !auto {
-                return Err(Refusal::Invalid {
-                    field: "return_address",
-                    why: "is required unless REFUND_ONLY".into(),
-                });
-            }
-            c.case.approval = Some(Approval {
-                return_address: address,
-                carrier_options: carriers,
-                note,
-                auto_approved: auto,
-                at: now,
-            });
-            c.case.first_response.get_or_insert(now);
-            let c = c
-                .publish(Event::Approved { auto })
-                .notify(Party::Buyer, "return_approved");
-            if case.kind.returns_goods() {
-                c.to(AwaitingReturnShipment)
-                    .stop()
-                    .start(ClockKind::BuyerReturnShipment, now)
-            } else {
-                request_refunds(c.to(Refunding).stop(), now)
-            }
-        }
-        Command::Reject { reason, evidence } => {
-            if state != Requested {
-                return illegal(action);
-            }
-            if reason.trim().is_empty() {
-                return Err(Refusal::Invalid {
-                    field: "reason",
-                    why: "is required".into(),
-                });
-            }
-            c.case.rejection = Some(Rejection {
-                reason,
-                evidence,
-                at: now,
-                appeal_deadline: None,
-            });
-            c.case.first_response.get_or_insert(now);
-            c.to(Rejected)
-                .stop()
-                .start(ClockKind::RejectAppeal, now)
-                .publish(Event::Rejected)
-                .notify(Party::Buyer, "return_rejected")
-        }
-        Command::Cancel { reason } => {
-            if !matches!(
-                state,
-                Requested | AwaitingReturnShipment | ReturnInTransit | Rejected
-            ) {
-                return illegal(action);
-            }
-            c.case.closed = Some(now);
-            c.to(Cancelled)
-                .stop()
-                .publish(Event::Cancelled { reason })
-                .notify(Party::Merchant, "return_cancelled")
-        }
+        } => review::approve(c, address, carriers, note, auto, now)?,
+        Command::Reject { reason, evidence } => review::reject(c, reason, evidence, now)?,
+        Command::Cancel { reason } => review::cancel(c, reason, now)?,
         Command::Revise {
             kind,
             reason,
@@ -380,9 +331,7 @@ pub fn apply(
             line_amount_minor,
             shipping,
         } => {
-            if !matches!(state, Requested | Rejected) {
-                return illegal(action);
-            }
+            c.only_in(&[State::Requested, State::Rejected])?;
             let k = &mut c.case;
             (k.kind, k.reason, k.quantity, k.description, k.exchange_sku) =
                 (kind, reason, quantity, description, exchange_sku);
@@ -391,339 +340,44 @@ pub fn apply(
                 (rule, window_end, line_amount_minor);
             k.rejection = None;
             k.shipping = shipping;
-            c.to(Requested)
-                .stop()
-                .start(ClockKind::MerchantReview, now)
-                .publish(Event::Revised)
-                .notify(Party::Merchant, "return_to_review")
+            review::revised(c, now)
         }
         Command::Appeal {
             statement,
             evidence,
-        } => {
-            if state != Rejected {
-                return illegal(action);
-            }
-            if statement.trim().is_empty() {
-                return Err(Refusal::Invalid {
-                    field: "statement",
-                    why: "is required".into(),
-                });
-            }
-            c.case.dispute_origin = Some(DisputeOrigin::Appeal);
-            c.to(InDispute)
-                .stop()
-                .publish(Event::DisputeOpened {
-                    origin: DisputeOrigin::Appeal,
-                    by: Party::Buyer,
-                    statement,
-                    evidence,
-                })
-                .notify(Party::Merchant, "return_appealed")
-        }
+        } => review::appeal(c, statement, evidence)?,
+        Command::AppealExpired => review::appeal_expired(c, now)?,
+        Command::Ruling { complaint, outcome } => review::ruling(c, complaint, outcome, now)?,
         Command::SubmitShipment {
             carrier,
             tracking,
             cost_minor,
-        } => {
-            if state != AwaitingReturnShipment {
-                return illegal(action);
-            }
-            let options = c
-                .case
-                .approval
-                .as_ref()
-                .map(|a| a.carrier_options.clone())
-                .unwrap_or_default();
-            if !options.is_empty() && !options.iter().any(|o| o.eq_ignore_ascii_case(&carrier)) {
-                return Err(Refusal::Invalid {
-                    field: "carrier_code",
-                    why: format!("must be one of {}", options.join(", ")),
-                });
-            }
-            if let Some(cost) = cost_minor
-                && c.case.shipping.payer != Payer::Buyer
-            {
-                c.case.shipping.amount_minor = cost.min(c.case.shipping.estimate_minor);
-            }
-            c.case.return_parcel = Some(Parcel {
-                carrier_code: carrier,
-                tracking_number: tracking,
-                shipment: None,
-                shipped_at: now,
-                delivered_at: None,
-            });
-            c.to(ReturnInTransit)
-                .stop()
-                .emit(Effect::RegisterShipment { leg: Leg::Return })
-                .publish(Event::Shipped)
-                .notify(Party::Merchant, "return_shipped")
-        }
-        Command::ReturnDelivered { at, shipment } => {
-            // A duplicate or a late delivery report finds the request already moved on.
-            if state != ReturnInTransit {
-                return illegal(action);
-            }
-            delivered_after_shipping(c.case.return_parcel.as_ref(), at)?;
-            if let Some(p) = c.case.return_parcel.as_mut() {
-                p.delivered_at = Some(at);
-                p.shipment = Some(shipment);
-            }
-            c.to(Inspecting)
-                .start(ClockKind::MerchantInspection, at)
-                .notify(Party::Merchant, "return_to_inspect")
-                .notify(Party::Buyer, "return_delivered")
-        }
+        } => goods::submit_shipment(c, carrier, tracking, cost_minor, now)?,
+        Command::ReturnDelivered { at, shipment } => goods::return_delivered(c, at, shipment)?,
         Command::Inspect {
             passed,
             note,
             evidence,
             auto,
-        } => {
-            if state != Inspecting {
-                return illegal(action);
-            }
-            if !passed && (note.trim().is_empty() || evidence.is_empty()) {
-                return Err(Refusal::Invalid {
-                    field: "evidence",
-                    why: "a failed inspection needs a note and evidence".into(),
-                });
-            }
-            c.case.inspection = Some(Inspection {
-                passed,
-                note: note.clone(),
-                evidence: evidence.clone(),
-                auto_passed: auto,
-                at: now,
-            });
-            let c = c.publish(Event::Inspected { passed, auto });
-            if !passed {
-                let mut c = c.to(InDispute).stop();
-                c.case.dispute_origin = Some(DisputeOrigin::InspectionFailed);
-                c.publish(Event::DisputeOpened {
-                    origin: DisputeOrigin::InspectionFailed,
-                    by: Party::Merchant,
-                    statement: note,
-                    evidence,
-                })
-                .notify(Party::Buyer, "inspection_failed")
-            } else {
-                after_pass(c, now)
-            }
-        }
+        } => goods::inspect(c, passed, note, evidence, auto, now)?,
         Command::ShipReplacement { carrier, tracking } => {
-            if state != AwaitingReplacement {
-                return illegal(action);
-            }
-            c.case.replacement_parcel = Some(Parcel {
-                carrier_code: carrier,
-                tracking_number: tracking,
-                shipment: None,
-                shipped_at: now,
-                delivered_at: None,
-            });
-            let c = charge_lateness(c, now);
-            c.to(ReplacementInTransit)
-                .stop()
-                .emit(Effect::RegisterShipment {
-                    leg: Leg::Replacement,
-                })
-                .publish(Event::ReplacementShipped)
-                .notify(Party::Buyer, "replacement_shipped")
+            goods::ship_replacement(c, carrier, tracking, now)?
         }
         Command::ReplacementDelivered { at, shipment } => {
-            if state != ReplacementInTransit {
-                return illegal(action);
-            }
-            delivered_after_shipping(c.case.replacement_parcel.as_ref(), at)?;
-            if let Some(p) = c.case.replacement_parcel.as_mut() {
-                p.delivered_at = Some(at);
-                p.shipment = Some(shipment);
-            }
-            c.to(AwaitingBuyerConfirmation)
-                .start(ClockKind::ReplacementConfirmation, at)
-                .notify(Party::Buyer, "replacement_delivered")
+            goods::replacement_delivered(c, at, shipment)?
         }
-        Command::Confirm { auto } => {
-            if !matches!(state, AwaitingBuyerConfirmation | ReplacementInTransit) {
-                return illegal(action);
-            }
-            c.case.closed = Some(now);
-            c.to(Completed)
-                .stop()
-                .publish(Event::Completed { auto })
-                .notify(Party::Merchant, "return_completed")
-        }
-        Command::RefundRequested { refund } => {
-            if !c.case.refunds.names.contains(&refund) {
-                c.case.refunds.names.push(refund);
-            }
-            c
-        }
+        Command::Confirm { auto } => goods::confirm(c, auto, now)?,
+        Command::ShipBackExpired => goods::ship_back_expired(c, now)?,
+        Command::RefundRequested { refund } => money::refund_requested(c, refund),
         Command::RefundSettled {
             refund,
             goods,
             amount_minor,
             at,
-        } => {
-            if c.case.refunds.settled.contains(&refund) {
-                return illegal(action);
-            }
-            c.case.refunds.settled.push(refund.clone());
-            if !c.case.refunds.names.contains(&refund) {
-                c.case.refunds.names.push(refund);
-            }
-            c.case.refunds.settled_minor += amount_minor;
-            c.case.refunds.settle_time = Some(at);
-            if goods && state == Refunding {
-                c.case.closed = Some(at);
-                let c = charge_lateness(c, at);
-                c.to(Completed)
-                    .stop()
-                    .publish(Event::Completed { auto: false })
-                    .notify(Party::Buyer, "refund_settled")
-            } else {
-                c
-            }
-        }
-        Command::Overdue => {
-            if !matches!(state, Refunding | AwaitingReplacement) {
-                return illegal(action);
-            }
-            let due = c.case.clock.as_ref().and_then(|k| k.due).unwrap_or(now);
-            c.case.overdue_since = Some(due);
-            c.publish(Event::Overdue)
-                .notify(Party::Merchant, "return_overdue")
-        }
-        Command::ShipBackExpired => {
-            if state != AwaitingReturnShipment {
-                return illegal(action);
-            }
-            c.case.closed = Some(now);
-            c.to(ClosedForfeited)
-                .stop()
-                .publish(Event::Closed {
-                    reason: "the goods were not shipped back in time".into(),
-                })
-                .notify(Party::Buyer, "return_forfeited")
-        }
-        Command::AppealExpired => {
-            if state != Rejected {
-                return illegal(action);
-            }
-            c.case.closed = Some(now);
-            c.to(Closed)
-                .stop()
-                .publish(Event::Closed {
-                    reason: "not revised or appealed after the rejection".into(),
-                })
-                .notify(Party::Buyer, "return_closed")
-        }
-        Command::Ruling { complaint, outcome } => {
-            if state != InDispute {
-                return illegal(action);
-            }
-            c.case.dispute = Some(complaint);
-            if outcome != Outcome::BuyerUpheld {
-                c.case.closed = Some(now);
-                let (reason, template) = match outcome {
-                    Outcome::Partial => ("settled by the ruling's remedies", "ruling_partial"),
-                    _ => ("the ruling upheld the merchant", "ruling_merchant_upheld"),
-                };
-                c.to(Closed)
-                    .publish(Event::Closed {
-                        reason: reason.into(),
-                    })
-                    .notify(Party::Buyer, template)
-            } else {
-                let c = c
-                    .notify(Party::Buyer, "ruling_buyer_upheld")
-                    .notify(Party::Merchant, "ruling_buyer_upheld");
-                match case.dispute_origin {
-                    // The goods were already inspected: proceed as if it had passed.
-                    Some(DisputeOrigin::InspectionFailed) => after_pass(c, now),
-                    // The rejection is overturned: proceed as if approved.
-                    _ if case.kind.returns_goods() => c
-                        .to(AwaitingReturnShipment)
-                        .start(ClockKind::BuyerReturnShipment, now),
-                    _ => request_refunds(c.to(Refunding), now),
-                }
-            }
-        }
+        } => money::refund_settled(c, refund, goods, amount_minor, at)?,
+        Command::Overdue => money::overdue(c, now)?,
     };
     Ok((c.case, c.effects))
-}
-
-/// Refuses a delivery dated before the parcel was handed over (with a day's tolerance
-/// for the shipper's clock): a tracking number reused from an old parcel would otherwise
-/// count as delivered at once and start the inspection clock already expired.
-fn delivered_after_shipping(parcel: Option<&Parcel>, at: DateTime<Utc>) -> Result<(), Refusal> {
-    match parcel {
-        Some(p) if at < p.shipped_at - chrono::Duration::days(1) => Err(Refusal::Invalid {
-            field: "delivered_time",
-            why: "the carrier reports a delivery from before this parcel was shipped".into(),
-        }),
-        _ => Ok(()),
-    }
-}
-
-/// Inspection passed (or a ruling said so): refund or replacement, on the 7-day clock.
-fn after_pass(c: Change, now: DateTime<Utc>) -> Change {
-    match c.case.kind {
-        Kind::Exchange => c
-            .to(State::AwaitingReplacement)
-            .stop()
-            .start(ClockKind::RefundOrReplacement, now)
-            .notify(Party::Merchant, "ship_replacement"),
-        _ => request_refunds(c.to(State::Refunding).stop(), now),
-    }
-}
-
-/// Asks refunds for the goods and, when the seller or the insurance pays the return
-/// shipping, for what the buyer spent on it; starts the refund_or_replacement clock.
-fn request_refunds(mut c: Change, now: DateTime<Utc>) -> Change {
-    let goods = c.case.line_amount_minor;
-    c.case.refunds.goods_minor = goods;
-    c = c.emit(Effect::RequestRefund {
-        purpose: RefundPurpose::Goods,
-        amount_minor: goods,
-    });
-    let shipping = c.case.shipping.amount_minor;
-    if shipping > 0 {
-        let purpose = match c.case.shipping.payer {
-            Payer::Seller => Some(RefundPurpose::ShippingFee),
-            Payer::ShippingInsurance => Some(RefundPurpose::ShippingInsurance),
-            Payer::Buyer => None,
-        };
-        if let Some(purpose) = purpose {
-            c.case.refunds.shipping_minor = shipping;
-            c = c.emit(Effect::RequestRefund {
-                purpose,
-                amount_minor: shipping,
-            });
-        }
-    }
-    c.start(ClockKind::RefundOrReplacement, now)
-}
-
-/// The merchant delivers at `done`: when the 7-working-day clock had run out, the days
-/// late are fixed and the penalty (0.5 %/day of the line, seed 001 §5.3.1) is requested.
-fn charge_lateness(mut c: Change, done: DateTime<Utc>) -> Change {
-    let Some(since) = c.case.overdue_since else {
-        return c;
-    };
-    let days = late_days(since, done).max(1);
-    let penalty = rules::late_penalty(c.case.line_amount_minor, days, false)
-        .map(|p| p.minor)
-        .unwrap_or(0);
-    (c.case.late_days, c.case.penalty_minor) = (days, penalty);
-    if penalty > 0 {
-        c = c.emit(Effect::RequestRefund {
-            purpose: RefundPurpose::LatePenalty,
-            amount_minor: penalty,
-        });
-    }
-    c
 }
 
 #[cfg(test)]

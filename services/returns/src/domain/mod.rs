@@ -2,9 +2,12 @@
 //! merchant policies and their legal floors; eligibility from order facts; the state
 //! machine, whose transitions return the effects they cause instead of performing them.
 
+pub mod amounts;
 pub mod case;
 pub mod clocks;
 pub mod eligibility;
 pub mod kinds;
+pub mod lateness;
 pub mod machine;
 pub mod policy;
+pub mod shipping;

@@ -5,6 +5,7 @@ use super::*;
 use crate::domain::{
     case::{Refunds, Shipping},
     kinds::Reason,
+    policy::Payer,
 };
 
 fn t0() -> DateTime<Utc> {

@@ -1,0 +1,199 @@
+//! The goods: the buyer's parcel back, its delivery and inspection, the replacement's
+//! parcel out and its confirmation, and the buyer who does not ship back in time.
+
+use chrono::{DateTime, Utc};
+
+use super::{
+    Change, ClockKind, Effect, Event, Leg, Refusal,
+    money::{charge_lateness, request_refunds},
+};
+use crate::domain::{
+    case::{DisputeOrigin, Evidence, Inspection, Parcel, Party},
+    kinds::{Kind, State, State::*},
+    policy::Payer,
+};
+
+/// The buyer hands the goods to a carrier (one of the merchant's, if it named any).
+pub(super) fn submit_shipment(
+    mut c: Change,
+    carrier: String,
+    tracking: String,
+    cost_minor: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<Change, Refusal> {
+    c.only_in(&[AwaitingReturnShipment])?;
+    let options = c
+        .case
+        .approval
+        .as_ref()
+        .map(|a| a.carrier_options.clone())
+        .unwrap_or_default();
+    if !options.is_empty() && !options.iter().any(|o| o.eq_ignore_ascii_case(&carrier)) {
+        return Err(Refusal::Invalid {
+            field: "carrier_code",
+            why: format!("must be one of {}", options.join(", ")),
+        });
+    }
+    if let Some(cost) = cost_minor
+        && c.case.shipping.payer != Payer::Buyer
+    {
+        c.case.shipping.amount_minor = cost.min(c.case.shipping.estimate_minor);
+    }
+    c.case.return_parcel = Some(parcel(carrier, tracking, now));
+    Ok(c.to(ReturnInTransit)
+        .stop()
+        .emit(Effect::RegisterShipment { leg: Leg::Return })
+        .publish(Event::Shipped)
+        .notify(Party::Merchant, "return_shipped"))
+}
+
+fn parcel(carrier: String, tracking: String, now: DateTime<Utc>) -> Parcel {
+    Parcel {
+        carrier_code: carrier,
+        tracking_number: tracking,
+        shipment: None,
+        shipped_at: now,
+        delivered_at: None,
+    }
+}
+
+/// The carrier delivered the goods back: the merchant's inspection clock starts.
+pub(super) fn return_delivered(
+    mut c: Change,
+    at: DateTime<Utc>,
+    shipment: String,
+) -> Result<Change, Refusal> {
+    // A duplicate or a late delivery report finds the request already moved on.
+    c.only_in(&[ReturnInTransit])?;
+    delivered_after_shipping(c.case.return_parcel.as_ref(), at)?;
+    if let Some(p) = c.case.return_parcel.as_mut() {
+        p.delivered_at = Some(at);
+        p.shipment = Some(shipment);
+    }
+    Ok(c.to(Inspecting)
+        .start(ClockKind::MerchantInspection, at)
+        .notify(Party::Merchant, "return_to_inspect")
+        .notify(Party::Buyer, "return_delivered"))
+}
+
+/// The merchant inspects: a pass goes on to refund or replacement, a failure (with a
+/// note and evidence) opens a dispute.
+pub(super) fn inspect(
+    mut c: Change,
+    passed: bool,
+    note: String,
+    evidence: Vec<Evidence>,
+    auto: bool,
+    now: DateTime<Utc>,
+) -> Result<Change, Refusal> {
+    c.only_in(&[Inspecting])?;
+    if !passed && (note.trim().is_empty() || evidence.is_empty()) {
+        return Err(Refusal::Invalid {
+            field: "evidence",
+            why: "a failed inspection needs a note and evidence".into(),
+        });
+    }
+    c.case.inspection = Some(Inspection {
+        passed,
+        note: note.clone(),
+        evidence: evidence.clone(),
+        auto_passed: auto,
+        at: now,
+    });
+    let c = c.publish(Event::Inspected { passed, auto });
+    if passed {
+        return Ok(after_pass(c, now));
+    }
+    let mut c = c.to(InDispute).stop();
+    c.case.dispute_origin = Some(DisputeOrigin::InspectionFailed);
+    Ok(c.publish(Event::DisputeOpened {
+        origin: DisputeOrigin::InspectionFailed,
+        by: Party::Merchant,
+        statement: note,
+        evidence,
+    })
+    .notify(Party::Buyer, "inspection_failed"))
+}
+
+/// The merchant ships the replacement (late, if the clock had run out).
+pub(super) fn ship_replacement(
+    mut c: Change,
+    carrier: String,
+    tracking: String,
+    now: DateTime<Utc>,
+) -> Result<Change, Refusal> {
+    c.only_in(&[AwaitingReplacement])?;
+    c.case.replacement_parcel = Some(parcel(carrier, tracking, now));
+    let c = charge_lateness(c, now);
+    Ok(c.to(ReplacementInTransit)
+        .stop()
+        .emit(Effect::RegisterShipment {
+            leg: Leg::Replacement,
+        })
+        .publish(Event::ReplacementShipped)
+        .notify(Party::Buyer, "replacement_shipped"))
+}
+
+/// The replacement arrived: the buyer's confirmation clock starts.
+pub(super) fn replacement_delivered(
+    mut c: Change,
+    at: DateTime<Utc>,
+    shipment: String,
+) -> Result<Change, Refusal> {
+    c.only_in(&[ReplacementInTransit])?;
+    delivered_after_shipping(c.case.replacement_parcel.as_ref(), at)?;
+    if let Some(p) = c.case.replacement_parcel.as_mut() {
+        p.delivered_at = Some(at);
+        p.shipment = Some(shipment);
+    }
+    Ok(c.to(AwaitingBuyerConfirmation)
+        .start(ClockKind::ReplacementConfirmation, at)
+        .notify(Party::Buyer, "replacement_delivered"))
+}
+
+/// The buyer (or the clock) confirms the replacement.
+pub(super) fn confirm(mut c: Change, auto: bool, now: DateTime<Utc>) -> Result<Change, Refusal> {
+    c.only_in(&[AwaitingBuyerConfirmation, ReplacementInTransit])?;
+    c.case.closed = Some(now);
+    Ok(c.to(Completed)
+        .stop()
+        .publish(Event::Completed { auto })
+        .notify(Party::Merchant, "return_completed"))
+}
+
+/// The buyer did not ship back in time: the request closes as forfeited.
+pub(super) fn ship_back_expired(mut c: Change, now: DateTime<Utc>) -> Result<Change, Refusal> {
+    c.only_in(&[AwaitingReturnShipment])?;
+    c.case.closed = Some(now);
+    Ok(c.to(ClosedForfeited)
+        .stop()
+        .publish(Event::Closed {
+            reason: "the goods were not shipped back in time".into(),
+        })
+        .notify(Party::Buyer, "return_forfeited"))
+}
+
+/// Refuses a delivery dated before the parcel was handed over (with a day's tolerance
+/// for the shipper's clock): a tracking number reused from an old parcel would otherwise
+/// count as delivered at once and start the inspection clock already expired.
+fn delivered_after_shipping(parcel: Option<&Parcel>, at: DateTime<Utc>) -> Result<(), Refusal> {
+    match parcel {
+        Some(p) if at < p.shipped_at - chrono::Duration::days(1) => Err(Refusal::Invalid {
+            field: "delivered_time",
+            why: "the carrier reports a delivery from before this parcel was shipped".into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Inspection passed (or a ruling said so): refund or replacement, on the 7-day clock.
+pub(super) fn after_pass(c: Change, now: DateTime<Utc>) -> Change {
+    match c.case.kind {
+        Kind::Exchange => c
+            .to(State::AwaitingReplacement)
+            .stop()
+            .start(ClockKind::RefundOrReplacement, now)
+            .notify(Party::Merchant, "ship_replacement"),
+        _ => request_refunds(c.to(State::Refunding).stop(), now),
+    }
+}
