@@ -1,0 +1,25 @@
+//! Until its domain lands, `complaints` answers every RPC UNIMPLEMENTED, after
+//! authentication like any service.
+
+use aftersales_proto::aftersales::complaints::v1::GetComplaintRequest;
+use testkit::authed;
+use tonic::Code;
+
+use crate::harness::Harness;
+
+#[tokio::test]
+async fn methods_answer_unimplemented_after_authentication() {
+    let h = Harness::start(&[]).await;
+    let req = || GetComplaintRequest {
+        name: "complaints/00000000-0000-0000-0000-000000000000".into(),
+        ..Default::default()
+    };
+    let anonymous = h.client().get_complaint(req()).await.unwrap_err();
+    assert_eq!(anonymous.code(), Code::Unauthenticated);
+    let agent = h
+        .client()
+        .get_complaint(authed(req(), &h.agent))
+        .await
+        .unwrap_err();
+    assert_eq!(agent.code(), Code::Unimplemented);
+}

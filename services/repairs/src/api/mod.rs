@@ -1,0 +1,12 @@
+//! The gRPC surface of `repairs`. Its domain lands in its own issue; until then every
+//! RPC answers UNIMPLEMENTED (after authentication), so callers see an honest status.
+//! When the methods come, each stays a few lines (principal -> parse -> a fn returning
+//! `kit::Result` -> `Status` once), split by verb family into `create.rs`,
+//! `transitions.rs` and `reads.rs` beside this file.
+
+use aftersales_proto::aftersales::repairs::v1::repairs_service_server::RepairsService;
+
+/// The RepairsService implementation: the trait's defaults (UNIMPLEMENTED) for now.
+pub struct Api;
+
+impl RepairsService for Api {}
