@@ -12,8 +12,10 @@ use aftersales_proto::aftersales::{
     },
 };
 use kit::auth::Role;
-use testkit::{World, authed};
+use testkit::authed;
 use tonic::Code;
+
+use crate::harness;
 
 fn payout(id: &str, minor: i64) -> SubmitPayoutRequest {
     SubmitPayoutRequest {
@@ -29,11 +31,7 @@ fn payout(id: &str, minor: i64) -> SubmitPayoutRequest {
 
 #[tokio::test]
 async fn a_payout_id_is_paid_once_whatever_happens() {
-    let world = World::new();
-    let svc = world
-        .start(platform_sandbox::SPEC, platform_sandbox::setup)
-        .await;
-    svc.wait_serving().await;
+    let (world, svc) = harness::start().await;
     let token = world.token(Role::Service, "refunds");
     let mut control = SandboxControlClient::new(svc.channel());
 
@@ -92,11 +90,7 @@ async fn a_payout_id_is_paid_once_whatever_happens() {
 
 #[tokio::test]
 async fn ports_validate_and_only_services_may_call_them() {
-    let world = World::new();
-    let svc = world
-        .start(platform_sandbox::SPEC, platform_sandbox::setup)
-        .await;
-    svc.wait_serving().await;
+    let (world, svc) = harness::start().await;
     let service = world.token(Role::Service, "returns");
     let buyer = world.token(Role::Buyer, "buyer-1");
 
