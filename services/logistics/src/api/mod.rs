@@ -42,11 +42,6 @@ impl Api {
     }
 }
 
-/// The one place a handler's result becomes a gRPC answer.
-fn answer<T>(r: kit::Result<T>) -> Result<Response<T>, Status> {
-    r.map(Response::new).map_err(Status::from)
-}
-
 /// Whether `who` reports or sees for `carrier`: a partner only for its own carriers.
 fn own_carrier(who: &Principal, carrier: &str) -> bool {
     who.carrier
@@ -70,7 +65,7 @@ impl LogisticsService for Api {
         req: Request<RegisterShipmentRequest>,
     ) -> Result<Response<Shipment>, Status> {
         let who = principal(&req)?;
-        answer(self.register_shipment(&who, req.into_inner()).await)
+        kit::answer(self.register_shipment(&who, req.into_inner()).await)
     }
 
     #[tracing::instrument(skip_all, fields(case = %req.get_ref().case_name))]
@@ -79,7 +74,7 @@ impl LogisticsService for Api {
         req: Request<BookPickupRequest>,
     ) -> Result<Response<Shipment>, Status> {
         let who = principal(&req)?;
-        answer(self.book_pickup(&who, req.into_inner()).await)
+        kit::answer(self.book_pickup(&who, req.into_inner()).await)
     }
 
     #[tracing::instrument(skip_all, fields(carrier = %req.get_ref().carrier_code, event = %req.get_ref().event_id))]
@@ -88,7 +83,7 @@ impl LogisticsService for Api {
         req: Request<ReportCarrierEventRequest>,
     ) -> Result<Response<ReportCarrierEventResponse>, Status> {
         let who = principal(&req)?;
-        answer(self.report(&who, req.into_inner()).await)
+        kit::answer(self.report(&who, req.into_inner()).await)
     }
 
     async fn get_shipment(
@@ -96,7 +91,7 @@ impl LogisticsService for Api {
         req: Request<GetShipmentRequest>,
     ) -> Result<Response<Shipment>, Status> {
         let who = principal(&req)?;
-        answer(self.get(&who, req.into_inner().name).await)
+        kit::answer(self.get(&who, req.into_inner().name).await)
     }
 
     async fn get_shipment_timeline(
@@ -104,7 +99,7 @@ impl LogisticsService for Api {
         req: Request<GetShipmentTimelineRequest>,
     ) -> Result<Response<GetShipmentTimelineResponse>, Status> {
         let who = principal(&req)?;
-        answer(self.timeline(&who, req.into_inner()).await)
+        kit::answer(self.timeline(&who, req.into_inner()).await)
     }
 
     async fn list_shipments(
@@ -112,6 +107,6 @@ impl LogisticsService for Api {
         req: Request<ListShipmentsRequest>,
     ) -> Result<Response<ListShipmentsResponse>, Status> {
         let who = principal(&req)?;
-        answer(self.list(&who, req.into_inner()).await)
+        kit::answer(self.list(&who, req.into_inner()).await)
     }
 }

@@ -42,11 +42,6 @@ impl Api {
     }
 }
 
-/// The one place a handler's result becomes a gRPC answer.
-fn answer<T>(r: kit::Result<T>) -> Result<Response<T>, Status> {
-    r.map(Response::new).map_err(Status::from)
-}
-
 #[tonic::async_trait]
 impl RefundsService for Api {
     #[tracing::instrument(skip_all, fields(source_case = %req.get_ref().source_case))]
@@ -55,12 +50,12 @@ impl RefundsService for Api {
         req: Request<CreateRefundRequest>,
     ) -> Result<Response<Refund>, Status> {
         let who = principal(&req)?;
-        answer(self.create(&who, req.into_inner()).await)
+        kit::answer(self.create(&who, req.into_inner()).await)
     }
 
     async fn get_refund(&self, req: Request<GetRefundRequest>) -> Result<Response<Refund>, Status> {
         let who = principal(&req)?;
-        answer(self.get(&who, &req.into_inner().name).await)
+        kit::answer(self.get(&who, &req.into_inner().name).await)
     }
 
     async fn list_refunds(
@@ -68,7 +63,7 @@ impl RefundsService for Api {
         req: Request<ListRefundsRequest>,
     ) -> Result<Response<ListRefundsResponse>, Status> {
         let who = principal(&req)?;
-        answer(self.list(&who, req.into_inner()).await)
+        kit::answer(self.list(&who, req.into_inner()).await)
     }
 
     async fn retry_refund(
@@ -76,14 +71,14 @@ impl RefundsService for Api {
         req: Request<RetryRefundRequest>,
     ) -> Result<Response<Refund>, Status> {
         let who = principal(&req)?;
-        answer(self.retry(&who, req.into_inner()).await)
+        kit::answer(self.retry(&who, req.into_inner()).await)
     }
 
     async fn compute_late_penalty(
         &self,
         req: Request<ComputeLatePenaltyRequest>,
     ) -> Result<Response<ComputeLatePenaltyResponse>, Status> {
-        answer(reads::late_penalty(&req.into_inner()))
+        kit::answer(reads::late_penalty(&req.into_inner()))
     }
 
     async fn record_platform_advance(
@@ -91,7 +86,7 @@ impl RefundsService for Api {
         req: Request<RecordPlatformAdvanceRequest>,
     ) -> Result<Response<Refund>, Status> {
         let who = principal(&req)?;
-        answer(self.advance(&who, req.into_inner()).await)
+        kit::answer(self.advance(&who, req.into_inner()).await)
     }
 
     async fn record_recovery(
@@ -99,6 +94,6 @@ impl RefundsService for Api {
         req: Request<RecordRecoveryRequest>,
     ) -> Result<Response<Refund>, Status> {
         let who = principal(&req)?;
-        answer(self.recovery(&who, req.into_inner()).await)
+        kit::answer(self.recovery(&who, req.into_inner()).await)
     }
 }
