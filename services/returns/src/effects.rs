@@ -5,7 +5,7 @@
 //! receiver applies it once.
 
 use aftersales_proto::aftersales::{
-    common::v1::{Actor, ActorRole, CaseContext, EvidenceRef, Money},
+    common::v1::{Actor, ActorRole, CaseContext, Money},
     logistics::v1::{RegisterShipmentRequest, ShipmentLeg},
     platform::v1::SendRequest,
     refunds::v1::{CreateRefundRequest, RefundKind},
@@ -28,22 +28,13 @@ use crate::{
         machine::{Effect, Event, Leg, RefundPurpose},
         policy::Policy,
     },
+    names::{clock_key, timer_id},
+    render,
     settings::Settings,
 };
 
 const SOURCE: &str = "returns";
 const TOPIC: &str = "returns";
-
-/// The SLA timer id of a request's clock number `seq`: a UUIDv5, known before the SLA
-/// service answers, so a cancel needs no stored reply and a stale expiry is recognised.
-pub fn timer_id(case: &Case, seq: u32) -> String {
-    sla::timer_id(&clock_key(case, seq))
-}
-
-/// The outbox key of a request's clock number `seq` (its schedule command).
-fn clock_key(case: &Case, seq: u32) -> String {
-    format!("{}:clock:{seq}", case.name())
-}
 
 /// The case facts every event carries.
 pub fn context(c: &Case) -> Option<CaseContext> {
@@ -191,17 +182,6 @@ fn shipment(out: &mut Batch, c: &Case, leg: Leg) {
     );
 }
 
-fn evidence(e: &[crate::domain::case::Evidence]) -> Vec<EvidenceRef> {
-    e.iter()
-        .map(|e| EvidenceRef {
-            uri: e.uri.clone(),
-            kind: e.kind,
-            description: e.description.clone(),
-            sha256: e.sha256.clone(),
-        })
-        .collect()
-}
-
 /// Publishes the ReturnRequested of a new request.
 pub fn requested(out: &mut Batch, c: &Case) {
     let ev = ReturnRequested {
@@ -264,7 +244,7 @@ fn publish(out: &mut Batch, c: &Case, event: &Event) {
                 } as i32,
                 raised_by: Some(actor(c, *by)),
                 statement: statement.clone(),
-                evidence: evidence(ev_refs),
+                evidence: render::evidence_out(ev_refs),
                 amount: money(c.line_amount_minor, c),
             };
             out.event(SOURCE, TOPIC, &subject, &ev);

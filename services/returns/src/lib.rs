@@ -4,27 +4,36 @@
 //! the event consumer over one pool and one set of settings, and says who may call
 //! what. The rest, in the order a request meets it:
 //!
-//! - `api`: the gRPC surface of `ReturnsService`.
-//! - `convert`: proto messages to domain values and back.
-//! - `domain`: the rules, pure: kinds, policies, eligibility, clocks, the state machine.
-//! - `flow`: the one path every door takes: apply, store, effects, audit.
-//! - `effects`: what a transition causes elsewhere, as outbox rows.
-//! - `store`: the schema (sqlx only).
-//! - `timers`: the SLA service's callback when a clock runs out.
-//! - `events`: other services' events that move requests on.
-//! - `policies`: merchant policies, cached for the hot path.
-//! - `settings`: values from the environment.
+//! - `api/`: the gRPC surface: `mod.rs` (the trait, a few lines a method), `create.rs`
+//!   (filing and revising), `transitions.rs` (the parties' steps), `reads.rs`,
+//!   `policy.rs` (merchants' policies).
+//! - `parse.rs`: proto requests -> domain input, collecting every bad field.
+//! - `render.rs`: domain -> proto.
+//! - `names.rs`: `returns/{id}`, timer ids and clock keys, policy and order names.
+//! - `domain/`: the rules, pure: kinds, policies, eligibility, amounts, shipping,
+//!   clocks (spans and what each expiry means), lateness, the state machine.
+//! - `transition.rs`: the one path every door takes: apply, store, effects, audit.
+//! - `effects.rs`: what a transition causes elsewhere, as outbox rows.
+//! - `store.rs`: the schema (sqlx only; named constraints -> errors).
+//! - `error.rs`: the one mapping of domain and store errors to `kit::Error`.
+//! - `timers.rs`: the SLA service's callback when a clock runs out (a leaf).
+//! - `consumer.rs`: other services' events that move requests on (a leaf).
+//! - `policy_cache.rs`: merchant policies, cached for the hot path.
+//! - `settings.rs`: values from the environment.
 
 mod api;
-mod convert;
+mod consumer;
 pub mod domain;
 mod effects;
-mod events;
-mod flow;
-mod policies;
+mod error;
+mod names;
+mod parse;
+mod policy_cache;
+mod render;
 pub mod settings;
 mod store;
 mod timers;
+mod transition;
 
 use std::sync::Arc;
 
@@ -67,7 +76,7 @@ pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
         pool: pool.clone(),
         settings: settings.clone(),
     };
-    let consumer = events::Consumer { pool, settings };
+    let consumer = consumer::Consumer { pool, settings };
     let routes =
         Routes::new(ReturnsServiceServer::new(api)).add_service(TimerCallbackServer::new(timers));
     let task = consumer.run(

@@ -18,10 +18,11 @@ use crate::{
         case::{Case, Party},
         clocks::{self, ClockKind},
     },
-    effects::{self, timer_id},
-    flow::{self, By, FlowError},
+    effects,
+    names::{self, timer_id},
     settings::Settings,
     store,
+    transition::{self, By, TransitionError},
 };
 
 /// Receives timer deliveries from the SLA service.
@@ -34,7 +35,7 @@ pub struct Timers {
 fn is_current(c: &Case, timer: &str) -> bool {
     c.clock
         .as_ref()
-        .is_some_and(|k| timer.strip_prefix("timers/") == Some(timer_id(c, k.seq).as_str()))
+        .is_some_and(|k| timer == kit::sla::timer_name(&timer_id(c, k.seq)))
 }
 
 #[tonic::async_trait]
@@ -44,47 +45,48 @@ impl TimerCallback for Timers {
         &self,
         req: Request<OnTimerEventRequest>,
     ) -> Result<Response<OnTimerEventResponse>, Status> {
-        let r = req.into_inner();
+        kit::answer(self.on_timer(req.into_inner()).await)
+    }
+}
+
+impl Timers {
+    /// One delivery: applied once (inbox), and only to the clock the request runs now.
+    async fn on_timer(&self, r: OnTimerEventRequest) -> kit::Result<OnTimerEventResponse> {
         if r.delivery_id.is_empty() {
-            return Err(Error::invalid("delivery_id", "is required").into());
+            return Err(Error::invalid("delivery_id", "is required"));
         }
         let Some(kind) = ClockKind::parse(&r.kind) else {
-            return Ok(Response::new(OnTimerEventResponse {}));
+            return Ok(OnTimerEventResponse {});
         };
-        let id = kit::names::parse("subject", "returns", &r.subject)?;
-        let mut tx = self.pool.begin().await.map_err(Error::from)?;
-        if !inbox::first_delivery(&mut tx, &r.delivery_id, "sla")
-            .await
-            .map_err(Error::from)?
-        {
-            return Ok(Response::new(OnTimerEventResponse {}));
+        let id = names::return_id("subject", &r.subject)?;
+        let mut tx = self.pool.begin().await?;
+        if !inbox::first_delivery(&mut tx, &r.delivery_id, "sla").await? {
+            return Ok(OnTimerEventResponse {});
         }
-        let Some(before) = store::lock(&mut tx, id).await.map_err(Error::from)? else {
-            tx.commit().await.map_err(Error::from)?;
-            return Ok(Response::new(OnTimerEventResponse {}));
+        let Some(before) = store::lock(&mut tx, id).await? else {
+            tx.commit().await?;
+            return Ok(OnTimerEventResponse {});
         };
         if !is_current(&before, &r.timer) {
             tracing::info!("expiry of a clock this request no longer runs: ignored");
-            tx.commit().await.map_err(Error::from)?;
-            return Ok(Response::new(OnTimerEventResponse {}));
+            tx.commit().await?;
+            return Ok(OnTimerEventResponse {});
         }
         if r.event_kind == TimerEventKind::Reminder as i32 {
             let mut out = kit::outbox::Batch::default();
             effects::notify(&mut out, &before, Party::Buyer, "ship_back_reminder");
-            out.flush(&mut tx).await.map_err(Error::from)?;
-            tx.commit().await.map_err(Error::from)?;
-            return Ok(Response::new(OnTimerEventResponse {}));
+            out.flush(&mut tx).await?;
+            tx.commit().await?;
+            return Ok(OnTimerEventResponse {});
         }
-        let policy = flow::policy(&mut tx, &before.merchant_id)
-            .await
-            .map_err(Error::from)?;
+        let policy = transition::policy(&mut tx, &before.merchant_id).await?;
         let by = By {
             role: "service",
             id: "sla",
             reason: kind.as_str(),
             request_id: &r.delivery_id,
         };
-        match flow::transition(
+        match transition::apply(
             &mut tx,
             &self.settings,
             &policy,
@@ -100,10 +102,10 @@ impl TimerCallback for Timers {
                 to = after.state.as_str(),
                 "clock expired"
             ),
-            Err(FlowError::Refused(why)) => tracing::info!(?why, "expiry no longer applies"),
-            Err(e) => return Err(Error::from(e).into()),
+            Err(TransitionError::Refused(why)) => tracing::info!(?why, "expiry no longer applies"),
+            Err(e) => return Err(e.into()),
         }
-        tx.commit().await.map_err(Error::from)?;
-        Ok(Response::new(OnTimerEventResponse {}))
+        tx.commit().await?;
+        Ok(OnTimerEventResponse {})
     }
 }

@@ -24,9 +24,10 @@ use uuid::Uuid;
 
 use crate::{
     domain::machine::{Command, Outcome},
-    flow::{self, By, FlowError},
+    names,
     settings::Settings,
     store,
+    transition::{self, By, TransitionError},
 };
 
 /// The consumer of the `logistics`, `refunds` and `complaints` streams.
@@ -36,7 +37,7 @@ pub struct Consumer {
 }
 
 fn case_id(name: &str) -> Option<Uuid> {
-    kit::names::id("returns", name)
+    kit::names::id(names::RETURNS, name)
 }
 
 /// The command an event means for a request, if it is about one.
@@ -138,7 +139,7 @@ impl Consumer {
             tx.commit().await?;
             return Ok(());
         };
-        let policy = flow::policy(&mut tx, &before.merchant_id).await?;
+        let policy = transition::policy(&mut tx, &before.merchant_id).await?;
         let action = cmd.action();
         let by = By {
             role: "service",
@@ -146,7 +147,7 @@ impl Consumer {
             reason: &e.r#type,
             request_id: &e.id,
         };
-        match flow::transition(
+        match transition::apply(
             &mut tx,
             &self.settings,
             &policy,
@@ -160,7 +161,7 @@ impl Consumer {
             Ok(after) => {
                 tracing::info!(case = %after.name(), action, to = after.state.as_str(), "event applied")
             }
-            Err(FlowError::Refused(why)) => {
+            Err(TransitionError::Refused(why)) => {
                 tracing::info!(case = %before.name(), action, ?why, "event does not apply now")
             }
             Err(e) => return Err(kit::Error::from(e).into()),

@@ -1,5 +1,5 @@
-//! Between the contract's messages and the domain: requests rendered for callers,
-//! policies parsed and rendered, evidence and addresses both ways.
+//! Domain values as the contract's messages: a request as callers see it (with the
+//! penalty accrued so far), a merchant's policy as published, an audit row.
 
 use aftersales_proto::aftersales::{
     common::v1::{
@@ -21,22 +21,11 @@ use crate::{
         lateness,
         policy::{Payer, Policy},
     },
-    effects::timer_id,
-    store,
+    names, store,
 };
 
-pub fn evidence_in(e: &[EvidenceRef]) -> Vec<Evidence> {
-    e.iter()
-        .map(|e| Evidence {
-            uri: e.uri.clone(),
-            kind: e.kind,
-            description: e.description.clone(),
-            sha256: e.sha256.clone(),
-        })
-        .collect()
-}
-
-fn evidence_out(e: &[Evidence]) -> Vec<EvidenceRef> {
+/// Evidence as the contract carries it.
+pub fn evidence_out(e: &[Evidence]) -> Vec<EvidenceRef> {
     e.iter()
         .map(|e| EvidenceRef {
             uri: e.uri.clone(),
@@ -45,19 +34,6 @@ fn evidence_out(e: &[Evidence]) -> Vec<EvidenceRef> {
             sha256: e.sha256.clone(),
         })
         .collect()
-}
-
-pub fn address_in(a: &ProtoAddress) -> Address {
-    Address {
-        contact_name: a.contact_name.clone(),
-        phone: a.phone.clone(),
-        country_code: a.country_code.clone(),
-        province: a.province.clone(),
-        city: a.city.clone(),
-        district: a.district.clone(),
-        street: a.street.clone(),
-        postal_code: a.postal_code.clone(),
-    }
 }
 
 fn address_out(a: &Address) -> ProtoAddress {
@@ -121,7 +97,7 @@ pub fn request(c: &Case, now: DateTime<Utc>) -> Return {
         clock: c.clock.as_ref().map(|k| ProtoClock {
             kind: k.kind.as_str().into(),
             due_time: k.due.map(ts),
-            timer: format!("timers/{}", timer_id(c, k.seq)),
+            timer: kit::sla::timer_name(&names::timer_id(c, k.seq)),
             waiting_on: waiting_on(c.state) as i32,
             ..Default::default()
         }),
@@ -177,43 +153,10 @@ fn payer_out(p: Payer) -> ShippingPayer {
     }
 }
 
-/// A published policy with the platform defaults filled in for zero values.
-pub fn policy_in(p: &MerchantPolicy) -> Policy {
-    let d = Policy::default();
-    let or = |v: u32, default: u32| if v == 0 { default } else { v };
-    Policy {
-        no_reason_window_days: or(p.no_reason_window_days, d.no_reason_window_days),
-        no_reason_window_days_by_category: p
-            .no_reason_window_days_by_category
-            .clone()
-            .into_iter()
-            .collect(),
-        review_hours: if p.review_promise == ReviewPromise::Within24h as i32 {
-            24
-        } else {
-            48
-        },
-        no_reason_shipping_payer: Payer::from_i32(p.no_reason_shipping_payer)
-            .unwrap_or(Payer::Buyer),
-        special_goods_categories: p.special_goods_categories.clone(),
-        exchange_allowed: p.exchange_allowed,
-        reject_appeal_window_days: or(p.reject_appeal_window_days, d.reject_appeal_window_days),
-        reasonable_use_days: or(p.reasonable_use_days, d.reasonable_use_days),
-        reasonable_use_days_by_category: p
-            .reasonable_use_days_by_category
-            .clone()
-            .into_iter()
-            .collect(),
-        repair_warranty_months: p.repair_warranty_months,
-        spare_unit_offered: p.spare_unit_offered,
-        return_address: p.return_address.as_ref().map(address_in),
-    }
-}
-
 /// A policy as published (effective values).
 pub fn policy_out(merchant: &str, p: &Policy, updated: Option<DateTime<Utc>>) -> MerchantPolicy {
     MerchantPolicy {
-        name: format!("merchants/{merchant}/policy"),
+        name: names::policy_name(merchant),
         no_reason_window_days: p.no_reason_window_days,
         no_reason_window_days_by_category: p
             .no_reason_window_days_by_category

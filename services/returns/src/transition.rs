@@ -20,7 +20,7 @@ use crate::{
 
 /// Why a transition did not happen.
 #[derive(Debug, thiserror::Error)]
-pub enum FlowError {
+pub enum TransitionError {
     #[error("refused: {0:?}")]
     Refused(Refusal),
     /// `units_within_bought`: the units would exceed those bought.
@@ -30,34 +30,11 @@ pub enum FlowError {
     Db(#[from] sqlx::Error),
 }
 
-impl From<store::WriteError> for FlowError {
+impl From<store::WriteError> for TransitionError {
     fn from(e: store::WriteError) -> Self {
         match e {
             store::WriteError::Db(e) => Self::Db(e),
             store::WriteError::Units => Self::Units,
-        }
-    }
-}
-
-impl From<FlowError> for kit::Error {
-    fn from(e: FlowError) -> Self {
-        match e {
-            FlowError::Refused(Refusal::IllegalState { state, action }) => {
-                kit::Error::FailedPrecondition {
-                    reason: "ILLEGAL_STATE_TRANSITION",
-                    kind: "STATE",
-                    subject: state.as_str().into(),
-                    description: format!("cannot {action} in state {}", state.as_str()),
-                }
-            }
-            FlowError::Refused(Refusal::Invalid { field, why }) => kit::Error::invalid(field, why),
-            FlowError::Units => kit::Error::FailedPrecondition {
-                reason: "QUANTITY_EXCEEDS_RETURNABLE",
-                kind: "ELIGIBILITY",
-                subject: "order line".into(),
-                description: "these units are already in another request".into(),
-            },
-            FlowError::Db(e) => e.into(),
         }
     }
 }
@@ -96,7 +73,7 @@ pub struct By<'a> {
 }
 
 /// Applies `cmd` to `before` (locked by the caller in `tx`) and writes everything.
-pub async fn transition(
+pub async fn apply(
     tx: &mut PgConnection,
     settings: &Settings,
     policy: &Policy,
@@ -104,9 +81,10 @@ pub async fn transition(
     cmd: Command,
     by: By<'_>,
     now: DateTime<Utc>,
-) -> Result<Case, FlowError> {
+) -> Result<Case, TransitionError> {
     let action = cmd.action();
-    let (mut after, effects) = machine::apply(before, cmd, now).map_err(FlowError::Refused)?;
+    let (mut after, effects) =
+        machine::apply(before, cmd, now).map_err(TransitionError::Refused)?;
     if effects.contains(&Effect::StartClock) {
         date_clock(settings, policy, &mut after);
     }

@@ -17,11 +17,11 @@ pub const TTL: Duration = Duration::from_secs(5);
 
 /// The cache.
 #[derive(Default)]
-pub struct Policies {
+pub struct PolicyCache {
     cached: Mutex<HashMap<String, (Policy, Instant)>>,
 }
 
-impl Policies {
+impl PolicyCache {
     /// The merchant's policy (or the platform defaults).
     pub async fn get(&self, pool: &PgPool, merchant: &str) -> Result<Policy, sqlx::Error> {
         if let Some((p, at)) = self.cached.lock().expect("policy cache").get(merchant)
