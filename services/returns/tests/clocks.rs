@@ -1,8 +1,7 @@
 //! Every clock's expiry action (issue 5), driven by the real SLA service with
 //! second-long clocks (RETURNS_CLOCK_* overrides), never by calling a handler.
 
-mod common;
-
+use crate::harness::{Suite, rid};
 use aftersales_proto::aftersales::{
     common::v1::Address,
     refunds::v1::RefundKind,
@@ -11,7 +10,6 @@ use aftersales_proto::aftersales::{
         ReturnState, ShipReplacementRequest, UpsertMerchantPolicyRequest,
     },
 };
-use common::{Suite, rid};
 use testkit::authed;
 
 #[tokio::test]
@@ -64,7 +62,8 @@ async fn merchant_silence_is_consent_and_a_buyer_who_does_not_ship_forfeits() {
         "buyer-caused: nothing paid"
     );
     // the units are free again: both units can be requested now
-    let mut two = common::request(ReturnKind::ReturnRefund, "demo-1", ReturnReason::NoReason);
+    let mut two =
+        crate::harness::request(ReturnKind::ReturnRefund, "demo-1", ReturnReason::NoReason);
     two.quantity = 2;
     s.client()
         .create_return(authed(two, &s.buyer))

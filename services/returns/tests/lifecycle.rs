@@ -1,8 +1,7 @@
 //! A request of each kind end to end (issue 5): returns, refunds, logistics, the SLA
 //! service and the sandbox, all real, talking gRPC and Redis Streams.
 
-mod common;
-
+use crate::harness::{Suite, rid};
 use aftersales_proto::aftersales::{
     common::v1::Actor,
     platform::v1::{ListNotificationsRequest, sandbox_control_client::SandboxControlClient},
@@ -12,7 +11,6 @@ use aftersales_proto::aftersales::{
         ReturnKind, ReturnReason, ReturnState, ShipReplacementRequest, ShippingPayer,
     },
 };
-use common::{Suite, rid};
 use testkit::authed;
 
 #[tokio::test]

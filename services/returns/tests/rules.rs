@@ -1,10 +1,9 @@
 //! Eligibility boundaries, illegal transitions, races, authorisation, merchant policies
 //! and disputes (issue 5), over real gRPC, Postgres and Redis.
 
-mod common;
-
 use std::collections::BTreeSet;
 
+use crate::harness::{Suite, from_now, request, rid};
 use aftersales_proto::aftersales::{
     common::v1::{CaseContext, EventEnvelope, Money},
     complaints::v1::{Ruling, RulingIssued, RulingOutcome},
@@ -16,7 +15,6 @@ use aftersales_proto::aftersales::{
         UpsertMerchantPolicyRequest,
     },
 };
-use common::{Suite, from_now, request, rid};
 use kit::auth::Role;
 use prost::Message;
 use testkit::authed;

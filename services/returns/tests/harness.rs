@@ -2,8 +2,6 @@
 //! gRPC on loopback, each service on its own schema: the platform sandbox (orders,
 //! gateway, notifier), the SLA service (every clock), refunds, logistics and returns.
 
-#![allow(dead_code)]
-
 use std::time::Duration;
 
 use aftersales_proto::aftersales::{
@@ -18,13 +16,15 @@ use aftersales_proto::aftersales::{
     },
 };
 use kit::auth::Role;
-use testkit::{Running, World, authed, eventually};
-use tokio::net::TcpListener;
+use testkit::{Running, World, authed, eventually, peer};
 use tonic::transport::Channel;
 
+/// Every service a return needs, running, and a token per party.
 pub struct Suite {
     pub world: World,
     pub sandbox: Running,
+    /// Held so the SLA service runs as long as the suite (no test calls it directly).
+    #[allow(dead_code)]
     pub sla: Running,
     pub logistics: Running,
     pub refunds: Running,
@@ -35,11 +35,6 @@ pub struct Suite {
     pub partner: String,
 }
 
-async fn reserve() -> (String, TcpListener) {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    (format!("http://{}", l.local_addr().unwrap()), l)
-}
-
 impl Suite {
     /// Starts everything with `env` (e.g. `RETURNS_CLOCK_MERCHANT_REVIEW=1s`).
     pub async fn start(env: &[(&str, &str)]) -> Self {
@@ -48,33 +43,17 @@ impl Suite {
             world.set(k, *v);
         }
         world.set("REFUNDS_WORKER_IDLE", "200ms");
-        let sandbox = world
-            .start(platform_sandbox::SPEC, platform_sandbox::setup)
+        // Every listener is reserved and every <NAME>_URL set before any starts: returns
+        // and refunds call each other.
+        let [sandbox, sla, logistics, refunds, returns] = world
+            .start_peers([
+                peer("platform", platform_sandbox::SPEC, platform_sandbox::setup),
+                peer("sla", sla::SPEC, sla::setup),
+                peer("logistics", logistics::SPEC, logistics::setup),
+                peer("refunds", refunds::SPEC, refunds::setup),
+                peer("returns", returns::SPEC, returns::setup),
+            ])
             .await;
-        world.set("PLATFORM_URL", sandbox.url());
-        let (returns_url, returns_l) = reserve().await;
-        let (refunds_url, refunds_l) = reserve().await;
-        world.set("RETURNS_URL", returns_url);
-        world.set("REFUNDS_URL", refunds_url);
-        let sla = world.start(sla::SPEC, sla::setup).await;
-        world.set("SLA_URL", sla.url());
-        let logistics = world.start(logistics::SPEC, logistics::setup).await;
-        world.set("LOGISTICS_URL", logistics.url());
-        let refunds = world.start_on(
-            refunds_l,
-            refunds::SPEC,
-            world.config(&refunds::SPEC),
-            refunds::setup,
-        );
-        let returns = world.start_on(
-            returns_l,
-            returns::SPEC,
-            world.config(&returns::SPEC),
-            returns::setup,
-        );
-        for s in [&sandbox, &sla, &logistics, &refunds, &returns] {
-            s.wait_serving().await;
-        }
         Self {
             buyer: world.token(Role::Buyer, "buyer-1"),
             merchant: world.token(Role::Merchant, "merchant-1"),
