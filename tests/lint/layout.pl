@@ -16,14 +16,27 @@ my %services = map { m{services/([^/]+)/Cargo\.toml$} ? ($1 => 1) : () } glob 's
 # 1. Run-time dependencies on other services.
 for my $svc (sort keys %services) {
     open my $fh, '<', "services/$svc/Cargo.toml" or die "services/$svc/Cargo.toml: $!";
-    my $section = '';
+    my ($section, $table_dep) = ('', '');
     while (my $line = <$fh>) {
-        if ($line =~ /^\s*\[([^\]]+)\]/) { $section = $1; next; }
+        if ($line =~ /^\s*\[([^\]]+)\]/) {
+            $section = $1;
+            # `[dependencies.sla]`: a dependency written as a table of its own
+            $table_dep = $section =~ s/^((?:target\..*\.)?dependencies)\.([A-Za-z0-9_-]+)$/$1/ ? $2 : '';
+            next;
+        }
         next unless $section =~ /^(dependencies|target\..*\.dependencies)$/;
-        next unless $line =~ /^\s*([A-Za-z0-9_-]+)\s*=/;
-        my $dep = $1;
-        my $path = $line =~ /path\s*=\s*"([^"]+)"/ ? $1 : '';
-        if ($services{$dep} || $path =~ m{(^|/)services/|^\.\./}) {
+        my ($dep, $path);
+        if ($table_dep) {
+            $dep = $table_dep;
+            $path = $line =~ /^\s*path\s*=\s*"([^"]+)"/ ? $1 : '';
+        } elsif ($line =~ /^\s*([A-Za-z0-9_-]+)(?:\.[A-Za-z0-9_-]+)?\s*=/) {
+            # `sla = { path = "../sla" }`, `sla.workspace = true`, `sla.path = "../sla"`
+            $dep = $1;
+            $path = $line =~ /path\s*=\s*"([^"]+)"/ ? $1 : '';
+        } else {
+            next;
+        }
+        if ($services{$dep} || $path =~ m{(^|/)services/} || $path =~ m{^\.\./[^./]}) {
             push @breaches, "services/$svc/Cargo.toml: [$section] depends on `$dep` (another service; allowed only under [dev-dependencies])";
         }
     }

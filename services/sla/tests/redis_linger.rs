@@ -1,3 +1,6 @@
+//! Its own test binary: it times 20 ms of pooling and reads every client's commands with
+//! MONITOR, so sibling tests running beside it would both skew it and be slowed by it.
+//!
 //! New timers due well ahead go into Redis with company: the Redis task holds them up to
 //! 20 ms (`REDIS_LINGER`) for the groups that follow, so that one `ZADD` per shard carries
 //! many timers where each group commit's pipeline carried its own. A timer due soon is not
@@ -6,14 +9,17 @@
 //! The only test of this file: it reads the replica's commands with MONITOR, which sees
 //! every client of this Redis; it counts only the keys of this test's prefix.
 
+#[path = "harness.rs"]
+mod harness;
+
 use std::{
     sync::{Arc, Mutex},
     time::Duration,
 };
 
-use crate::harness::Harness;
 use aftersales_proto::aftersales::sla::v1::ScheduleTimerRequest;
 use futures::StreamExt;
+use harness::Harness;
 use sla::schedule::Keys;
 
 /// Timer ids whose events all go to shard 0, so that the timers' `ZADD`s can only differ
