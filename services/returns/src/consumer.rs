@@ -164,6 +164,8 @@ impl Consumer {
             Err(TransitionError::Refused(why)) => {
                 tracing::info!(case = %before.name(), action, ?why, "event does not apply now")
             }
+            // The database's own error, so that the warning of a pending event names it.
+            Err(TransitionError::Db(e)) => return Err(e.into()),
             Err(e) => return Err(kit::Error::from(e).into()),
         }
         tx.commit().await?;
