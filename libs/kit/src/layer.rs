@@ -1,8 +1,10 @@
-//! The tower layer in front of every service: trace context, RED metrics, the readiness
-//! gate and authentication + the method's role rule, in that order. Handlers find the
-//! verified [`Principal`](crate::auth::Principal) in the request extensions.
+//! The tower layer in front of every service: trace context, RED metrics, unknown methods,
+//! the readiness gate and authentication + the method's access rule, in that order.
+//! Handlers find the verified [`Principal`](crate::auth::Principal) in the request
+//! extensions.
 
 use std::{
+    collections::BTreeSet,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -31,16 +33,26 @@ struct Shared {
     service: String,
     tokens: Tokens,
     policy: Policy,
+    /// `/package.Service/Method` of every method the port serves.
+    served: BTreeSet<String>,
     ready: Arc<AtomicBool>,
 }
 
 impl KitLayer {
-    /// A layer for `service`; `ready` opens the gate once migrations ran.
-    pub fn new(service: &str, tokens: Tokens, policy: Policy, ready: Arc<AtomicBool>) -> Self {
+    /// A layer for `service` serving the methods `served` under `policy`; `ready` opens
+    /// the gate once migrations ran.
+    pub fn new(
+        service: &str,
+        tokens: Tokens,
+        policy: Policy,
+        served: BTreeSet<String>,
+        ready: Arc<AtomicBool>,
+    ) -> Self {
         Self(Arc::new(Shared {
             service: service.into(),
             tokens,
             policy,
+            served,
             ready,
         }))
     }
@@ -91,6 +103,11 @@ where
             let public = Policy::is_public(&path);
             let refusal: Option<Status> = if public {
                 None
+            } else if !layer.served.contains(&path) {
+                // gRPC's convention for a method the server does not have.
+                Some(Status::unimplemented(format!(
+                    "{path} is not served on this port"
+                )))
             } else if !layer.ready.load(Ordering::Acquire) {
                 Some(Status::unavailable("service is starting: not ready yet"))
             } else {

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod client;
 pub mod config;
 pub mod db;
+pub mod descriptor;
 pub mod error;
 pub mod events;
 pub mod idempotency;

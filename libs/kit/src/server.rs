@@ -22,10 +22,10 @@ use tonic::service::Routes;
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
-    auth::{Policy, Tokens},
+    auth::{Policy, Rule, Tokens},
     client::Peers,
     config::{Config, Env},
-    db,
+    db, descriptor,
     layer::KitLayer,
     outbox::Dispatcher,
     telemetry,
@@ -38,8 +38,11 @@ pub struct ServiceSpec {
     pub name: &'static str,
     /// Its default gRPC port (SPEC §2).
     pub default_port: u16,
-    /// Its gRPC service names, reported in health.
+    /// Its gRPC service names, reported in health and listed by reflection.
     pub grpc_services: &'static [&'static str],
+    /// Who may call each method of those services: the service's `access.rs` table, the
+    /// one place its rules are read (see [`crate::auth::Rule`]).
+    pub access: &'static [Rule],
     /// Its migrations; `None` for a service without a database (the sandbox).
     pub migrator: Option<&'static Migrator>,
 }
@@ -68,13 +71,11 @@ impl Ctx {
     }
 }
 
-/// What `setup` returns: the gRPC routes, who may call them, and background work to start
-/// once migrations have run.
+/// What `setup` returns: the gRPC routes and background work to start once migrations
+/// have run. Who may call the routes is the spec's `access` table.
 pub struct App {
     /// The service's gRPC services.
     pub routes: Routes,
-    /// Role rules per method.
-    pub policy: Policy,
     /// Background tasks (consumers, timers); started after migrations.
     pub tasks: Vec<BoxFuture<'static, ()>>,
 }
@@ -91,6 +92,7 @@ where
     F: FnOnce(Ctx) -> Fut,
     Fut: Future<Output = anyhow::Result<App>>,
 {
+    let policy = access_policy(&spec)?;
     let cfg = Arc::new(cfg);
     let tokens = Tokens::new(&cfg.jwt_secret, &cfg.jwt_issuer);
     let db = match spec.migrator {
@@ -116,19 +118,16 @@ where
         ServingStatus::NotServing,
     )
     .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(aftersales_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-
     let ready = Arc::new(AtomicBool::new(false));
-    let layer = KitLayer::new(spec.name, tokens, app.policy, ready.clone());
+    let served = descriptor::method_paths(spec.grpc_services);
+    let layer = KitLayer::new(spec.name, tokens, policy, served, ready.clone());
     let server = tonic::transport::Server::builder()
         .layer(layer)
         .add_routes(
             app.routes
                 .add_service(health_service)
-                .add_service(reflection),
+                .add_service(reflection(spec.grpc_services).build_v1()?)
+                .add_service(reflection(spec.grpc_services).build_v1alpha()?),
         )
         .serve_with_incoming_shutdown(incoming(listener), {
             let shutdown = shutdown.clone();
@@ -186,6 +185,59 @@ where
     .await;
     result??;
     Ok(())
+}
+
+/// The policy of `spec`'s access table, checked against the contracts. A rule for a method
+/// the port does not serve (a typo, which would leave the real method closed and the rule
+/// dead) stops the start. [`unruled_methods`] lists served methods without a rule: they
+/// stay closed (deny by default), the start logs them, and the suite's access test fails
+/// on any in a real service.
+pub fn access_policy(spec: &ServiceSpec) -> anyhow::Result<Policy> {
+    let policy = Policy::from_rules(spec.access).map_err(anyhow::Error::msg)?;
+    let served = descriptor::method_paths(spec.grpc_services);
+    let stray: Vec<String> = spec
+        .access
+        .iter()
+        .map(Rule::path)
+        .filter(|p| !served.contains(p))
+        .collect();
+    anyhow::ensure!(
+        stray.is_empty(),
+        "{}: access rules for methods this port does not serve: {stray:?}",
+        spec.name
+    );
+    let missing = unruled_methods(spec);
+    if !missing.is_empty() {
+        tracing::error!(
+            service = spec.name,
+            ?missing,
+            "methods without an access rule stay closed"
+        );
+    }
+    Ok(policy)
+}
+
+/// The methods `spec` serves that its access table has no rule for.
+pub fn unruled_methods(spec: &ServiceSpec) -> Vec<String> {
+    let ruled: std::collections::BTreeSet<String> = spec.access.iter().map(Rule::path).collect();
+    descriptor::method_paths(spec.grpc_services)
+        .into_iter()
+        .filter(|p| !ruled.contains(p))
+        .collect()
+}
+
+/// Server reflection listing this port's own services (and health), not every contract
+/// of the descriptor set: a client offered a service the port does not serve could only
+/// fail. Served as v1 and as v1alpha, which older grpcurl, Postman and Kreya speak.
+fn reflection(services: &[&str]) -> tonic_reflection::server::Builder<'static> {
+    let mut b = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(aftersales_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .with_service_name("grpc.health.v1.Health");
+    for s in services {
+        b = b.with_service_name(*s);
+    }
+    b
 }
 
 // Boxed as `dyn Send` here, in a non-generic function: inside the generic `serve` future

@@ -351,6 +351,35 @@ pub fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
     req
 }
 
+/// Calls `path` at `url` with an empty message, as a client that knows only the path (a
+/// contract's method, or none at all), with `token` if given.
+pub async fn raw_call(
+    url: &str,
+    path: &str,
+    token: Option<&str>,
+) -> Result<tonic::codegen::Bytes, tonic::Status> {
+    let channel = tonic::transport::Endpoint::from_shared(url.to_string())
+        .expect("url")
+        .connect()
+        .await
+        .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready()
+        .await
+        .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+    let mut req = tonic::Request::new(tonic::codegen::Bytes::new());
+    if let Some(t) = token {
+        req.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {t}").parse().expect("ascii token"),
+        );
+    }
+    let path = path.parse().expect("a path");
+    grpc.unary(req, path, kit::client::RawCodec)
+        .await
+        .map(|r| r.into_inner())
+}
+
 /// A plain pool on the test database (for assertions and fault injection).
 pub async fn pool() -> sqlx::PgPool {
     sqlx::postgres::PgPoolOptions::new()

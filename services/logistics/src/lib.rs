@@ -3,7 +3,8 @@
 //! A tour of the files, in the order a parcel meets them:
 //!
 //! - `lib.rs` (this file): the composition root. [`setup`] reads the [`settings`], binds
-//!   the carrier webhook, builds the API and says who may call what.
+//!   the carrier webhook and builds the API.
+//! - `access.rs`: who may call each method (people by role, services by name).
 //! - `api/`: the LogisticsService methods, split by verb family (`create.rs` registers
 //!   shipments and books pickups, `events.rs` takes carrier events, `reads.rs`); each
 //!   parses its request with `parse.rs` and answers with `render.rs`.
@@ -19,6 +20,7 @@
 //!
 //! Nothing imports `api`: the webhook goes to `parse` and `ingest` directly.
 
+mod access;
 mod api;
 pub mod domain;
 mod ingest;
@@ -32,10 +34,7 @@ mod webhook;
 use std::sync::Arc;
 
 use aftersales_proto::aftersales::logistics::v1::logistics_service_server::LogisticsServiceServer;
-use kit::{
-    App, Ctx, ServiceSpec,
-    auth::{Policy, Role},
-};
+use kit::{App, Ctx, ServiceSpec};
 use tonic::service::Routes;
 
 use crate::{api::Api, settings::Settings};
@@ -53,20 +52,8 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     default_port: 50057,
     grpc_services: &[SERVICE],
     migrator: Some(&MIGRATOR),
+    access: access::ACCESS,
 };
-
-/// Who may call what (deny by default).
-fn policy() -> Policy {
-    use Role::*;
-    let readers = [Agent, Arbitrator, Service, Partner];
-    Policy::new()
-        .allow(SERVICE, "RegisterShipment", &[Agent, Service])
-        .allow(SERVICE, "BookPickup", &[Agent, Service])
-        .allow(SERVICE, "ReportCarrierEvent", &[Partner, Agent])
-        .allow(SERVICE, "GetShipment", &readers)
-        .allow(SERVICE, "GetShipmentTimeline", &readers)
-        .allow(SERVICE, "ListShipments", &readers)
-}
 
 /// Builds the service: the gRPC API and the webhook server (bound here, so a taken port
 /// fails the start).
@@ -77,7 +64,6 @@ pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
     let api = Api::new(pool.clone(), ctx.peers.clone(), settings.clone());
     Ok(App {
         routes: Routes::new(LogisticsServiceServer::new(api)),
-        policy: policy(),
         tasks: vec![Box::pin(webhook::serve(
             hook,
             pool,

@@ -3,13 +3,14 @@
 //! to load orders and inspect what was paid, sent and booked. It is the only simulated part
 //! of the system; state lives in memory for the life of the process.
 
+mod access;
 mod fixtures;
 mod ports;
 mod state;
 
 use kit::{
     App, Ctx, ServiceSpec,
-    auth::{Policy, Role, Tokens},
+    auth::{Role, Tokens},
 };
 
 pub use state::Sandbox;
@@ -26,6 +27,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
         "aftersales.platform.v1.SandboxControl",
     ],
     migrator: None,
+    access: access::ACCESS,
 };
 
 /// Builds the routes over a fresh sandbox holding the fixture orders.
@@ -33,28 +35,8 @@ pub async fn setup(_ctx: Ctx) -> anyhow::Result<App> {
     let sandbox = Sandbox::with_fixtures();
     Ok(App {
         routes: ports::routes(sandbox),
-        policy: policy(),
         tasks: Vec::new(),
     })
-}
-
-/// Who may call the ports: the aftersales services (and agents for order facts); the
-/// control surface is for tests and operators.
-fn policy() -> Policy {
-    const P: &str = "aftersales.platform.v1";
-    let svc = &[Role::Service];
-    Policy::new()
-        .allow(
-            &format!("{P}.OrderDirectory"),
-            "GetOrder",
-            &[Role::Service, Role::Agent],
-        )
-        .allow(&format!("{P}.PaymentGateway"), "SubmitPayout", svc)
-        .allow(&format!("{P}.PaymentGateway"), "GetPayout", svc)
-        .allow(&format!("{P}.Notifier"), "Send", svc)
-        .allow(&format!("{P}.CarrierBooking"), "BookPickup", svc)
-        .allow(&format!("{P}.CarrierBooking"), "CancelPickup", svc)
-        .allow_service(&format!("{P}.SandboxControl"), svc)
 }
 
 /// `token --role <role> --sub <id> [--carrier <code>] [--ttl <secs>]`.

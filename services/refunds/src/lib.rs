@@ -3,7 +3,8 @@
 //! A tour of the files, in the order a refund meets them:
 //!
 //! - `lib.rs` (this file): the composition root. [`setup`] reads the [`settings`],
-//!   builds the API, the timer callback and the payout worker, and says who may call what.
+//!   builds the API, the timer callback and the payout worker.
+//! - `access.rs`: who may call each method (people by role, services by name).
 //! - `api/`: the RefundsService methods, split by verb family (`create.rs`, `ledger.rs`
 //!   for the staff changes of one refund, `reads.rs`); each parses its request with
 //!   `parse.rs` and answers with `render.rs`.
@@ -21,6 +22,7 @@
 //! Nothing imports `api`: the timer callback and the worker go to the store and the
 //! effects directly.
 
+mod access;
 mod api;
 pub mod domain;
 mod effects;
@@ -39,10 +41,7 @@ use aftersales_proto::aftersales::{
     refunds::v1::refunds_service_server::RefundsServiceServer,
     sla::v1::timer_callback_server::TimerCallbackServer,
 };
-use kit::{
-    App, Ctx, ServiceSpec,
-    auth::{Policy, Role},
-};
+use kit::{App, Ctx, ServiceSpec};
 use tokio::sync::Notify;
 use tonic::service::Routes;
 
@@ -60,23 +59,8 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     default_port: 50053,
     grpc_services: &[SERVICE, CALLBACK],
     migrator: Some(&MIGRATOR),
+    access: access::ACCESS,
 };
-
-/// Who may call what (deny by default).
-fn policy() -> Policy {
-    use Role::*;
-    let staff = [Agent, Arbitrator, Service];
-    let anyone = [Buyer, Merchant, Agent, Arbitrator, Service];
-    Policy::new()
-        .allow(SERVICE, "CreateRefund", &staff)
-        .allow(SERVICE, "GetRefund", &anyone)
-        .allow(SERVICE, "ListRefunds", &anyone)
-        .allow(SERVICE, "RetryRefund", &[Agent])
-        .allow(SERVICE, "ComputeLatePenalty", &anyone)
-        .allow(SERVICE, "RecordPlatformAdvance", &staff)
-        .allow(SERVICE, "RecordRecovery", &[Agent, Service])
-        .allow(CALLBACK, "OnTimerEvent", &[Service])
-}
 
 /// Builds the service: the API, the timer callback and the payout worker.
 pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
@@ -96,7 +80,6 @@ pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
         Routes::new(RefundsServiceServer::new(api)).add_service(TimerCallbackServer::new(timers));
     Ok(App {
         routes,
-        policy: policy(),
         tasks: vec![Box::pin(worker.run(ctx.shutdown.clone()))],
     })
 }

@@ -20,7 +20,9 @@
 //! - `consumer.rs`: other services' events that move requests on (a leaf).
 //! - `policy_cache.rs`: merchant policies, cached for the hot path.
 //! - `settings.rs`: values from the environment.
+//! - `access.rs`: who may call each method (people by role, services by name).
 
+mod access;
 mod api;
 mod consumer;
 pub mod domain;
@@ -41,16 +43,10 @@ use aftersales_proto::aftersales::{
     returns::v1::returns_service_server::ReturnsServiceServer,
     sla::v1::timer_callback_server::TimerCallbackServer,
 };
-use kit::{
-    App, Ctx, ServiceSpec,
-    auth::{Policy as AuthPolicy, Role},
-};
+use kit::{App, Ctx, ServiceSpec};
 use tonic::service::Routes;
 
-use crate::{api::SERVICE, settings::Settings, timers::Timers};
-
-/// The SLA service's callback, served here.
-const CALLBACK: &str = "aftersales.sla.v1.TimerCallback";
+use crate::{settings::Settings, timers::Timers};
 
 /// Migrations of the `returns` schema.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -64,6 +60,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
         "aftersales.sla.v1.TimerCallback",
     ],
     migrator: Some(&MIGRATOR),
+    access: access::ACCESS,
 };
 
 /// Builds the service's routes, policy and background tasks: the API, the timer
@@ -86,30 +83,6 @@ pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
     );
     Ok(App {
         routes,
-        policy: policy(),
         tasks: vec![Box::pin(task)],
     })
-}
-
-/// Who may call what (deny by default).
-fn policy() -> AuthPolicy {
-    use Role::*;
-    let readers = [Buyer, Merchant, Agent, Arbitrator, Service];
-    AuthPolicy::new()
-        .allow(SERVICE, "UpsertMerchantPolicy", &[Merchant])
-        .allow(SERVICE, "GetMerchantPolicy", Role::ALL)
-        .allow(SERVICE, "GetReturn", &readers)
-        .allow(SERVICE, "ListReturns", &readers)
-        .allow(SERVICE, "ListReturnAudit", &readers)
-        .allow(SERVICE, "CreateReturn", &[Buyer, Agent])
-        .allow(SERVICE, "ApproveReturn", &[Merchant, Agent])
-        .allow(SERVICE, "RejectReturn", &[Merchant, Agent])
-        .allow(SERVICE, "InspectReturn", &[Merchant, Agent])
-        .allow(SERVICE, "ShipReplacement", &[Merchant, Agent])
-        .allow(SERVICE, "CancelReturn", &[Buyer, Agent])
-        .allow(SERVICE, "ReviseReturn", &[Buyer, Agent])
-        .allow(SERVICE, "AppealReturn", &[Buyer, Agent])
-        .allow(SERVICE, "SubmitReturnShipment", &[Buyer, Agent])
-        .allow(SERVICE, "ConfirmReplacement", &[Buyer, Agent])
-        .allow(CALLBACK, "OnTimerEvent", &[Service])
 }

@@ -195,7 +195,7 @@ impl Suite {
         SandboxControlClient::new(self.sandbox.channel())
             .put_order(authed(
                 PutOrderRequest { order: Some(order) },
-                &self.world.token(Role::Service, "test"),
+                &self.world.token(Role::Service, "returns"),
             ))
             .await
             .unwrap();

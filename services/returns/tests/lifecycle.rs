@@ -148,7 +148,7 @@ async fn a_return_is_shipped_delivered_inspected_and_refunded() {
                     }),
                     ..Default::default()
                 },
-                &s.world.token(kit::auth::Role::Service, "test"),
+                &s.world.token(kit::auth::Role::Service, "returns"),
             ))
             .await;
         n.is_ok_and(|n| {

@@ -3,24 +3,22 @@
 //! A tour of the files (the layout every service follows, DESIGN §2; the rest of it
 //! arrives with the domain):
 //!
-//! - `lib.rs` (this file): the composition root. [`setup`] builds the API and says who
-//!   may call what; settings, timers, consumers and background tasks are wired here too
-//!   once they exist.
+//! - `lib.rs` (this file): the composition root. [`setup`] builds the API; settings,
+//!   timers, consumers and background tasks are wired here too once they exist.
 //! - `api/`: the SatisfactionService trait; every method answers UNIMPLEMENTED until its issue
 //!   lands. Nothing else imports it.
+//! - `access.rs`: who may call each method (people by role, services by name).
 //! - `migrations/`: the `satisfaction` schema.
 //!
 //! Still to come, each in a file of its own: `settings.rs` (environment values only),
 //! `names.rs`, `parse.rs` and `render.rs`, `domain/` (pure rules), `transition.rs`,
 //! `effects.rs`, `store.rs`, `timers.rs` and `consumer.rs`.
 
+mod access;
 mod api;
 
 use aftersales_proto::aftersales::satisfaction::v1::satisfaction_service_server::SatisfactionServiceServer;
-use kit::{
-    App, Ctx, ServiceSpec,
-    auth::{Policy, Role},
-};
+use kit::{App, Ctx, ServiceSpec};
 use tonic::service::Routes;
 
 use crate::api::Api;
@@ -36,18 +34,13 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     default_port: 50055,
     grpc_services: &[SERVICE],
     migrator: Some(&MIGRATOR),
+    access: access::ACCESS,
 };
 
-/// Who may call what: every authenticated role, while every method is UNIMPLEMENTED.
-fn policy() -> Policy {
-    Policy::new().allow_service(SERVICE, Role::ALL)
-}
-
-/// Builds the service's routes and policy (no background tasks yet).
+/// Builds the service's routes (no background tasks yet).
 pub async fn setup(_ctx: Ctx) -> anyhow::Result<App> {
     Ok(App {
         routes: Routes::new(SatisfactionServiceServer::new(Api)),
-        policy: policy(),
         tasks: Vec::new(),
     })
 }

@@ -23,7 +23,9 @@
 //! - `store/`: Postgres, the only place with table names.
 //! - `calendars.rs`: the business calendars, shared by every call and refreshed from
 //!   Postgres; [`events`]: the domain events this service publishes through the outbox.
+//! - `access.rs`: who may call each method (people by role, services by name).
 
+mod access;
 mod api;
 mod batcher;
 mod calendars;
@@ -38,22 +40,14 @@ mod settings;
 mod store;
 mod writer;
 
-use kit::{
-    App, Ctx, ServiceSpec,
-    auth::{Policy, Role},
-};
+use kit::{App, Ctx, ServiceSpec};
 use tonic::service::Routes;
 
 use aftersales_proto::aftersales::sla::v1::sla_service_server::SlaServiceServer;
 
 use crate::{
-    api::{Api, SERVICE},
-    batcher::Batcher,
-    calendars::Calendars,
-    engine::Engine,
-    schedule::Keys,
-    settings::Settings,
-    writer::Writer,
+    api::Api, batcher::Batcher, calendars::Calendars, engine::Engine, schedule::Keys,
+    settings::Settings, writer::Writer,
 };
 
 /// Migrations of the `sla` schema.
@@ -65,9 +59,10 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     default_port: 50056,
     grpc_services: &["aftersales.sla.v1.SlaService"],
     migrator: Some(&MIGRATOR),
+    access: access::ACCESS,
 };
 
-/// Builds the service's routes, policy and background tasks: API, engine and batcher.
+/// Builds the service's routes and background tasks: API, engine and batcher.
 pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
     let settings = Settings::from_env(ctx.cfg.env())?;
     let pool = ctx.pool();
@@ -107,33 +102,6 @@ pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
     let shutdown = ctx.shutdown.clone();
     Ok(App {
         routes: Routes::new(SlaServiceServer::new(api)),
-        policy: policy(),
         tasks: vec![Box::pin(engine.run(shutdown)), Box::pin(batcher_task)],
     })
-}
-
-/// Who may call what: owners (services) change their own timers; agents read and replay;
-/// arbitrators read breaches; anyone reads calendars; only an admin updates one.
-fn policy() -> Policy {
-    let svc = [Role::Service];
-    let ops = [Role::Service, Role::Agent];
-    Policy::new()
-        .allow(SERVICE, "ScheduleTimer", &svc)
-        .allow(SERVICE, "BatchScheduleTimers", &svc)
-        .allow(SERVICE, "GetTimer", &ops)
-        .allow(SERVICE, "ListTimers", &ops)
-        .allow(SERVICE, "CancelTimer", &svc)
-        .allow(SERVICE, "RescheduleTimer", &svc)
-        .allow(SERVICE, "PauseTimer", &svc)
-        .allow(SERVICE, "ResumeTimer", &svc)
-        .allow(SERVICE, "ListDeadLetters", &ops)
-        .allow(SERVICE, "ReplayDeadLetter", &[Role::Service, Role::Agent])
-        .allow(
-            SERVICE,
-            "ListBreaches",
-            &[Role::Service, Role::Agent, Role::Arbitrator],
-        )
-        .allow(SERVICE, "GetCalendar", Role::ALL)
-        .allow(SERVICE, "ComputeDeadline", Role::ALL)
-        .allow(SERVICE, "UpsertCalendarYear", &[])
 }

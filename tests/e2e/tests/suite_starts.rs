@@ -5,32 +5,9 @@
 
 use std::future::Future;
 
-use self::bytes_compat::Bytes;
-use kit::{App, Ctx, ServiceSpec, auth::Role, client::RawCodec};
-use testkit::World;
+use kit::{App, Ctx, ServiceSpec, auth::Role};
+use testkit::{World, raw_call as call};
 use tonic::Code;
-
-mod bytes_compat {
-    pub use tonic::codegen::Bytes;
-}
-
-async fn call(url: &str, method: &str, token: Option<&str>) -> Result<Bytes, tonic::Status> {
-    let channel = tonic::transport::Endpoint::from_shared(url.to_string())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready().await.unwrap();
-    let mut req = tonic::Request::new(Bytes::new());
-    if let Some(t) = token {
-        req.metadata_mut()
-            .insert("authorization", format!("Bearer {t}").parse().unwrap());
-    }
-    grpc.unary(req, method.parse().unwrap(), RawCodec)
-        .await
-        .map(|r| r.into_inner())
-}
 
 async fn check<F, Fut>(spec: ServiceSpec, setup: F, method: &str, allowed: Role)
 where
@@ -106,7 +83,7 @@ async fn every_service_starts_and_guards_its_contract() {
         sla::SPEC,
         sla::setup,
         "/aftersales.sla.v1.SlaService/GetTimer",
-        Role::Service,
+        Role::Agent,
     )
     .await;
     check(
@@ -120,7 +97,7 @@ async fn every_service_starts_and_guards_its_contract() {
         platform_sandbox::SPEC,
         platform_sandbox::setup,
         "/aftersales.platform.v1.OrderDirectory/GetOrder",
-        Role::Service,
+        Role::Agent,
     )
     .await;
 }

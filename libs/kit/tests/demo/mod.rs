@@ -8,7 +8,7 @@ use aftersales_proto::aftersales::returns::v1::{
 };
 use kit::{
     App, Ctx, Error, ServiceSpec,
-    auth::{Policy, Role, principal},
+    auth::{Role, Rule, principal, rule},
     error::Violations,
     idempotency::{self, Claim},
 };
@@ -22,20 +22,26 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     default_port: 50099,
     grpc_services: &["aftersales.returns.v1.ReturnsService"],
     migrator: Some(&MIGRATOR),
+    access: ACCESS,
 };
 
 const SERVICE: &str = "aftersales.returns.v1.ReturnsService";
 
+/// Two of the contract's methods are implemented and ruled; the rest have no rule, so the
+/// layer keeps them closed (deny by default).
+const ACCESS: &[Rule] = &[
+    rule(SERVICE, "CreateReturn", &[Role::Buyer], &[]),
+    rule(
+        SERVICE,
+        "GetReturn",
+        &[Role::Buyer, Role::Merchant, Role::Agent],
+        &[],
+    ),
+];
+
 pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
     Ok(App {
         routes: Routes::new(ReturnsServiceServer::new(Demo { db: ctx.pool() })),
-        policy: Policy::new()
-            .allow(SERVICE, "CreateReturn", &[Role::Buyer])
-            .allow(
-                SERVICE,
-                "GetReturn",
-                &[Role::Buyer, Role::Merchant, Role::Agent],
-            ),
         tasks: Vec::new(),
     })
 }

@@ -26,9 +26,6 @@ use tonic::{Request, Response, Status};
 
 use crate::{policy_cache::PolicyCache, settings::Settings};
 
-/// The full gRPC name of the service, for the policy table.
-pub const SERVICE: &str = "aftersales.returns.v1.ReturnsService";
-
 /// What the API's calls share: Postgres, the platform peers, the settings and the
 /// merchant policy cache.
 pub struct Api {

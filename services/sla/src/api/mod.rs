@@ -35,9 +35,6 @@ use crate::{
     writer::Writer,
 };
 
-/// The full gRPC name of the service, for the policy table.
-pub const SERVICE: &str = "aftersales.sla.v1.SlaService";
-
 /// The API's Redis connection, made on first use.
 #[derive(Default)]
 struct RedisConn {

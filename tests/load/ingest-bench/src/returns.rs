@@ -89,7 +89,7 @@ pub async fn run(a: &Args, secret: &str) -> anyhow::Result<Outcome> {
     let returns = service::start(bin, "returns", &returns_schema, &env).await?;
 
     let tokens = Tokens::new(secret, "aftersales");
-    let service_token = tokens.mint(Role::Service, "bench", None, 3600);
+    let service_token = tokens.mint(Role::Service, "returns", None, 3600);
     let buyer = tokens.mint(Role::Buyer, "buyer-1", None, 3600);
     let control = tonic::transport::Endpoint::from_shared(sandbox.url.clone())?
         .connect()

@@ -177,8 +177,9 @@ async fn run() -> anyhow::Result<()> {
         bench_url: format!("http://{addr}"),
         log_dir: args.log_dir.clone(),
     };
-    // The owner of the timers is the token's subject: "bench", hence BENCH_URL above.
-    let token = Tokens::new(&secret, &issuer).mint(Role::Service, "bench", None, 3600);
+    // The owner of the timers is the token's subject, "repairs", hence REPAIRS_URL above:
+    // the SLA service admits only the services that own cases.
+    let token = Tokens::new(&secret, &issuer).mint(Role::Service, "repairs", None, 3600);
 
     let result = tokio::select! {
         r = measure(&args, &setup, &recorder, &token, &id) => r,

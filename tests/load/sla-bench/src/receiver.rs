@@ -1,4 +1,4 @@
-//! The bench's `TimerCallback`: the owner "bench" that the SLA replicas deliver to. It
+//! The bench's `TimerCallback`: the owner ("repairs" by its token) that the SLA replicas deliver to. It
 //! records every delivery with the instant it arrived and answers OK at once.
 
 use std::{

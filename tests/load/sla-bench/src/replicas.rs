@@ -16,7 +16,9 @@ pub struct Setup {
     pub bin: PathBuf,
     pub schema: String,
     pub redis_prefix: String,
-    /// `BENCH_URL`: where owner "bench" (this process) takes deliveries.
+    /// `REPAIRS_URL`: where the timers' owner, going by `repairs` (one of the services the
+    /// SLA service admits, and one not running in the bench), takes deliveries: this
+    /// process.
     pub bench_url: String,
     pub log_dir: PathBuf,
 }
@@ -29,7 +31,7 @@ impl Setup {
         cmd.args(args)
             .env("DATABASE_SCHEMA", &self.schema)
             .env("REDIS_KEY_PREFIX", &self.redis_prefix)
-            .env("BENCH_URL", &self.bench_url)
+            .env("REPAIRS_URL", &self.bench_url)
             .env("GRPC_LISTEN", format!("127.0.0.1:{grpc_port}"))
             // Port 0 disables metrics: two replicas would otherwise fight over one port.
             .env("METRICS_LISTEN", "127.0.0.1:0")

@@ -2,7 +2,11 @@
 //! gateway): end users (buyer, merchant, agent, arbitrator, admin) come through the gateway,
 //! services mint their own short-lived service tokens, carriers get partner tokens. The kit
 //! layer verifies the token and the method's role rule; ownership of a resource is checked
-//! by the service, which knows who owns what.
+//! by the service, which knows who owns what. `access` holds the per-method rules.
+
+mod access;
+
+pub use access::{Policy, Rule, machine, rule};
 
 use std::{
     collections::HashMap,
@@ -270,72 +274,6 @@ impl Tokens {
     }
 }
 
-/// Which roles may call which method. Methods not listed are refused (deny by default), so
-/// a new RPC is closed until someone decides who may call it.
-#[derive(Clone, Debug, Default)]
-pub struct Policy {
-    rules: HashMap<String, Vec<Role>>,
-}
-
-/// Paths that need no token: probes and tooling.
-const PUBLIC_PREFIXES: &[&str] = &[
-    "/grpc.health.v1.Health/",
-    "/grpc.reflection.v1.ServerReflection/",
-    "/grpc.reflection.v1alpha.ServerReflection/",
-];
-
-impl Policy {
-    /// An empty (deny-all) policy.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Allows `roles` on `method` of `service` (e.g. `aftersales.returns.v1.ReturnsService`,
-    /// `CreateReturn`). Admin is always allowed.
-    pub fn allow(mut self, service: &str, method: &str, roles: &[Role]) -> Self {
-        let mut roles = roles.to_vec();
-        if !roles.contains(&Role::Admin) {
-            roles.push(Role::Admin);
-        }
-        self.rules.insert(format!("/{service}/{method}"), roles);
-        self
-    }
-
-    /// Allows `roles` on every method of `service`, for a service whose methods answer
-    /// UNIMPLEMENTED until its issue lands (so a caller learns that, not a denial).
-    pub fn allow_service(mut self, service: &str, roles: &[Role]) -> Self {
-        let mut roles = roles.to_vec();
-        if !roles.contains(&Role::Admin) {
-            roles.push(Role::Admin);
-        }
-        self.rules.insert(format!("/{service}/*"), roles);
-        self
-    }
-
-    /// True when `path` needs no authentication.
-    pub fn is_public(path: &str) -> bool {
-        PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p))
-    }
-
-    /// Whether `principal` may call the method at `path`.
-    pub fn authorize(&self, path: &str, principal: &Principal) -> Result<(), Error> {
-        let wildcard = || {
-            let service = path.rsplit_once('/').map_or("", |(service, _)| service);
-            self.rules.get(&format!("{service}/*"))
-        };
-        match self.rules.get(path).or_else(wildcard) {
-            Some(roles) if roles.contains(&principal.role) => Ok(()),
-            Some(_) => Err(Error::PermissionDenied(format!(
-                "role {} may not call {path}",
-                principal.role
-            ))),
-            None => Err(Error::PermissionDenied(format!(
-                "{path} is not open to any caller"
-            ))),
-        }
-    }
-}
-
 /// The verified caller of a request, or UNAUTHENTICATED when the layer did not set one.
 pub fn principal<T>(req: &tonic::Request<T>) -> Result<Principal, Error> {
     req.extensions()
@@ -386,28 +324,6 @@ mod tests {
         assert!(t.verify(&tok).is_err());
         let tok = t.mint(Role::Partner, "p1", Some("SF"), 60);
         assert_eq!(t.verify(&tok).unwrap().carrier.as_deref(), Some("SF"));
-    }
-
-    #[test]
-    fn policy_denies_by_default() {
-        let p = Policy::new().allow("svc.S", "M", &[Role::Buyer]);
-        let buyer = Principal {
-            id: "b".into(),
-            role: Role::Buyer,
-            carrier: None,
-        };
-        let merchant = Principal {
-            role: Role::Merchant,
-            ..buyer.clone()
-        };
-        let admin = Principal {
-            role: Role::Admin,
-            ..buyer.clone()
-        };
-        assert!(p.authorize("/svc.S/M", &buyer).is_ok());
-        assert!(p.authorize("/svc.S/M", &merchant).is_err());
-        assert!(p.authorize("/svc.S/M", &admin).is_ok());
-        assert!(p.authorize("/svc.S/Other", &admin).is_err());
     }
 
     #[test]

@@ -1,0 +1,34 @@
+//! Who may call what on this port (SPEC §9), the one table the kit's layer enforces,
+//! decided before the methods exist so they open closed. Disputes arrive as events, not
+//! calls, so no service files tickets; satisfaction reads the figures for scorecards.
+//! Ownership (a buyer's own ticket, a merchant's own shop's) is the handlers' to check.
+
+use kit::auth::{
+    Role::{self, Agent, Arbitrator, Buyer, Merchant},
+    Rule, rule,
+};
+
+const SERVICE: &str = "aftersales.complaints.v1.ComplaintsService";
+const READERS: &[Role] = &[Buyer, Merchant, Agent, Arbitrator];
+const DESK: &[Role] = &[Agent, Arbitrator];
+
+/// The access table of the complaints port.
+pub const ACCESS: &[Rule] = &[
+    rule(SERVICE, "CreateComplaint", &[Buyer, Agent], &[]),
+    rule(SERVICE, "GetComplaint", READERS, &[]),
+    rule(SERVICE, "ListComplaints", READERS, &[]),
+    rule(SERVICE, "ListComplaintAudit", READERS, &[]),
+    rule(SERVICE, "ClaimComplaint", DESK, &[]),
+    rule(SERVICE, "RequestMerchantEvidence", DESK, &[]),
+    rule(SERVICE, "SubmitEvidence", &[Buyer, Merchant, Agent], &[]),
+    rule(SERVICE, "ProposeResolution", DESK, &[]),
+    rule(SERVICE, "RespondToProposal", &[Buyer, Agent], &[]),
+    rule(SERVICE, "IssueRuling", &[Arbitrator], &[]),
+    rule(SERVICE, "RecordExecution", DESK, &[]),
+    rule(SERVICE, "EscalateComplaint", DESK, &[]),
+    rule(SERVICE, "CloseComplaint", DESK, &[]),
+    rule(SERVICE, "RecordFollowUp", &[Agent], &[]),
+    rule(SERVICE, "GetComplaintStats", DESK, &["satisfaction"]),
+    rule(SERVICE, "ListEarlyWarnings", DESK, &[]),
+    rule(SERVICE, "ListPublicOutcomes", READERS, &[]),
+];
