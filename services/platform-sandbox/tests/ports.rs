@@ -112,7 +112,14 @@ async fn ports_validate_and_only_services_may_call_them() {
         }),
         ..Default::default()
     };
-    let err = gw.submit_payout(authed(bad, &service)).await.unwrap_err();
+    // Only refunds pays: another service's identity is refused before validation.
+    let err = gw
+        .submit_payout(authed(bad.clone(), &service))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "returns does not pay");
+    let refunds = world.token(Role::Service, "refunds");
+    let err = gw.submit_payout(authed(bad, &refunds)).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     assert_eq!(
         testkit::bad_fields(&err),
