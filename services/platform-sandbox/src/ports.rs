@@ -143,7 +143,9 @@ impl PaymentGateway for Ports {
 
         let behaviour = {
             let mut s = self.sb.lock();
-            *s.submit_calls.entry(r.payout_id.clone()).or_default() += 1;
+            *s.submit_calls
+                .entry((r.payout_id.clone(), r.refund.clone()))
+                .or_default() += 1;
             s.behaviour
         };
         tokio::time::sleep(to_duration(&behaviour.latency)).await;
@@ -383,10 +385,15 @@ impl SandboxControl for Ports {
                 })
                 .cloned()
                 .collect();
+            // Every call of the selected payouts, by the same filter as the payouts: a
+            // refund filter counts that refund's calls only, outages and replays included.
             let calls = s
                 .submit_calls
                 .iter()
-                .filter(|(id, _)| r.payout_id.is_empty() || **id == r.payout_id)
+                .filter(|((id, refund), _)| {
+                    (r.payout_id.is_empty() || *id == r.payout_id)
+                        && (r.refund.is_empty() || *refund == r.refund)
+                })
                 .map(|(_, n)| *n)
                 .sum();
             (all, calls)

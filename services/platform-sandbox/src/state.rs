@@ -24,8 +24,10 @@ pub struct State {
     pub orders: BTreeMap<String, Order>,
     /// Payouts by payout id.
     pub payouts: BTreeMap<String, Payout>,
-    /// SubmitPayout calls per payout id, including replays and failures.
-    pub submit_calls: BTreeMap<String, u32>,
+    /// SubmitPayout calls per (payout id, refund) as the call named them, including
+    /// replays and the calls a simulated outage refused (which leave no payout behind),
+    /// so `ListPayouts` can count them under either of its filters.
+    pub submit_calls: BTreeMap<(String, String), u32>,
     /// Notifications in the order they were sent.
     pub notifications: Vec<Notification>,
     /// Pickups by booking id.
