@@ -18,6 +18,8 @@
 //! - `payouts.rs`: the worker that pays refunds through the PaymentGateway, exactly once.
 //! - `timers.rs`: the SLA service's callback when a settlement clock runs out.
 //! - `names.rs`: `refunds/{uuid}`, parsed the same way by every door.
+//! - `failpoint.rs`: the crash hook of the recovery test, in test builds only (feature
+//!   `failpoints`).
 //!
 //! Nothing imports `api`: the timer callback and the worker go to the store and the
 //! effects directly.
@@ -27,6 +29,8 @@ mod api;
 pub mod domain;
 mod effects;
 mod errors;
+#[cfg(feature = "failpoints")]
+mod failpoint;
 mod names;
 mod parse;
 mod payouts;

@@ -106,14 +106,8 @@ async fn attempt(
     r: RefundRow,
 ) -> anyhow::Result<()> {
     let outcome = call(peers, &r).await;
-    if matches!(outcome, Outcome::Succeeded | Outcome::Processing)
-        && settings.failpoint.as_deref() == Some("crash_after_submit")
-    {
-        // The window this failpoint opens is the one exactly-once must survive: the
-        // gateway has the payout, our database does not know.
-        tracing::error!("failpoint crash_after_submit: aborting");
-        std::process::abort();
-    }
+    #[cfg(feature = "failpoints")]
+    crate::failpoint::after_submit(settings, &outcome);
     record(pool, settings, &r, outcome).await
 }
 

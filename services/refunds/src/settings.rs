@@ -24,8 +24,8 @@ pub struct Settings {
     pub lease: Duration,
     /// Longest the worker sleeps when nothing is due (it is also woken by new refunds).
     pub idle: Duration,
-    /// Test-only fault injection: `crash_after_submit` aborts the process right after the
-    /// gateway accepted a payout, before the answer is recorded.
+    /// Test builds only (feature `failpoints`): `REFUNDS_FAILPOINT`, see `failpoint.rs`.
+    #[cfg(feature = "failpoints")]
     pub failpoint: Option<String>,
 }
 
@@ -61,6 +61,7 @@ impl Settings {
             },
             lease: env.duration_or("REFUNDS_PAYOUT_LEASE", Duration::from_secs(30))?,
             idle: env.duration_or("REFUNDS_WORKER_IDLE", Duration::from_secs(1))?,
+            #[cfg(feature = "failpoints")]
             failpoint: env.get("REFUNDS_FAILPOINT").map(str::to_string),
         })
     }
@@ -85,6 +86,7 @@ mod tests {
             Clock::After(Duration::from_secs(86_400))
         );
         assert_eq!(s.retry.max_failures, 8);
+        #[cfg(feature = "failpoints")]
         assert!(s.failpoint.is_none());
     }
 

@@ -149,6 +149,8 @@ async fn exhausted_retries_escalate_and_a_retry_keeps_the_payout_id() {
 /// The process dies after the gateway accepted the payout and before the refund records
 /// it. The restarted service claims the refund again when its lease runs out, submits
 /// under the same payout id, and the gateway answers with the payout it already has.
+/// The child is the test build's binary, the only one with the `failpoints` feature (the
+/// crate's dev-dependency on itself turns it on): a product build has no such hook.
 #[tokio::test]
 async fn a_crash_between_submission_and_recording_does_not_pay_twice() {
     let mut h = Harness::without_refunds(&[("REFUNDS_PAYOUT_LEASE", "1s")]).await;
