@@ -141,7 +141,16 @@ where
                 };
                 let labels = [
                     ("service", layer.service.to_string()),
-                    ("method", path.clone()),
+                    // a path the port does not serve is anything a client sent: one label
+                    // for all of them, so junk calls cannot grow the metric without bound
+                    (
+                        "method",
+                        if layer.served.contains(&path) {
+                            path.clone()
+                        } else {
+                            "unknown".into()
+                        },
+                    ),
                     ("code", code),
                 ];
                 metrics::counter!("grpc_server_handled_total", &labels).increment(1);
