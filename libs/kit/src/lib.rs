@@ -1,6 +1,7 @@
 //! The service kit: what every aftersales service needs, written once. A service's `main`
 //! is `kit::server::main(SPEC, setup)`; its `lib.rs` exposes `serve` for in-process tests.
 
+pub mod audit;
 pub mod auth;
 pub mod client;
 pub mod config;

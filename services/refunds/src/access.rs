@@ -21,6 +21,7 @@ pub const ACCESS: &[Rule] = &[
     rule(SERVICE, "CreateRefund", STAFF, CASE_OWNERS),
     rule(SERVICE, "GetRefund", READERS, CASE_OWNERS),
     rule(SERVICE, "ListRefunds", READERS, CASE_OWNERS),
+    rule(SERVICE, "ListRefundAudit", READERS, CASE_OWNERS),
     rule(SERVICE, "RetryRefund", &[Agent], &[]),
     // the scorecard (satisfaction) reports penalties beside the case owners
     rule(

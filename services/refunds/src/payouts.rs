@@ -20,12 +20,12 @@ use tonic::Code;
 
 use crate::{
     domain::{
-        payout::{Decision, Effect, Outcome, decide},
-        refund::payout_id,
+        payout::{Decision, Effect, GATEWAY_ACTOR, Outcome, decide, error_code},
+        refund::{State, payout_id},
     },
     effects,
     settings::Settings,
-    store::{self, RefundRow, Update},
+    store::{self, Audit, RefundRow, Update},
 };
 
 const BATCH: i64 = 32;
@@ -109,6 +109,17 @@ async fn attempt(
     #[cfg(feature = "failpoints")]
     crate::failpoint::after_submit(settings, &outcome);
     record(pool, settings, &r, outcome).await
+}
+
+/// The audit action of a move the gateway's answer caused.
+fn action(to: State) -> &'static str {
+    match to {
+        State::Requested => "retry_payout",
+        State::Submitted => "submit",
+        State::Settled => "settle",
+        State::Failed => "fail",
+        State::Escalated => "escalate",
+    }
 }
 
 fn classify(p: Payout) -> Outcome {
@@ -214,29 +225,26 @@ async fn record(
     )
     .await?;
     if state != before {
+        // The gateway's full text stays in the trail for staff; a merchant reads its code.
         let why = error.clone().unwrap_or_else(|| "payment gateway".into());
-        store::audit(
-            &mut tx,
-            row.id,
-            ("service", "payment-gateway"),
-            Some(before),
-            state,
-            &why,
-        )
-        .await?;
+        let audit = Audit {
+            actor: ("system", GATEWAY_ACTOR),
+            from: Some(before),
+            to: state,
+            action: action(state),
+            reason: &why,
+            request_id: "",
+        };
+        store::audit(&mut tx, row.id, &audit).await?;
     }
+    // Events carry the gateway's error code, never its text (their consumers show the
+    // case to the merchant).
+    let code = error_code(error.as_deref().unwrap_or_default());
     match effect {
         Some(Effect::Settled) => effects::settled(&mut tx, &row).await?,
-        Some(Effect::Failed) => {
-            effects::failed(&mut tx, &row, error.as_deref().unwrap_or("")).await?
-        }
+        Some(Effect::Failed) => effects::failed(&mut tx, &row, code).await?,
         Some(Effect::Escalated) => {
-            effects::escalated(
-                &mut tx,
-                &row,
-                &format!("payout retries exhausted: {}", error.unwrap_or_default()),
-            )
-            .await?
+            effects::escalated(&mut tx, &row, &format!("payout retries exhausted: {code}")).await?
         }
         None => {}
     }

@@ -1,19 +1,25 @@
 //! Stored refunds, totals and penalties rendered as the contract's messages.
 
 use aftersales_proto::aftersales::{
-    common::v1::{Clock, Money},
+    common::v1::{AuditEntry, Clock, Money},
     refunds::v1::{ComputeLatePenaltyResponse, PlatformAdvance, Refund, RefundTotal},
 };
-use kit::{sla::timer_name, time::ts};
+use kit::{
+    audit,
+    auth::{Principal, Role},
+    sla::timer_name,
+    time::ts,
+};
 use rules::penalty::{Penalty, RATE_BP_PER_DAY};
 
 use crate::{
     domain::{
         clocks::SETTLEMENT_KIND,
+        payout::{GATEWAY_ACTOR, error_code},
         refund::{State, payout_id},
     },
     effects::settlement_timer,
-    store::{RefundRow, Total},
+    store::{AuditRow, RefundRow, Total},
 };
 
 fn money(minor: i64, currency: &str) -> Option<Money> {
@@ -68,6 +74,38 @@ pub fn refund(r: &RefundRow) -> Refund {
         settle_time: r.settle_time.map(ts),
         update_time: Some(ts(r.update_time)),
     }
+}
+
+/// A refund as `who` may read it (PIPL, minimum necessary): a merchant gets neither the
+/// buyer's payment reference nor the gateway's text about that payment, only its error
+/// code; the buyer, staff and the case owner services read it whole.
+pub fn refund_for(who: &Principal, r: &RefundRow) -> Refund {
+    let mut out = refund(r);
+    if who.role == Role::Merchant {
+        out.original_payment_ref.clear();
+        out.last_error = error_code(&out.last_error).to_string();
+    }
+    out
+}
+
+/// An audit row as `who` may read it: the reason of a move the gateway's answer caused
+/// is the gateway's error, which a merchant reads as its code only.
+pub fn audit_for(who: &Principal, a: &AuditRow) -> AuditEntry {
+    let state = |s: i16| State::from_i16(s).map_or("", State::as_str);
+    let reason = if who.role == Role::Merchant && a.actor_id == GATEWAY_ACTOR {
+        error_code(&a.reason)
+    } else {
+        &a.reason
+    };
+    audit::entry(audit::Row {
+        at: a.at,
+        actor: (&a.actor_role, &a.actor_id),
+        from_state: a.from_state.map(state),
+        to_state: state(a.to_state),
+        action: &a.action,
+        reason,
+        request_id: &a.request_id,
+    })
 }
 
 /// One line of a list's totals: a kind in a currency, requested and settled.

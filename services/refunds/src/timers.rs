@@ -58,15 +58,15 @@ impl Timers {
         if matches!(before.state(), State::Requested | State::Submitted) {
             let why = "not settled before the settlement deadline";
             let row = store::escalate(&mut tx, id, why).await?;
-            store::audit(
-                &mut tx,
-                id,
-                ("service", "sla"),
-                Some(before.state()),
-                State::Escalated,
-                why,
-            )
-            .await?;
+            let audit = store::Audit {
+                actor: ("system", "sla"),
+                from: Some(before.state()),
+                to: State::Escalated,
+                action: "escalate",
+                reason: why,
+                request_id: "",
+            };
+            store::audit(&mut tx, id, &audit).await?;
             effects::escalated(&mut tx, &row, why).await?;
             tracing::warn!(refund = %row.name(), "settlement clock ran out: escalated");
         }

@@ -19,7 +19,7 @@ use crate::{
     effects, errors,
     parse::{self, Create},
     render,
-    store::{self, NewRefund, Paid, WriteError},
+    store::{self, Audit, NewRefund, Paid, WriteError},
 };
 
 const METHOD: &str = "CreateRefund";
@@ -83,15 +83,15 @@ impl Api {
                 return Err(self.refusal(e, &new).await);
             }
         };
-        store::audit(
-            &mut tx,
-            row.id,
-            (who.role.as_str(), &who.id),
-            None,
-            row.state(),
-            &row.reason,
-        )
-        .await?;
+        let audit = Audit {
+            actor: (who.role.as_str(), &who.id),
+            from: None,
+            to: row.state(),
+            action: "create",
+            reason: &row.reason,
+            request_id: &r.request_id,
+        };
+        store::audit(&mut tx, row.id, &audit).await?;
         effects::requested(&mut tx, &row, &self.settings).await?;
         let answer = render::refund(&row);
         idempotency::complete(&mut tx, &who.caller_key(), METHOD, &r.request_id, &answer).await?;

@@ -18,7 +18,7 @@ use super::Api;
 use crate::{
     domain::refund::{self, Funding, RecoverFrom, Retry},
     effects, errors, names, parse, render,
-    store::{self, RefundRow, WriteError},
+    store::{self, Audit, RefundRow, WriteError},
 };
 
 /// The caller's refund, locked; NOT_FOUND when it does not exist.
@@ -31,12 +31,12 @@ async fn locked(tx: &mut PgConnection, name: &str) -> kit::Result<RefundRow> {
 
 impl Api {
     /// A staff change to one refund: idempotent by `request_id`, made on the locked refund
-    /// by `change` (which answers the new row and the audit note), audited, in one
-    /// transaction.
+    /// by `change` (which answers the new row and the audit note), audited as `action`, in
+    /// one transaction.
     async fn ledger_change<M: prost::Message>(
         &self,
         who: &Principal,
-        method: &str,
+        (method, action): (&str, &str),
         (name, request_id): (&str, &str),
         request: &M,
         change: impl AsyncFnOnce(&mut PgConnection, &RefundRow) -> kit::Result<(RefundRow, String)>,
@@ -49,15 +49,15 @@ impl Api {
         }
         let before = locked(&mut tx, name).await?;
         let (row, note) = change(&mut tx, &before).await?;
-        store::audit(
-            &mut tx,
-            row.id,
-            (who.role.as_str(), &who.id),
-            Some(before.state()),
-            row.state(),
-            &note,
-        )
-        .await?;
+        let audit = Audit {
+            actor: (who.role.as_str(), &who.id),
+            from: Some(before.state()),
+            to: row.state(),
+            action,
+            reason: &note,
+            request_id,
+        };
+        store::audit(&mut tx, row.id, &audit).await?;
         let answer = render::refund(&row);
         idempotency::complete(&mut tx, &who.caller_key(), method, request_id, &answer).await?;
         tx.commit().await?;
@@ -74,7 +74,7 @@ impl Api {
         let answer = self
             .ledger_change(
                 who,
-                "RetryRefund",
+                ("RetryRefund", "retry"),
                 (&r.name, &r.request_id),
                 &r,
                 async |tx, before| {
@@ -106,7 +106,7 @@ impl Api {
         let from = parse::advance(&r)?;
         self.ledger_change(
             who,
-            "RecordPlatformAdvance",
+            ("RecordPlatformAdvance", "record_platform_advance"),
             (&r.name, &r.request_id),
             &r,
             async |tx, before| advance(tx, before, &r, from).await,
@@ -123,7 +123,7 @@ impl Api {
         let amount = parse::recovery(&r)?;
         self.ledger_change(
             who,
-            "RecordRecovery",
+            ("RecordRecovery", "record_recovery"),
             (&r.name, &r.request_id),
             &r,
             async |tx, before| recovery(tx, before, &r, &amount).await,

@@ -1,7 +1,8 @@
 //! The gRPC surface of `refunds`: each method authorises, hands the request to a
 //! function of its verb family returning `kit::Result`, and answers a `Status` once.
 //! `create.rs` records refunds, `ledger.rs` holds the staff changes of one refund
-//! (retry, platform advance, recovery), `reads.rs` the reads and the penalty sum.
+//! (retry, platform advance, recovery), `reads.rs` the reads (a refund, a list, an audit
+//! trail) and the penalty sum.
 
 mod create;
 mod ledger;
@@ -11,8 +12,9 @@ use std::sync::Arc;
 
 use aftersales_proto::aftersales::refunds::v1::{
     ComputeLatePenaltyRequest, ComputeLatePenaltyResponse, CreateRefundRequest, GetRefundRequest,
-    ListRefundsRequest, ListRefundsResponse, RecordPlatformAdvanceRequest, RecordRecoveryRequest,
-    Refund, RetryRefundRequest, refunds_service_server::RefundsService,
+    ListRefundAuditRequest, ListRefundAuditResponse, ListRefundsRequest, ListRefundsResponse,
+    RecordPlatformAdvanceRequest, RecordRecoveryRequest, Refund, RetryRefundRequest,
+    refunds_service_server::RefundsService,
 };
 use kit::{auth::principal, client::Peers};
 use sqlx::PgPool;
@@ -87,6 +89,14 @@ impl RefundsService for Api {
     ) -> Result<Response<Refund>, Status> {
         let who = principal(&req)?;
         kit::answer(self.advance(&who, req.into_inner()).await)
+    }
+
+    async fn list_refund_audit(
+        &self,
+        req: Request<ListRefundAuditRequest>,
+    ) -> Result<Response<ListRefundAuditResponse>, Status> {
+        let who = principal(&req)?;
+        kit::answer(self.audit(&who, req.into_inner()).await)
     }
 
     async fn record_recovery(

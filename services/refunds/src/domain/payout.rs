@@ -126,9 +126,43 @@ pub fn backoff(failures: i32, policy: &RetryPolicy) -> Duration {
     policy.base.saturating_mul(1 << exp).min(policy.max)
 }
 
+/// The audit actor id of the payout worker's changes: the gateway's answer moved the
+/// refund (its audit reason is the gateway's error, shown to a merchant as its code).
+pub const GATEWAY_ACTOR: &str = "payment-gateway";
+
+/// What a gateway error shows to those who may not read the gateway's text about the
+/// buyer's payment (merchants, and every event consumer): its leading code, as the worker
+/// writes errors (`DECLINED: account closed`, `Unavailable: ...`), else `GATEWAY_ERROR`.
+pub fn error_code(error: &str) -> &str {
+    let head = error.split(':').next().unwrap_or_default().trim();
+    if error.is_empty() {
+        ""
+    } else if !head.is_empty() && head.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        head
+    } else {
+        "GATEWAY_ERROR"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_code_keeps_the_code_and_drops_the_text() {
+        assert_eq!(
+            error_code("DECLINED: account 6222 0000 1234 closed"),
+            "DECLINED"
+        );
+        assert_eq!(error_code("Unavailable: gateway down"), "Unavailable");
+        assert_eq!(error_code("DECLINED"), "DECLINED");
+        assert_eq!(
+            error_code("gateway answered no payout state"),
+            "GATEWAY_ERROR"
+        );
+        assert_eq!(error_code(": no code"), "GATEWAY_ERROR");
+        assert_eq!(error_code(""), "");
+    }
 
     const P: RetryPolicy = RetryPolicy {
         base: Duration::from_secs(1),

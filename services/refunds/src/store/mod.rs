@@ -1,5 +1,6 @@
-//! The refunds schema: the only file that knows table names. Writes take the caller's
-//! transaction so a change, its audit row and its outbox rows commit together.
+//! The refunds schema: the only module that knows table names (`audit.rs` holds the
+//! audit trail's). Writes take the caller's transaction so a change, its audit row and
+//! its outbox rows commit together.
 
 use std::time::Duration;
 
@@ -9,6 +10,10 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::domain::refund::{Cap, Funding, Kind, RecoverFrom, State};
+
+mod audit;
+
+pub use audit::{Audit, AuditRow, audit, audit_page};
 
 /// A stored refund.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -379,30 +384,6 @@ pub async fn add_recovery(
     .fetch_one(&mut *tx)
     .await
     .on_constraints(refusal)
-}
-
-/// Appends an audit row.
-pub async fn audit(
-    tx: &mut PgConnection,
-    id: Uuid,
-    actor: (&str, &str),
-    from: Option<State>,
-    to: State,
-    reason: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO audit (refund_id, actor_role, actor_id, from_state, to_state, reason)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(id)
-    .bind(actor.0)
-    .bind(actor.1)
-    .bind(from.map(|s| s as i16))
-    .bind(to as i16)
-    .bind(reason)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
 }
 
 /// The filter of a list query; `None` fields do not filter.

@@ -1,0 +1,102 @@
+//! The audit trail as callers read it (SPEC §9: actor, time, reason, before/after): one
+//! rendering of a stored audit row as `common.v1.AuditEntry` and one page rule for the
+//! `List*Audit` methods, so every service that exposes its trail answers the same shape.
+//! The rows themselves live in each service's schema, written in the change's own
+//! transaction.
+
+use aftersales_proto::aftersales::common::v1::{Actor, ActorRole, AuditEntry};
+use chrono::{DateTime, Utc};
+
+use crate::{error::Violations, page::Page, time::ts};
+
+/// The actor role a row records: the token role names, plus `system` for the suite's own
+/// moves (timer expiries, a payment gateway's or a carrier's answer applied by a worker).
+pub fn actor_role(role: &str) -> ActorRole {
+    match role {
+        "buyer" => ActorRole::Buyer,
+        "merchant" => ActorRole::Merchant,
+        "agent" => ActorRole::Agent,
+        "arbitrator" => ActorRole::Arbitrator,
+        "admin" => ActorRole::Admin,
+        "service" => ActorRole::Service,
+        "partner" => ActorRole::Partner,
+        "system" => ActorRole::System,
+        _ => ActorRole::Unspecified,
+    }
+}
+
+/// One stored row, borrowed from the service's own row type.
+#[derive(Clone, Copy, Debug)]
+pub struct Row<'a> {
+    /// When the change committed.
+    pub at: DateTime<Utc>,
+    /// The actor's role name (see [`actor_role`]) and id.
+    pub actor: (&'a str, &'a str),
+    /// The state before (the contract's enum name without its prefix); `None` on creation.
+    pub from_state: Option<&'a str>,
+    /// The state after.
+    pub to_state: &'a str,
+    /// The action in lower_snake_case.
+    pub action: &'a str,
+    /// Why.
+    pub reason: &'a str,
+    /// The causing call's request id; empty for timers and workers.
+    pub request_id: &'a str,
+}
+
+/// The contract's view of a row.
+pub fn entry(r: Row<'_>) -> AuditEntry {
+    AuditEntry {
+        time: Some(ts(r.at)),
+        actor: Some(Actor {
+            role: actor_role(r.actor.0) as i32,
+            id: r.actor.1.to_string(),
+        }),
+        from_state: r.from_state.unwrap_or_default().to_string(),
+        to_state: r.to_state.to_string(),
+        action: r.action.to_string(),
+        reason: r.reason.to_string(),
+        request_id: r.request_id.to_string(),
+    }
+}
+
+/// The page of a `List*Audit` request: rows are keyed by their serial id, oldest first.
+pub fn page(page_size: i32, page_token: &str) -> crate::Result<Page<i64>> {
+    let mut v = Violations::new();
+    let page = Page::parse(&mut v, page_size, page_token, |t| {
+        t.parse().ok().filter(|id: &i64| *id > 0)
+    });
+    v.finish()?;
+    Ok(page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_role_name_maps_and_unknown_ones_are_unspecified() {
+        for (name, role) in [
+            ("buyer", ActorRole::Buyer),
+            ("merchant", ActorRole::Merchant),
+            ("agent", ActorRole::Agent),
+            ("arbitrator", ActorRole::Arbitrator),
+            ("admin", ActorRole::Admin),
+            ("service", ActorRole::Service),
+            ("partner", ActorRole::Partner),
+            ("system", ActorRole::System),
+            ("root", ActorRole::Unspecified),
+        ] {
+            assert_eq!(actor_role(name), role, "{name}");
+        }
+    }
+
+    #[test]
+    fn audit_pages_follow_the_page_rule_and_take_only_their_own_tokens() {
+        assert_eq!(page(0, "").unwrap().size, 20);
+        assert_eq!(page(5, "42").unwrap().after, Some(42));
+        assert!(page(101, "").is_err());
+        assert!(page(5, "not-a-row").is_err());
+        assert!(page(5, "-3").is_err());
+    }
+}
