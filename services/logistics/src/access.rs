@@ -24,4 +24,5 @@ pub const ACCESS: &[Rule] = &[
     rule(SERVICE, "GetShipment", READERS, READING_SERVICES),
     rule(SERVICE, "GetShipmentTimeline", READERS, READING_SERVICES),
     rule(SERVICE, "ListShipments", READERS, READING_SERVICES),
+    rule(SERVICE, "ListShipmentAudit", READERS, READING_SERVICES),
 ];

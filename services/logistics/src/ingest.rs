@@ -1,7 +1,7 @@
 //! Carrier events in (parsed once for both doors, gRPC and the signed webhook, by
 //! `parse::carrier_event`): stored once per (carrier, event id), applied to the shipments
-//! of their tracking number under a row lock, and announced through the outbox in the
-//! same transaction.
+//! of their tracking number under a row lock, audited, and announced through the outbox
+//! in the same transaction (the events trimmed to facts and names, `render::event_*`).
 
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ use sqlx::{PgConnection, PgPool};
 use crate::{
     domain::status::{self, Position, Reported, Status},
     render,
-    store::{self, EventRow, Move, ShipmentRow},
+    store::{self, Audit, EventRow, Move, ShipmentRow},
 };
 
 const SOURCE: &str = "logistics";
@@ -80,6 +80,27 @@ pub async fn apply(
     )
     .await?;
     if to.status != from {
+        // The reporter of the event moved it; an event stored before reporters were kept
+        // is the carrier's own word.
+        let actor = if e.reporter_id.is_empty() {
+            ("partner", e.carrier_code.as_str())
+        } else {
+            (e.reporter_role.as_str(), e.reporter_id.as_str())
+        };
+        let reason = format!(
+            "carrier event {}: {}",
+            e.event_id,
+            reported.status().as_str()
+        );
+        let audit = Audit {
+            actor,
+            from: Some(from as i16),
+            to: to.status as i16,
+            action: "carrier_event",
+            reason: &reason,
+            request_id: "",
+        };
+        store::audit(tx, row.id, &audit).await?;
         announce(tx, &row, from, e, delivered, delay).await?;
     }
     Ok(row)
@@ -93,12 +114,12 @@ async fn announce(
     delivered: Option<DateTime<Utc>>,
     delay: Option<chrono::Duration>,
 ) -> Result<(), sqlx::Error> {
-    let shipment = render::shipment(row);
+    let shipment = render::event_shipment(row);
     let subject = row.name();
     let changed = ShipmentStatusChanged {
         shipment: Some(shipment.clone()),
         from_status: from as i32,
-        event: Some(render::event(e)),
+        event: Some(render::event_tracking(e)),
     };
     publish_event(tx, SOURCE, TOPIC, &subject, &changed).await?;
     if let Some(at) = delivered {
@@ -121,7 +142,7 @@ async fn announce(
     if e.status == Reported::Exception as i16 {
         let ev = ShipmentException {
             shipment: Some(shipment),
-            event: Some(render::event(e)),
+            event: Some(render::event_tracking(e)),
         };
         publish_event(tx, SOURCE, TOPIC, &subject, &ev).await?;
     }

@@ -65,6 +65,7 @@ pub fn register(r: &RegisterShipmentRequest, settings: &Settings) -> kit::Result
         }
         p
     });
+    parties(&mut v, &r.buyer_id, &r.merchant_id);
     validate::request_id(&mut v, &r.request_id);
     v.finish()?;
     Ok(NewShipment {
@@ -79,7 +80,19 @@ pub fn register(r: &RegisterShipmentRequest, settings: &Settings) -> kit::Result
         pickup_address: None,
         window_start_time: None,
         window_end_time: None,
+        buyer_id: r.buyer_id.clone(),
+        merchant_id: r.merchant_id.clone(),
     })
+}
+
+/// The case's parties, optional: ids as the platform issues them (no whitespace), so a
+/// typo cannot hand a shipment to someone whose id merely looks alike.
+fn parties(v: &mut Violations, buyer_id: &str, merchant_id: &str) {
+    for (field, id) in [("buyer_id", buyer_id), ("merchant_id", merchant_id)] {
+        if id.len() > 100 || id.chars().any(char::is_whitespace) {
+            v.add(field, "at most 100 bytes, without whitespace");
+        }
+    }
 }
 
 /// A parsed BookPickupRequest.
@@ -109,6 +122,7 @@ pub fn pickup(r: &BookPickupRequest, settings: &Settings) -> kit::Result<Pickup>
         (Some(_), Some(_)) => v.add("window_end_time", "must be after window_start_time"),
         _ => v.add("window_start_time", "both window times are required"),
     }
+    parties(&mut v, &r.buyer_id, &r.merchant_id);
     validate::request_id(&mut v, &r.request_id);
     v.finish()?;
     Ok(Pickup {
@@ -153,7 +167,20 @@ pub fn carrier_event(r: &ReportCarrierEventRequest, settings: &Settings) -> kit:
         location: r.location.clone(),
         description: r.description.clone(),
         receive_time: Utc::now(),
+        // the door that took it says who reported it
+        reporter_role: String::new(),
+        reporter_id: String::new(),
     })
+}
+
+/// The shipments `who` may read, narrowed in the query: a buyer's or a merchant's own
+/// cases' only (the parties given at registration), a partner's own carrier's only.
+fn own(who: &Principal, f: &mut Filter) {
+    match who.role {
+        Role::Buyer => f.buyer_id = Some(who.id.clone()),
+        Role::Merchant => f.merchant_id = Some(who.id.clone()),
+        _ => {}
+    }
 }
 
 /// Which shipments a GetShipmentTimeline asks for.
@@ -166,7 +193,7 @@ pub enum Timeline {
 
 /// GetShipmentTimelineRequest: exactly one of name, case_name, or carrier_code with
 /// tracking_number.
-pub fn timeline(r: &GetShipmentTimelineRequest) -> kit::Result<Timeline> {
+pub fn timeline(who: &Principal, r: &GetShipmentTimelineRequest) -> kit::Result<Timeline> {
     let by_tracking = !r.carrier_code.is_empty() || !r.tracking_number.is_empty();
     let chosen = [!r.name.is_empty(), !r.case_name.is_empty(), by_tracking]
         .iter()
@@ -194,11 +221,12 @@ pub fn timeline(r: &GetShipmentTimelineRequest) -> kit::Result<Timeline> {
     } else {
         f.case_name = Some(r.case_name.clone());
     }
+    own(who, &mut f);
     Ok(Timeline::Filter(f))
 }
 
 /// ListShipmentsRequest as the caller may see it: a partner lists only its own carrier's
-/// shipments.
+/// shipments, a buyer or a merchant only their own cases'.
 pub fn list(who: &Principal, r: &ListShipmentsRequest) -> kit::Result<(Filter, Page<Uuid>)> {
     let mut v = Violations::new();
     let page = Page::parse(&mut v, r.page_size, &r.page_token, page::parse_id);
@@ -217,7 +245,9 @@ pub fn list(who: &Principal, r: &ListShipmentsRequest) -> kit::Result<(Filter, P
         tracking_number: None,
         leg: (r.leg != 0).then_some(r.leg as i16),
         statuses: r.statuses.iter().map(|s| *s as i16).collect(),
+        ..Default::default()
     };
+    own(who, &mut f);
     if who.role == Role::Partner {
         let own = who.carrier.clone().unwrap_or_default().to_ascii_lowercase();
         if f.carrier_code.as_ref().is_some_and(|c| *c != own) {

@@ -1,13 +1,17 @@
-//! Stored shipments and events rendered as the contract's messages.
+//! Stored shipments, events and audit rows rendered as the contract's messages: whole
+//! for the readers of the API, trimmed to facts and names for domain events.
 
 use aftersales_proto::aftersales::{
-    common::v1::Address,
+    common::v1::{Address, AuditEntry},
     logistics::v1::{PickupInfo, Shipment, TrackingEvent},
 };
-use kit::time::ts;
+use kit::{audit, time::ts};
 use prost::Message;
 
-use crate::store::{EventRow, ShipmentRow};
+use crate::{
+    domain::status::Status,
+    store::{AuditRow, EventRow, ShipmentRow},
+};
 
 fn address(bytes: &Option<Vec<u8>>) -> Option<Address> {
     bytes.as_deref().and_then(|b| Address::decode(b).ok())
@@ -48,4 +52,40 @@ pub fn event(e: &EventRow) -> TrackingEvent {
         description: e.description.clone(),
         receive_time: Some(ts(e.receive_time)),
     }
+}
+
+/// A shipment as domain events carry it (PIPL, minimum necessary): facts and names only.
+/// No destination, no pickup (addresses and their contacts): events reach every consumer
+/// of the stream, and the case owner needs the case, the leg, the status and its times.
+pub fn event_shipment(s: &ShipmentRow) -> Shipment {
+    Shipment {
+        destination: None,
+        pickup: None,
+        ..shipment(s)
+    }
+}
+
+/// A carrier event as domain events carry it: what happened and when, without the
+/// carrier's free text (a location or description may name the signer, a locker, a
+/// courier's phone); GetShipmentTimeline has it for those who may read it.
+pub fn event_tracking(e: &EventRow) -> TrackingEvent {
+    TrackingEvent {
+        location: String::new(),
+        description: String::new(),
+        ..event(e)
+    }
+}
+
+/// An audit row for callers.
+pub fn audit(a: &AuditRow) -> AuditEntry {
+    let state = |s: i16| Status::from_i16(s).map_or("", Status::as_str);
+    audit::entry(audit::Row {
+        at: a.at,
+        actor: (&a.actor_role, &a.actor_id),
+        from_state: a.from_state.map(state),
+        to_state: state(a.to_state),
+        action: &a.action,
+        reason: &a.reason,
+        request_id: &a.request_id,
+    })
 }

@@ -1,4 +1,5 @@
-//! The logistics schema: the only file that knows table names.
+//! The logistics schema: the only file that knows table names. Writes take the caller's
+//! transaction so a change, its audit row and its outbox rows commit together.
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
@@ -24,6 +25,9 @@ pub struct ShipmentRow {
     pub delivered_late: bool,
     pub create_time: DateTime<Utc>,
     pub update_time: DateTime<Utc>,
+    /// The case's parties as the case owner gave them ('' when it did not).
+    pub buyer_id: String,
+    pub merchant_id: String,
 }
 
 impl ShipmentRow {
@@ -44,18 +48,22 @@ pub struct EventRow {
     pub location: String,
     pub description: String,
     pub receive_time: DateTime<Utc>,
+    /// Who reported it: `partner` and the partner id, or an agent ('' for older rows).
+    pub reporter_role: String,
+    pub reporter_id: String,
 }
 
 const COLUMNS: &str = "id, case_name, leg, carrier_code, tracking_number, status,
     promised_delivery_time, destination, booking_id, pickup_address, window_start_time,
-    window_end_time, last_event_time, delivered_time, delivered_late, create_time, update_time";
+    window_end_time, last_event_time, delivered_time, delivered_late, create_time, update_time,
+    buyer_id, merchant_id";
 
 /// Stores a carrier event once; false when (carrier, event id) was already stored.
 pub async fn insert_event(tx: &mut PgConnection, e: &EventRow) -> Result<bool, sqlx::Error> {
     let n = sqlx::query(
         "INSERT INTO carrier_events (carrier_code, event_id, tracking_number, status, event_time,
-             location, description)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+             location, description, reporter_role, reporter_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT ON CONSTRAINT carrier_events_pk DO NOTHING",
     )
     .bind(&e.carrier_code)
@@ -65,6 +73,8 @@ pub async fn insert_event(tx: &mut PgConnection, e: &EventRow) -> Result<bool, s
     .bind(e.event_time)
     .bind(&e.location)
     .bind(&e.description)
+    .bind(&e.reporter_role)
+    .bind(&e.reporter_id)
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -79,7 +89,7 @@ pub async fn events(
 ) -> Result<Vec<EventRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT carrier_code, event_id, tracking_number, status, event_time, location,
-                description, receive_time
+                description, receive_time, reporter_role, reporter_id
          FROM carrier_events WHERE carrier_code = $1 AND tracking_number = $2
          ORDER BY event_time, receive_time, event_id",
     )
@@ -136,6 +146,8 @@ pub struct NewShipment {
     pub pickup_address: Option<Vec<u8>>,
     pub window_start_time: Option<DateTime<Utc>>,
     pub window_end_time: Option<DateTime<Utc>>,
+    pub buyer_id: String,
+    pub merchant_id: String,
 }
 
 /// Inserts a shipment, or returns the one already registered for the same carrier,
@@ -147,8 +159,8 @@ pub async fn insert_shipment(
     let inserted: Option<ShipmentRow> = sqlx::query_as(&format!(
         "INSERT INTO shipments (id, case_name, leg, carrier_code, tracking_number, status,
              promised_delivery_time, destination, booking_id, pickup_address,
-             window_start_time, window_end_time)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             window_start_time, window_end_time, buyer_id, merchant_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          ON CONFLICT ON CONSTRAINT shipments_once_per_case DO NOTHING
          RETURNING {COLUMNS}"
     ))
@@ -164,6 +176,8 @@ pub async fn insert_shipment(
     .bind(&s.pickup_address)
     .bind(s.window_start_time)
     .bind(s.window_end_time)
+    .bind(&s.buyer_id)
+    .bind(&s.merchant_id)
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(row) = inserted {
@@ -222,6 +236,9 @@ pub struct Filter {
     pub tracking_number: Option<String>,
     pub leg: Option<i16>,
     pub statuses: Vec<i16>,
+    /// A buyer's or a merchant's own shipments only.
+    pub buyer_id: Option<String>,
+    pub merchant_id: Option<String>,
 }
 
 /// Shipments matching `f`, by id ascending or descending, after `after`.
@@ -246,6 +263,12 @@ pub async fn list(
     if let Some(v) = f.leg {
         q.push(" AND leg = ").push_bind(v);
     }
+    if let Some(v) = &f.buyer_id {
+        q.push(" AND buyer_id = ").push_bind(v.clone());
+    }
+    if let Some(v) = &f.merchant_id {
+        q.push(" AND merchant_id = ").push_bind(v.clone());
+    }
     if !f.statuses.is_empty() {
         q.push(" AND status = ANY(")
             .push_bind(f.statuses.clone())
@@ -266,4 +289,73 @@ pub async fn list(
     });
     q.push(" LIMIT ").push_bind(limit);
     q.build_query_as().fetch_all(pool).await
+}
+
+/// One change of a shipment to record (SPEC §9).
+#[derive(Clone, Copy, Debug)]
+pub struct Audit<'a> {
+    /// (role, id): the caller that registered it, or the reporter of a carrier event.
+    pub actor: (&'a str, &'a str),
+    /// The status before; `None` for the registration.
+    pub from: Option<i16>,
+    /// The status after.
+    pub to: i16,
+    /// `register`, `book_pickup`, `carrier_event`.
+    pub action: &'a str,
+    /// Why.
+    pub reason: &'a str,
+    /// The causing call's request id ('' for a carrier event).
+    pub request_id: &'a str,
+}
+
+/// Appends an audit row for shipment `id`.
+pub async fn audit(tx: &mut PgConnection, id: Uuid, a: &Audit<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit (shipment_id, actor_role, actor_id, from_state, to_state, action,
+                            reason, request_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(a.actor.0)
+    .bind(a.actor.1)
+    .bind(a.from)
+    .bind(a.to)
+    .bind(a.action)
+    .bind(a.reason)
+    .bind(a.request_id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// A stored audit row.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_role: String,
+    pub actor_id: String,
+    pub from_state: Option<i16>,
+    pub to_state: i16,
+    pub action: String,
+    pub reason: String,
+    pub request_id: String,
+}
+
+/// Up to `limit` rows of shipment `id`'s trail after row `after`, oldest first.
+pub async fn audit_page(
+    pool: &PgPool,
+    id: Uuid,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<AuditRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, at, actor_role, actor_id, from_state, to_state, action, reason, request_id
+         FROM audit WHERE shipment_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+    )
+    .bind(id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
 }

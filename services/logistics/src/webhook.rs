@@ -181,7 +181,7 @@ async fn report(
         location: parsed.location,
         description: parsed.description,
     };
-    let event = match parse::carrier_event(&request, settings) {
+    let mut event = match parse::carrier_event(&request, settings) {
         Ok(e) => e,
         Err(kit::Error::InvalidArgument(v)) => {
             let fields: Vec<_> = v
@@ -200,6 +200,8 @@ async fn report(
             "the partner does not report for this carrier",
         );
     }
+    event.reporter_role = "partner".into();
+    event.reporter_id = partner.id.clone();
     match ingest::report(&hook.pool, settings.late_tolerance, &event).await {
         Ok((duplicate, shipment)) => {
             Json(json!({"duplicate": duplicate, "shipment": shipment.unwrap_or_default()}))

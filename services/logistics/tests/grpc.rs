@@ -182,6 +182,7 @@ async fn registration_and_pickups_are_idempotent() {
             nanos: 0,
         }),
         request_id: uuid::Uuid::new_v4().to_string(),
+        ..Default::default()
     };
     let mut calls = tokio::task::JoinSet::new();
     for _ in 0..5 {

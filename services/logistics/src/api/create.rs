@@ -1,6 +1,6 @@
-//! RegisterShipment and BookPickup: a shipment recorded (or found) with the events
-//! already received for its tracking number applied, in one idempotent transaction; a
-//! pickup booked through the platform's CarrierBooking first.
+//! RegisterShipment and BookPickup: a shipment recorded (or found) with its parties and
+//! its audit row, the events already received for its tracking number applied, in one
+//! idempotent transaction; a pickup booked through the platform's CarrierBooking first.
 
 use aftersales_proto::aftersales::{
     logistics::v1::{BookPickupRequest, RegisterShipmentRequest, Shipment},
@@ -18,7 +18,7 @@ use super::Api;
 use crate::{
     domain::status::Status,
     ingest, parse, render,
-    store::{self, NewShipment},
+    store::{self, Audit, NewShipment},
 };
 
 impl Api {
@@ -28,7 +28,7 @@ impl Api {
         r: RegisterShipmentRequest,
     ) -> kit::Result<Shipment> {
         let s = parse::register(&r, &self.settings)?;
-        self.register(who, "RegisterShipment", &r.request_id, &r, s)
+        self.register(who, ("RegisterShipment", "register"), &r.request_id, &r, s)
             .await
     }
 
@@ -71,16 +71,20 @@ impl Api {
             pickup_address: r.pickup_address.as_ref().map(Message::encode_to_vec),
             window_start_time: Some(p.start),
             window_end_time: Some(p.end),
+            buyer_id: r.buyer_id.clone(),
+            merchant_id: r.merchant_id.clone(),
         };
-        self.register(who, "BookPickup", &r.request_id, &r, s).await
+        self.register(who, ("BookPickup", "book_pickup"), &r.request_id, &r, s)
+            .await
     }
 
     /// Registers `s` (or finds it) and applies the events already received for its
-    /// tracking number, in one transaction with the idempotency record.
+    /// tracking number, in one transaction with its audit row (as `action`) and the
+    /// idempotency record.
     async fn register(
         &self,
         who: &Principal,
-        method: &str,
+        (method, action): (&str, &str),
         request_id: &str,
         request: &impl Message,
         s: NewShipment,
@@ -95,6 +99,19 @@ impl Api {
         store::lock_parcel(&mut tx, &s.carrier_code, &s.tracking_number).await?;
         let (mut row, created) = store::insert_shipment(&mut tx, &s).await?;
         if created {
+            let reason = format!(
+                "{} {} registered for {}",
+                row.carrier_code, row.tracking_number, row.case_name
+            );
+            let audit = Audit {
+                actor: (who.role.as_str(), &who.id),
+                from: None,
+                to: row.status,
+                action,
+                reason: &reason,
+                request_id,
+            };
+            store::audit(&mut tx, row.id, &audit).await?;
             for e in store::events(&mut tx, &s.carrier_code, &s.tracking_number).await? {
                 row = ingest::apply(&mut tx, self.settings.late_tolerance, row, &e).await?;
             }

@@ -18,7 +18,9 @@ impl Api {
         who: &Principal,
         r: ReportCarrierEventRequest,
     ) -> kit::Result<ReportCarrierEventResponse> {
-        let e = parse::carrier_event(&r, &self.settings)?;
+        let mut e = parse::carrier_event(&r, &self.settings)?;
+        e.reporter_role = who.role.as_str().to_string();
+        e.reporter_id = who.id.clone();
         if who.role == Role::Partner && !own_carrier(who, &e.carrier_code) {
             return Err(Error::PermissionDenied(
                 "a partner reports only for its own carrier".into(),

@@ -1,7 +1,7 @@
 //! The gRPC surface of `logistics`: each method authorises, hands the request to a
 //! function of its verb family returning `kit::Result`, and answers a `Status` once.
 //! `create.rs` registers shipments and books pickups, `events.rs` takes carrier events
-//! reported over gRPC, `reads.rs` answers shipments, timelines and lists.
+//! reported over gRPC, `reads.rs` answers shipments, timelines, lists and audit trails.
 
 mod create;
 mod events;
@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use aftersales_proto::aftersales::logistics::v1::{
     BookPickupRequest, GetShipmentRequest, GetShipmentTimelineRequest, GetShipmentTimelineResponse,
-    ListShipmentsRequest, ListShipmentsResponse, RegisterShipmentRequest,
-    ReportCarrierEventRequest, ReportCarrierEventResponse, Shipment,
-    logistics_service_server::LogisticsService,
+    ListShipmentAuditRequest, ListShipmentAuditResponse, ListShipmentsRequest,
+    ListShipmentsResponse, RegisterShipmentRequest, ReportCarrierEventRequest,
+    ReportCarrierEventResponse, Shipment, logistics_service_server::LogisticsService,
 };
 use kit::{
     auth::{Principal, Role, principal},
@@ -49,10 +49,16 @@ fn own_carrier(who: &Principal, carrier: &str) -> bool {
         .is_some_and(|c| c.eq_ignore_ascii_case(carrier))
 }
 
-/// A partner sees only its own carriers' shipments; everyone else allowed in sees all.
+/// Whether `who` may read shipment `s` (SPEC §9): a partner its own carriers' only, a
+/// buyer or a merchant only the shipments of their own cases, as the case owner named the
+/// parties at registration (a shipment registered without them is staff's only); staff
+/// and the services the access table lets in read every one.
 fn visible(who: &Principal, s: &ShipmentRow) -> bool {
+    let party = |id: &str| !id.is_empty() && id == who.id;
     match who.role {
         Role::Partner => own_carrier(who, &s.carrier_code),
+        Role::Buyer => party(&s.buyer_id),
+        Role::Merchant => party(&s.merchant_id),
         _ => true,
     }
 }
@@ -108,5 +114,13 @@ impl LogisticsService for Api {
     ) -> Result<Response<ListShipmentsResponse>, Status> {
         let who = principal(&req)?;
         kit::answer(self.list(&who, req.into_inner()).await)
+    }
+
+    async fn list_shipment_audit(
+        &self,
+        req: Request<ListShipmentAuditRequest>,
+    ) -> Result<Response<ListShipmentAuditResponse>, Status> {
+        let who = principal(&req)?;
+        kit::answer(self.audit(&who, req.into_inner()).await)
     }
 }

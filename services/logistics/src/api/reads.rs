@@ -1,9 +1,11 @@
 //! The reads: one shipment, the timelines of a shipment, a case or a tracking number,
-//! and keyset-paged lists; a partner sees only its own carriers' shipments.
+//! keyset-paged lists and a shipment's audit trail; each only what the caller may see
+//! (`visible`: a partner its own carriers', a buyer or a merchant their own cases').
 
 use aftersales_proto::aftersales::logistics::v1::{
-    GetShipmentTimelineRequest, GetShipmentTimelineResponse, ListShipmentsRequest,
-    ListShipmentsResponse, Shipment, ShipmentTimeline,
+    GetShipmentTimelineRequest, GetShipmentTimelineResponse, ListShipmentAuditRequest,
+    ListShipmentAuditResponse, ListShipmentsRequest, ListShipmentsResponse, Shipment,
+    ShipmentTimeline,
 };
 use kit::{Error, auth::Principal};
 
@@ -23,12 +25,39 @@ fn not_found(name: String) -> Error {
 }
 
 impl Api {
-    pub(super) async fn get(&self, who: &Principal, name: String) -> kit::Result<Shipment> {
-        let row = store::get(&self.pool, names::shipment_id(&name)?)
+    /// The shipment `name` if `who` may see it; NOT_FOUND otherwise, so a foreign
+    /// shipment's existence never leaks.
+    async fn visible(&self, who: &Principal, name: &str) -> kit::Result<ShipmentRow> {
+        store::get(&self.pool, names::shipment_id(name)?)
             .await?
             .filter(|s| visible(who, s))
-            .ok_or_else(|| not_found(name.clone()))?;
-        Ok(render::shipment(&row))
+            .ok_or_else(|| not_found(name.to_string()))
+    }
+
+    pub(super) async fn get(&self, who: &Principal, name: String) -> kit::Result<Shipment> {
+        Ok(render::shipment(&self.visible(who, &name).await?))
+    }
+
+    /// ListShipmentAudit: the trail of a shipment the caller may see, oldest first.
+    pub(super) async fn audit(
+        &self,
+        who: &Principal,
+        r: ListShipmentAuditRequest,
+    ) -> kit::Result<ListShipmentAuditResponse> {
+        let page = kit::audit::page(r.page_size, &r.page_token)?;
+        let shipment = self.visible(who, &r.parent).await?;
+        let mut rows = store::audit_page(
+            &self.pool,
+            shipment.id,
+            page.after.unwrap_or(0),
+            page.fetch(),
+        )
+        .await?;
+        let next_page_token = page.finish(&mut rows, |a| a.id.to_string());
+        Ok(ListShipmentAuditResponse {
+            entries: rows.iter().map(render::audit).collect(),
+            next_page_token,
+        })
     }
 
     pub(super) async fn timeline(
@@ -36,7 +65,7 @@ impl Api {
         who: &Principal,
         r: GetShipmentTimelineRequest,
     ) -> kit::Result<GetShipmentTimelineResponse> {
-        let rows = match parse::timeline(&r)? {
+        let rows = match parse::timeline(who, &r)? {
             Timeline::Name(id) => store::get(&self.pool, id).await?.into_iter().collect(),
             Timeline::Filter(f) => store::list(&self.pool, &f, None, false, 100).await?,
         };

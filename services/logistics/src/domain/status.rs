@@ -87,6 +87,21 @@ impl Status {
         })
     }
 
+    /// The contract's enum name without its prefix, as audit entries name states.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Registered => "REGISTERED",
+            Self::PickupBooked => "PICKUP_BOOKED",
+            Self::PickedUp => "PICKED_UP",
+            Self::InTransit => "IN_TRANSIT",
+            Self::OutForDelivery => "OUT_FOR_DELIVERY",
+            Self::Delivered => "DELIVERED",
+            Self::Exception => "EXCEPTION",
+            Self::ReturnedToSender => "RETURNED_TO_SENDER",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
+
     /// Delivered, returned or cancelled: nothing moves it any more.
     pub fn is_final(self) -> bool {
         matches!(
@@ -207,6 +222,16 @@ mod tests {
         );
         assert_eq!(late_by(Some(t(0)), t(73), tol), Some(Duration::hours(73)));
         assert_eq!(late_by(None, t(500), tol), None, "no promise, no lateness");
+    }
+
+    #[test]
+    fn status_names_are_the_contracts() {
+        use aftersales_proto::aftersales::logistics::v1::ShipmentStatus;
+        for n in 1..=9 {
+            let ours = Status::from_i16(n).unwrap().as_str();
+            let theirs = ShipmentStatus::try_from(n as i32).unwrap().as_str_name();
+            assert_eq!(theirs, format!("SHIPMENT_STATUS_{ours}"));
+        }
     }
 
     #[test]
