@@ -65,13 +65,13 @@ pub fn event_shipment(s: &ShipmentRow) -> Shipment {
     }
 }
 
-/// A carrier event as domain events carry it: what happened and when, without the
-/// carrier's free text (a location or description may name the signer, a locker, a
-/// courier's phone); GetShipmentTimeline has it for those who may read it.
+/// A carrier event as domain events carry it: what happened, when, and the carrier's
+/// status text (returns shows why a parcel was lost or sent back), without the scan's
+/// location, which no consumer needs (it may be a locker at the buyer's door);
+/// GetShipmentTimeline has it for those who may read it.
 pub fn event_tracking(e: &EventRow) -> TrackingEvent {
     TrackingEvent {
         location: String::new(),
-        description: String::new(),
         ..event(e)
     }
 }
