@@ -1,15 +1,20 @@
 //! Other services' events that move requests on: logistics reports a parcel delivered,
-//! refunds reports refunds requested and settled, complaints issues a ruling on a
-//! dispute. Each event is applied once (inbox); a duplicate or out-of-order event finds
-//! the request in another state and changes nothing.
+//! scanned, in trouble or returned to its sender; refunds reports refunds requested,
+//! settled, failed or escalated; complaints issues a ruling on a dispute. Each event is
+//! applied once (inbox); a duplicate or out-of-order event finds the request in another
+//! state and changes nothing. Of logistics' shipment only the non-personal fields are
+//! read (name, case, leg, status, promised and delivered times), never addresses.
 
 use std::sync::Arc;
 
 use aftersales_proto::aftersales::{
     common::v1::EventEnvelope,
     complaints::v1::{RulingIssued, RulingOutcome},
-    logistics::v1::{ShipmentDelivered, ShipmentLeg},
-    refunds::v1::{RefundKind, RefundRequested, RefundSettled},
+    logistics::v1::{
+        Shipment, ShipmentDelivered, ShipmentException, ShipmentLeg, ShipmentStatus,
+        ShipmentStatusChanged, TrackingEvent,
+    },
+    refunds::v1::{RefundEscalated, RefundFailed, RefundKind, RefundRequested, RefundSettled},
 };
 use chrono::Utc;
 use kit::{
@@ -23,7 +28,10 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
-    domain::machine::{Command, Outcome},
+    domain::{
+        case::{ParcelCause, RefundProblemKind},
+        machine::{Command, Leg, Outcome},
+    },
     names,
     settings::Settings,
     store,
@@ -38,6 +46,48 @@ pub struct Consumer {
 
 fn case_id(name: &str) -> Option<Uuid> {
     kit::names::id(names::RETURNS, name)
+}
+
+/// The request and leg a shipment travels for, if it is one of ours.
+fn shipment_of(s: &Option<Shipment>) -> Option<(Uuid, Leg, &Shipment)> {
+    let s = s.as_ref()?;
+    let leg = match ShipmentLeg::try_from(s.leg) {
+        Ok(ShipmentLeg::Return) => Leg::Return,
+        Ok(ShipmentLeg::Replacement) => Leg::Replacement,
+        _ => return None,
+    };
+    Some((case_id(&s.case_name)?, leg, s))
+}
+
+/// When the carrier says a tracking event happened (now, if it does not say).
+fn event_time(e: &Option<TrackingEvent>) -> chrono::DateTime<Utc> {
+    e.as_ref()
+        .and_then(|e| e.event_time.as_ref())
+        .and_then(from_ts)
+        .unwrap_or_else(Utc::now)
+}
+
+/// The carrier's description of an event (no personal data: a status text).
+fn description(e: &Option<TrackingEvent>) -> String {
+    e.as_ref()
+        .map(|e| e.description.clone())
+        .unwrap_or_default()
+}
+
+/// What a refund problem is shown as on the request. Not refunds' text itself: that
+/// carries the payment gateway's error, which merchants are not to receive; the
+/// platform desk reads it on the refund.
+fn problem_reason(kind: RefundProblemKind, why: &str) -> String {
+    match kind {
+        RefundProblemKind::Failed => "the payment gateway declined the payout".into(),
+        RefundProblemKind::Escalated if why.starts_with("payout retries exhausted") => {
+            "payout retries exhausted".into()
+        }
+        RefundProblemKind::Escalated if why.contains("settlement deadline") => {
+            "not settled before the settlement deadline".into()
+        }
+        RefundProblemKind::Escalated => "the refund needs the platform desk".into(),
+    }
 }
 
 /// The command an event means for a request, if it is about one.
@@ -67,6 +117,76 @@ fn command(e: &EventEnvelope) -> anyhow::Result<Option<(Uuid, Command)>> {
                 _ => return Ok(None),
             };
             Some((id, cmd))
+        }
+        "aftersales.logistics.v1.ShipmentStatusChanged" => {
+            let d = ShipmentStatusChanged::decode(data)?;
+            let Some((id, leg, s)) = shipment_of(&d.shipment) else {
+                return Ok(None);
+            };
+            let at = event_time(&d.event);
+            let cmd = match ShipmentStatus::try_from(s.status) {
+                Ok(ShipmentStatus::ReturnedToSender) => Command::ParcelLost {
+                    leg,
+                    cause: ParcelCause::ReturnedToSender,
+                    detail: description(&d.event),
+                    at,
+                },
+                // the carrier has the parcel: proof of shipment (an exception's own
+                // path comes with ShipmentException)
+                Ok(
+                    ShipmentStatus::PickedUp
+                    | ShipmentStatus::InTransit
+                    | ShipmentStatus::OutForDelivery
+                    | ShipmentStatus::Exception,
+                ) => Command::ParcelSeen {
+                    leg,
+                    shipment: s.name.clone(),
+                    promised: s.promised_delivery_time.as_ref().and_then(from_ts),
+                    at,
+                },
+                // delivered comes with ShipmentDelivered; the rest is not the carrier's
+                _ => return Ok(None),
+            };
+            Some((id, cmd))
+        }
+        "aftersales.logistics.v1.ShipmentException" => {
+            let d = ShipmentException::decode(data)?;
+            let Some((id, leg, _)) = shipment_of(&d.shipment) else {
+                return Ok(None);
+            };
+            let cmd = Command::ParcelLost {
+                leg,
+                cause: ParcelCause::Exception,
+                detail: description(&d.event),
+                at: event_time(&d.event),
+            };
+            Some((id, cmd))
+        }
+        "aftersales.refunds.v1.RefundFailed" => {
+            let r = RefundFailed::decode(data)?;
+            let kind = RefundProblemKind::Failed;
+            case_id(&r.source_case).map(|id| {
+                let cmd = Command::RefundProblem {
+                    refund: r.refund,
+                    kind,
+                    reason: problem_reason(kind, &r.error),
+                    at: Utc::now(),
+                };
+                (id, cmd)
+            })
+        }
+        "aftersales.refunds.v1.RefundEscalated" => {
+            let r = RefundEscalated::decode(data)?;
+            let kind = RefundProblemKind::Escalated;
+            case_id(&r.source_case).map(|id| {
+                let cmd = Command::RefundProblem {
+                    refund: r.refund,
+                    kind,
+                    reason: problem_reason(kind, &r.reason),
+                    at: Utc::now(),
+                };
+                (id, cmd)
+            })
         }
         "aftersales.refunds.v1.RefundRequested" => {
             let r = RefundRequested::decode(data)?;
@@ -103,7 +223,14 @@ fn command(e: &EventEnvelope) -> anyhow::Result<Option<(Uuid, Command)>> {
                 _ => return Ok(None),
             };
             let complaint = r.context.map(|c| c.case_name).unwrap_or_default();
-            case_id(&r.subject_case).map(|id| (id, Command::Ruling { complaint, outcome }))
+            // the address and carriers are the merchant's policy's, filled in `handle`
+            let cmd = Command::Ruling {
+                complaint,
+                outcome,
+                address: None,
+                carriers: Vec::new(),
+            };
+            case_id(&r.subject_case).map(|id| (id, cmd))
         }
         _ => None,
     })
@@ -128,7 +255,7 @@ impl Consumer {
     }
 
     async fn handle(&self, e: EventEnvelope) -> anyhow::Result<()> {
-        let Some((id, cmd)) = command(&e)? else {
+        let Some((id, mut cmd)) = command(&e)? else {
             return Ok(());
         };
         let mut tx = self.pool.begin().await?;
@@ -140,6 +267,13 @@ impl Consumer {
             return Ok(());
         };
         let policy = transition::policy(&mut tx, &before.merchant_id).await?;
+        if let Command::Ruling {
+            address, carriers, ..
+        } = &mut cmd
+        {
+            *address = policy.return_address.clone();
+            *carriers = policy.carrier_options.clone();
+        }
         let action = cmd.action();
         let by = By {
             role: "service",

@@ -11,8 +11,8 @@ use aftersales_proto::aftersales::{
     refunds::v1::{CreateRefundRequest, RefundKind},
     returns::v1::{
         DisputeOpened, ReplacementShipped, ReturnApproved, ReturnCancelled, ReturnClosed,
-        ReturnCompleted, ReturnInspected, ReturnOverdue, ReturnRejected, ReturnRequested,
-        ReturnRevised, ReturnShipped, dispute_opened::Origin,
+        ReturnCompleted, ReturnEscalated, ReturnInspected, ReturnOverdue, ReturnParcelLost,
+        ReturnRejected, ReturnRequested, ReturnRevised, ReturnShipped, dispute_opened::Origin,
     },
 };
 use kit::{
@@ -20,6 +20,8 @@ use kit::{
     sla,
     time::ts,
 };
+
+mod notice;
 
 use crate::{
     domain::{
@@ -165,12 +167,14 @@ fn shipment(out: &mut Batch, c: &Case, leg: Leg) {
         ),
     };
     let Some(p) = parcel else { return };
-    let key = format!("{}:shipment:{name}", c.name());
+    // per tracking number: a return parcel the carrier brought back is shipped again
+    let key = format!("{}:shipment:{name}:{}", c.name(), p.tracking_number);
     let req = RegisterShipmentRequest {
         case_name: c.name(),
         leg: proto_leg as i32,
         carrier_code: p.carrier_code.clone(),
         tracking_number: p.tracking_number.clone(),
+        promised_delivery_time: p.promised.map(ts),
         request_id: request_id_for(&key),
         ..Default::default()
     };
@@ -241,6 +245,7 @@ fn publish(out: &mut Batch, c: &Case, event: &Event) {
                 origin: match origin {
                     DisputeOrigin::Appeal => Origin::Appeal,
                     DisputeOrigin::InspectionFailed => Origin::InspectionFailed,
+                    DisputeOrigin::ParcelUntracked => Origin::ParcelUntracked,
                 } as i32,
                 raised_by: Some(actor(c, *by)),
                 statement: statement.clone(),
@@ -304,6 +309,31 @@ fn publish(out: &mut Batch, c: &Case, event: &Event) {
             };
             out.event(SOURCE, TOPIC, &subject, &ev);
         }
+        Event::ParcelLost { leg } => {
+            let p = c.parcel(*leg);
+            let problem = p.and_then(|p| p.problem.as_ref());
+            let ev = ReturnParcelLost {
+                context: ctx,
+                leg: leg.as_str().into(),
+                cause: problem.map_or(0, |x| render::parcel_cause(x.cause) as i32),
+                detail: problem.map(|x| x.detail.clone()).unwrap_or_default(),
+                outcome: problem
+                    .map(|x| x.outcome.as_str().to_string())
+                    .unwrap_or_default(),
+                carrier_code: p.map(|p| p.carrier_code.clone()).unwrap_or_default(),
+                tracking_number: p.map(|p| p.tracking_number.clone()).unwrap_or_default(),
+            };
+            out.event(SOURCE, TOPIC, &subject, &ev);
+        }
+        Event::Escalated { cause, detail } => {
+            let ev = ReturnEscalated {
+                context: ctx,
+                cause: (*cause).into(),
+                detail: detail.clone(),
+                escalate_time: Some(ts(c.updated)),
+            };
+            out.event(SOURCE, TOPIC, &subject, &ev);
+        }
     }
 }
 
@@ -324,26 +354,17 @@ fn actor(c: &Case, p: Party) -> Actor {
     }
 }
 
-/// Tells `to` about the request. The key includes the state and clock sequence, so the
-/// same step notifies once however often it is replayed, and a later step again.
+/// Tells `to` about the request. One notification per (request, step, party): the key
+/// is the step (the request's transition count) with the party and template, so a
+/// replayed step notifies nobody twice and a later step (even to the same state with
+/// the same template, such as a second refund problem) notifies again.
 pub fn notify(out: &mut Batch, c: &Case, to: Party, template: &str) {
-    let key = format!(
-        "{}:notify:{template}:{:?}:{}:{}",
-        c.name(),
-        to,
-        c.state as i16,
-        c.clock_seq
-    );
+    let key = notify_key(c, to, template);
     let req = SendRequest {
         notification_id: request_id_for(&key),
-        recipient: Some(actor(c, to)),
+        recipient: Some(recipient(c, to)),
         template: template.into(),
-        params: [
-            ("case".to_string(), c.name()),
-            ("state".to_string(), c.state.as_str().to_string()),
-            ("order".to_string(), c.order_id.clone()),
-        ]
-        .into(),
+        params: notice::params(c, to).into_iter().collect(),
         ..Default::default()
     };
     out.command(
@@ -354,9 +375,56 @@ pub fn notify(out: &mut Batch, c: &Case, to: Party, template: &str) {
     );
 }
 
+/// The outbox key (and so the notification id) of telling `to` with `template` at the
+/// request's current step.
+fn notify_key(c: &Case, to: Party, template: &str) -> String {
+    format!("{}:notify:{}:{template}:{:?}", c.name(), c.step, to)
+}
+
+/// Who a notification goes to: the buyer, the merchant, or the platform desk (the
+/// agents' shared queue, [`notice::DESK`]).
+fn recipient(c: &Case, to: Party) -> Actor {
+    match to {
+        Party::Platform => Actor {
+            role: ActorRole::Agent as i32,
+            id: notice::DESK.into(),
+        },
+        _ => actor(c, to),
+    }
+}
+
 /// The span of the clock `c` runs now, if any, under the merchant's policy.
 pub fn running_span(settings: &Settings, c: &Case, policy: &Policy) -> Option<Span> {
-    c.clock
-        .as_ref()
-        .map(|k| clocks::span(k.kind, settings.clock_override(k.kind), policy))
+    c.clock.as_ref().map(|k| {
+        let overridden = settings.clock_override(k.kind);
+        clocks::span(k.kind, overridden, policy, &settings.platform, c)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{fixture::case, kinds::Kind};
+
+    #[test]
+    fn one_notification_per_request_step_and_party() {
+        let mut c = case(Kind::ReturnRefund);
+        c.step = 4;
+        let k = notify_key(&c, Party::Buyer, "return_approved");
+        assert_eq!(
+            k,
+            notify_key(&c, Party::Buyer, "return_approved"),
+            "replayed"
+        );
+        assert_ne!(k, notify_key(&c, Party::Merchant, "return_approved"));
+        let mut later = c.clone();
+        later.step = 5;
+        assert_ne!(
+            k,
+            notify_key(&later, Party::Buyer, "return_approved"),
+            "a later step with the same state, clock and template is told again"
+        );
+        assert_eq!(recipient(&c, Party::Platform).id, notice::DESK);
+        assert_eq!(recipient(&c, Party::Buyer).id, "buyer-1");
+    }
 }

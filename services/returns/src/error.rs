@@ -52,6 +52,12 @@ impl From<Refusal> for Error {
                 description: format!("cannot {action} in state {}", state.as_str()),
             },
             Refusal::Invalid { field, why } => Error::invalid(field, why),
+            Refusal::Precondition { reason, why } => Error::FailedPrecondition {
+                reason,
+                kind: "STATE",
+                subject: "return".into(),
+                description: why,
+            },
         }
     }
 }

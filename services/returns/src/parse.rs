@@ -133,14 +133,18 @@ pub fn revise(r: &ReviseReturnRequest) -> kit::Result<(Option<Kind>, Option<Reas
     Ok((Kind::from_i32(r.kind), Reason::from_i32(r.reason)))
 }
 
+/// At most 10 carrier codes, none empty or too long.
+fn carriers_ok(codes: &[String]) -> bool {
+    codes.len() <= 10
+        && codes
+            .iter()
+            .all(|c| !c.is_empty() && c.len() <= validate::CARRIER_CODE_MAX)
+}
+
 /// ApproveReturn.
 pub fn approve(r: &ApproveReturnRequest) -> kit::Result<Command> {
     let mut v = Violations::new();
-    if r.carrier_options.len() > 10
-        || r.carrier_options
-            .iter()
-            .any(|c| c.is_empty() || c.len() > validate::CARRIER_CODE_MAX)
-    {
+    if !carriers_ok(&r.carrier_options) {
         v.add("carrier_options", "at most 10 carrier codes");
     }
     validate::text(&mut v, "note", &r.note, 1000);
@@ -201,12 +205,14 @@ pub fn submit_shipment(r: &SubmitReturnShipmentRequest) -> kit::Result<(Command,
     {
         v.add("shipping_cost", "not negative, with an ISO-4217 currency");
     }
+    let promised = promised_delivery(&mut v, r.promised_delivery_time.as_ref());
     v.finish()?;
     let cost = r.shipping_cost.clone();
     let cmd = Command::SubmitShipment {
         carrier: r.carrier_code.to_ascii_lowercase(),
         tracking: r.tracking_number.clone(),
         cost_minor: cost.as_ref().map(|m| m.amount_minor),
+        promised,
     };
     Ok((cmd, cost))
 }
@@ -248,11 +254,26 @@ pub fn inspect(r: &InspectReturnRequest) -> kit::Result<Command> {
 pub fn ship_replacement(r: &ShipReplacementRequest) -> kit::Result<Command> {
     let mut v = Violations::new();
     parcel(&mut v, &r.carrier_code, &r.tracking_number);
+    let promised = promised_delivery(&mut v, r.promised_delivery_time.as_ref());
     v.finish()?;
     Ok(Command::ShipReplacement {
         carrier: r.carrier_code.to_ascii_lowercase(),
         tracking: r.tracking_number.clone(),
+        promised,
     })
+}
+
+/// A carrier's promised delivery time, if given: a valid instant.
+fn promised_delivery(
+    v: &mut Violations,
+    t: Option<&prost_types::Timestamp>,
+) -> Option<DateTime<Utc>> {
+    let t = t?;
+    let at = from_ts(t);
+    if at.is_none() {
+        v.add("promised_delivery_time", "is not a valid time");
+    }
+    at
 }
 
 /// A ListReturns query: what to list, in which order, from where.
@@ -340,6 +361,9 @@ pub fn upsert_policy(
         ));
     }
     validate::request_id(&mut v, &r.request_id);
+    if !carriers_ok(&p.carrier_options) {
+        v.add("policy.carrier_options", "at most 10 carrier codes");
+    }
     let policy = policy(&p);
     for (field, why) in policy.violations() {
         v.add(format!("policy.{field}"), why);
@@ -410,5 +434,10 @@ pub fn policy(p: &MerchantPolicy) -> Policy {
         repair_warranty_months: p.repair_warranty_months,
         spare_unit_offered: p.spare_unit_offered,
         return_address: p.return_address.as_ref().map(address),
+        carrier_options: p
+            .carrier_options
+            .iter()
+            .map(|c| c.to_ascii_lowercase())
+            .collect(),
     }
 }

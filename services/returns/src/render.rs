@@ -7,8 +7,9 @@ use aftersales_proto::aftersales::{
         Money,
     },
     returns::v1::{
-        Approval, Inspection, MerchantPolicy, ParcelInfo, RefundSummary, Rejection, Return,
-        ReviewPromise, ShippingFeeAllocation, ShippingPayer,
+        Approval, Inspection, MerchantPolicy, ParcelInfo, ParcelProblem, RefundProblem,
+        RefundSummary, Rejection, Return, ReviewPromise, ShippingFeeAllocation, ShippingPayer,
+        parcel_problem::Cause,
     },
 };
 use chrono::{DateTime, Utc};
@@ -16,7 +17,7 @@ use kit::time::ts;
 
 use crate::{
     domain::{
-        case::{Address, Case, Evidence, Parcel},
+        case::{Address, Case, Evidence, Parcel, ParcelCause},
         kinds::State,
         lateness,
         policy::{Payer, Policy},
@@ -56,6 +57,23 @@ fn parcel(p: &Parcel) -> ParcelInfo {
         shipment: p.shipment.clone().unwrap_or_default(),
         shipped_time: Some(ts(p.shipped_at)),
         delivered_time: p.delivered_at.map(ts),
+        promised_delivery_time: p.promised.map(ts),
+        carrier_seen_time: p.carrier_seen.map(ts),
+        problem: p.problem.as_ref().map(|x| ParcelProblem {
+            cause: parcel_cause(x.cause) as i32,
+            detail: x.detail.clone(),
+            report_time: Some(ts(x.at)),
+            outcome: x.outcome.as_str().into(),
+        }),
+    }
+}
+
+/// A lost parcel's cause as the contract names it.
+pub fn parcel_cause(c: ParcelCause) -> Cause {
+    match c {
+        ParcelCause::Exception => Cause::CarrierException,
+        ParcelCause::ReturnedToSender => Cause::ReturnedToSender,
+        ParcelCause::TransitExpired => Cause::TransitExpired,
     }
 }
 
@@ -66,9 +84,13 @@ fn money(minor: i64, currency: &str) -> Option<Money> {
     })
 }
 
-fn waiting_on(state: State) -> ActorRole {
+fn waiting_on(c: &Case) -> ActorRole {
     use State::*;
-    match state {
+    // a clock that ran out and was escalated waits on the platform desk
+    if c.clock.as_ref().is_some_and(|k| k.escalated.is_some()) {
+        return ActorRole::Agent;
+    }
+    match c.state {
         Requested | Inspecting | AwaitingReplacement => ActorRole::Merchant,
         AwaitingReturnShipment | AwaitingBuyerConfirmation | Rejected => ActorRole::Buyer,
         InDispute => ActorRole::Arbitrator,
@@ -98,7 +120,7 @@ pub fn request(c: &Case, now: DateTime<Utc>) -> Return {
             kind: k.kind.as_str().into(),
             due_time: k.due.map(ts),
             timer: kit::sla::timer_name(&names::timer_id(c, k.seq)),
-            waiting_on: waiting_on(c.state) as i32,
+            waiting_on: waiting_on(c) as i32,
             ..Default::default()
         }),
         approval: c.approval.as_ref().map(|a| Approval {
@@ -142,6 +164,17 @@ pub fn request(c: &Case, now: DateTime<Utc>) -> Return {
         create_time: Some(ts(c.created)),
         update_time: Some(ts(c.updated)),
         close_time: c.closed.map(ts),
+        refund_problems: c
+            .refund_problems
+            .iter()
+            .map(|p| RefundProblem {
+                refund: p.refund.clone(),
+                kind: p.kind.as_str().into(),
+                reason: p.reason.clone(),
+                report_time: Some(ts(p.since)),
+                resolve_time: p.until.map(ts),
+            })
+            .collect(),
     }
 }
 
@@ -182,6 +215,7 @@ pub fn policy_out(merchant: &str, p: &Policy, updated: Option<DateTime<Utc>>) ->
         spare_unit_offered: p.spare_unit_offered,
         update_time: updated.map(ts),
         return_address: p.return_address.as_ref().map(address_out),
+        carrier_options: p.carrier_options.clone(),
     }
 }
 

@@ -48,19 +48,27 @@ pub async fn policy(conn: &mut PgConnection, merchant: &str) -> Result<Policy, s
         .unwrap_or_default())
 }
 
-/// Dates a freshly started clock from its span under `policy`.
+/// Dates a freshly started clock from its span under `policy` and the settings.
 pub fn date_clock(settings: &Settings, policy: &Policy, c: &mut Case) {
-    if let Some(clock) = c.clock.as_mut()
-        && clock.due.is_none()
+    let Some(clock) = c.clock.as_ref().filter(|k| k.due.is_none()) else {
+        return;
+    };
+    let (kind, start) = (clock.kind, clock.start);
+    let span = clocks::span(
+        kind,
+        settings.clock_override(kind),
+        policy,
+        &settings.platform,
+        c,
+    );
+    let due = clocks::due(&span, start);
+    if let Some(k) = c.clock.as_mut() {
+        k.due = Some(due);
+    }
+    if kind == ClockKind::RejectAppeal
+        && let Some(r) = c.rejection.as_mut()
     {
-        let span = clocks::span(clock.kind, settings.clock_override(clock.kind), policy);
-        let due = clocks::due(&span, clock.start);
-        clock.due = Some(due);
-        if clock.kind == ClockKind::RejectAppeal
-            && let Some(r) = c.rejection.as_mut()
-        {
-            r.appeal_deadline = Some(due);
-        }
+        r.appeal_deadline = Some(due);
     }
 }
 

@@ -139,6 +139,7 @@ async fn a_late_replacement_accrues_the_penalty_and_reports_it_to_refunds() {
             carrier_code: "sf".into(),
             tracking_number: "SF800003".into(),
             request_id: rid(),
+            promised_delivery_time: None,
         },
         &s.merchant,
     ))

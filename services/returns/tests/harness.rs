@@ -136,6 +136,7 @@ impl Suite {
                         currency: "CNY".into(),
                     }),
                     request_id: rid(),
+                    promised_delivery_time: None,
                 },
                 &self.buyer,
             ))

@@ -210,6 +210,7 @@ async fn an_exchange_ships_a_replacement_that_the_buyer_confirms() {
                 carrier_code: "sf".into(),
                 tracking_number: "SF900003".into(),
                 request_id: rid(),
+                promised_delivery_time: None,
             },
             &s.merchant,
         ))

@@ -144,6 +144,7 @@ impl Api {
                 start: now,
                 due: None,
                 seq: 1,
+                escalated: None,
             }),
             clock_seq: 1,
             approval: None,
@@ -167,6 +168,8 @@ impl Api {
             created: now,
             updated: now,
             closed: None,
+            refund_problems: Vec::new(),
+            step: 0,
         };
         transition::date_clock(&self.settings, &policy, &mut case);
 

@@ -52,6 +52,11 @@ pub struct Clock {
     /// Bumped for every new clock: part of the SLA timer id, so a stale expiry of an
     /// earlier clock is recognised and ignored.
     pub seq: u32,
+    /// Set when it ran out and the request was escalated to the platform desk while it
+    /// stays where it is (a dispute not ruled, a late refund or replacement): the wait
+    /// goes on under the desk's eyes, and callers see the desk as the one to act.
+    #[serde(default)]
+    pub escalated: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +83,88 @@ pub struct Parcel {
     pub shipment: Option<String>,
     pub shipped_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
+    /// The carrier's promised delivery, if known: the transit clock runs to it + 72 h.
+    #[serde(default)]
+    pub promised: Option<DateTime<Utc>>,
+    /// When the carrier first reported the parcel: the proof of shipment.
+    #[serde(default)]
+    pub carrier_seen: Option<DateTime<Utc>>,
+    /// Set when the parcel took the lost-parcel path.
+    #[serde(default)]
+    pub problem: Option<ParcelProblem>,
+}
+
+/// What happened to a parcel that took the lost-parcel path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ParcelCause {
+    /// The carrier reported an exception (lost, damaged, refused).
+    Exception = 1,
+    /// The carrier returned it to its sender.
+    ReturnedToSender = 2,
+    /// Not delivered by the promise (or the default transit span) plus 72 h.
+    TransitExpired = 3,
+}
+
+/// What the request did about a lost parcel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LostOutcome {
+    /// A return parcel the carrier acknowledged: the seller bears the transit risk and
+    /// the request proceeds as if inspected and passed.
+    SellerBearsRisk,
+    /// A replacement the buyer did not receive: refund-only "not received".
+    RefundNotReceived,
+    /// The return parcel came back to the buyer: ship it again.
+    ShipAgain,
+    /// A return parcel the carrier never reported: arbitration decides.
+    Dispute,
+}
+
+impl LostOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SellerBearsRisk => "seller_bears_risk",
+            Self::RefundNotReceived => "refund_not_received",
+            Self::ShipAgain => "ship_again",
+            Self::Dispute => "dispute",
+        }
+    }
+}
+
+/// A parcel's trip gone wrong.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParcelProblem {
+    pub cause: ParcelCause,
+    pub detail: String,
+    pub at: DateTime<Utc>,
+    pub outcome: LostOutcome,
+}
+
+/// Whether refunds reported a refund failed (the gateway declined) or escalated
+/// (retries exhausted, settlement clock ran out).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RefundProblemKind {
+    Failed,
+    Escalated,
+}
+
+impl RefundProblemKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Failed => "failed",
+            Self::Escalated => "escalated",
+        }
+    }
+}
+
+/// A refund of the request in trouble at the payment gateway. From `since` until
+/// `until` (its settlement) the delay is not the merchant's: no late penalty accrues.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundProblem {
+    pub refund: String,
+    pub kind: RefundProblemKind,
+    pub reason: String,
+    pub since: DateTime<Utc>,
+    pub until: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,6 +202,8 @@ pub struct Refunds {
 pub enum DisputeOrigin {
     Appeal = 1,
     InspectionFailed = 2,
+    /// The return parcel's transit clock ran out and the carrier never reported it.
+    ParcelUntracked = 3,
 }
 
 /// A request.
@@ -160,11 +249,39 @@ pub struct Case {
     pub created: DateTime<Utc>,
     pub updated: DateTime<Utc>,
     pub closed: Option<DateTime<Utc>>,
+    /// Refunds that failed or were escalated, oldest first.
+    #[serde(default)]
+    pub refund_problems: Vec<RefundProblem>,
+    /// Transitions applied so far: the step a notification belongs to, so each
+    /// (request, step, party) is notified once however often a step is replayed.
+    #[serde(default)]
+    pub step: u32,
 }
 
 impl Case {
     /// The resource name.
     pub fn name(&self) -> String {
         format!("returns/{}", self.id)
+    }
+
+    /// The parcel of `leg`, if shipped.
+    pub fn parcel(&self, leg: super::machine::Leg) -> Option<&Parcel> {
+        match leg {
+            super::machine::Leg::Return => self.return_parcel.as_ref(),
+            super::machine::Leg::Replacement => self.replacement_parcel.as_ref(),
+        }
+    }
+
+    /// The parcel of `leg`, to change.
+    pub fn parcel_mut(&mut self, leg: super::machine::Leg) -> Option<&mut Parcel> {
+        match leg {
+            super::machine::Leg::Return => self.return_parcel.as_mut(),
+            super::machine::Leg::Replacement => self.replacement_parcel.as_mut(),
+        }
+    }
+
+    /// The refund problem still open, if any.
+    pub fn open_refund_problem(&self) -> Option<&RefundProblem> {
+        self.refund_problems.iter().find(|p| p.until.is_none())
     }
 }

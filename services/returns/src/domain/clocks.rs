@@ -1,5 +1,5 @@
-//! The clocks of the flow (SPEC §3 table): how long each runs, when it runs out, and
-//! what its expiry means.
+//! The clocks of the flow (SPEC §3 table, §9 "no case waits forever"): how long each
+//! runs, when it runs out, what its expiry means, and which clocks guard each state.
 
 use std::{sync::LazyLock, time::Duration};
 
@@ -7,10 +7,43 @@ use calendar::BusinessCalendar;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{machine::Command, policy::Policy};
+use super::{
+    case::Case,
+    kinds::State,
+    machine::{Command, Leg},
+    policy::Policy,
+};
 
 /// Parsed once: the calendar data is compiled in.
 static CN: LazyLock<BusinessCalendar> = LazyLock::new(BusinessCalendar::china_mainland);
+
+/// A parcel more than 72 h past its promised delivery is late (seed 002: "物流超过承诺
+/// 时效72小时"), and one not delivered by then is treated as lost.
+pub const TRANSIT_TOLERANCE: Duration = Duration::from_secs(72 * 3600);
+
+/// How long a merchant that was auto-approved without a return address on its policy
+/// has to supply one: the shorter review promise (24 h), since the buyer is waiting.
+pub const RETURN_ADDRESS_SPAN: Duration = Duration::from_secs(24 * 3600);
+
+/// The platform's own spans (settings, with these defaults).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlatformSpans {
+    /// How long arbitration has to rule on a dispute before the platform desk is
+    /// alerted (`RETURNS_DISPUTE_RULING_SPAN`, default 7 days).
+    pub dispute_ruling: Duration,
+    /// The transit time assumed when the carrier promised no delivery time
+    /// (`RETURNS_DEFAULT_TRANSIT`, default 7 days; the 72 h tolerance comes on top).
+    pub default_transit: Duration,
+}
+
+impl Default for PlatformSpans {
+    fn default() -> Self {
+        Self {
+            dispute_ruling: Duration::from_secs(7 * 86_400),
+            default_transit: Duration::from_secs(7 * 86_400),
+        }
+    }
+}
 
 /// A clock of the flow; its name is the SLA timer kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,12 +54,24 @@ pub enum ClockKind {
     BuyerReturnShipment,
     /// The merchant inspects after delivery: 3 working days; expiry passes it.
     MerchantInspection,
-    /// Refund or replacement after inspection: 7 working days; expiry makes it late.
+    /// Refund or replacement after inspection: 7 working days; expiry makes it late
+    /// and escalates it to the platform desk.
     RefundOrReplacement,
     /// The buyer confirms the replacement: 7 days after delivery; expiry confirms.
     ReplacementConfirmation,
     /// The buyer may revise or appeal a rejection: policy days (5); expiry closes.
     RejectAppeal,
+    /// Arbitration rules on a dispute: the platform's span (7 days); expiry escalates
+    /// to the platform desk.
+    DisputeRuling,
+    /// The buyer's parcel travels: promised delivery (or the default transit) + 72 h;
+    /// expiry takes the lost-parcel path.
+    ReturnTransit,
+    /// The replacement travels: as the return parcel; expiry refunds the buyer.
+    ReplacementTransit,
+    /// An auto-approved request waits for the merchant's return address: 24 h; expiry
+    /// escalates to the platform desk, which supplies it.
+    ReturnAddress,
 }
 
 /// How long a clock runs.
@@ -48,6 +93,10 @@ impl ClockKind {
             Self::RefundOrReplacement => "refund_or_replacement",
             Self::ReplacementConfirmation => "replacement_confirmation",
             Self::RejectAppeal => "reject_appeal",
+            Self::DisputeRuling => "dispute_ruling",
+            Self::ReturnTransit => "return_transit",
+            Self::ReplacementTransit => "replacement_transit",
+            Self::ReturnAddress => "return_address",
         }
     }
 
@@ -55,40 +104,102 @@ impl ClockKind {
         Self::ALL.iter().copied().find(|k| k.as_str() == s)
     }
 
-    pub const ALL: [ClockKind; 6] = [
+    pub const ALL: [ClockKind; 10] = [
         Self::MerchantReview,
         Self::BuyerReturnShipment,
         Self::MerchantInspection,
         Self::RefundOrReplacement,
         Self::ReplacementConfirmation,
         Self::RejectAppeal,
+        Self::DisputeRuling,
+        Self::ReturnTransit,
+        Self::ReplacementTransit,
+        Self::ReturnAddress,
     ];
-
-    /// The SPEC span; `review_hours` and `appeal_days` come from the merchant's policy.
-    pub fn span(self, review_hours: u64, appeal_days: u32) -> Span {
-        match self {
-            Self::MerchantReview => Span::After(Duration::from_secs(review_hours * 3600)),
-            Self::BuyerReturnShipment => Span::WorkingDays(3),
-            Self::MerchantInspection => Span::WorkingDays(3),
-            Self::RefundOrReplacement => Span::WorkingDays(7),
-            Self::ReplacementConfirmation => Span::After(Duration::from_secs(7 * 86_400)),
-            Self::RejectAppeal => Span::After(Duration::from_secs(appeal_days as u64 * 86_400)),
-        }
-    }
 
     /// Whether the clock gets a reminder at 80 % elapsed (the buyer's ship-back clock:
     /// "reminder before", SPEC §3).
     pub fn reminds(self) -> bool {
         matches!(self, Self::BuyerReturnShipment)
     }
+
+    /// The parcel leg a transit clock times.
+    pub fn leg(self) -> Option<Leg> {
+        match self {
+            Self::ReturnTransit => Some(Leg::Return),
+            Self::ReplacementTransit => Some(Leg::Replacement),
+            _ => None,
+        }
+    }
 }
 
-/// How long `kind` runs under the merchant's `policy`, unless `overridden` by a
-/// wall-clock duration (the `RETURNS_CLOCK_<KIND>` setting).
-pub fn span(kind: ClockKind, overridden: Option<Duration>, policy: &Policy) -> Span {
-    match overridden {
-        Some(d) => Span::After(d),
-        None => kind.span(policy.review_hours as u64, policy.reject_appeal_window_days),
+/// The clocks a request in `state` may wait under, one of which it always runs (or
+/// ran out and was escalated under): SPEC §9, no case waits forever. Final states wait
+/// for nothing. Adding a state without a row here does not compile.
+pub fn guards(state: State) -> &'static [ClockKind] {
+    use ClockKind::*;
+    match state {
+        State::Requested => &[MerchantReview],
+        State::AwaitingReturnShipment => &[BuyerReturnShipment, ReturnAddress],
+        State::ReturnInTransit => &[ReturnTransit],
+        State::Inspecting => &[MerchantInspection],
+        State::Refunding | State::AwaitingReplacement => &[RefundOrReplacement],
+        State::ReplacementInTransit => &[ReplacementTransit],
+        State::AwaitingBuyerConfirmation => &[ReplacementConfirmation],
+        State::Rejected => &[RejectAppeal],
+        State::InDispute => &[DisputeRuling],
+        State::Completed | State::Cancelled | State::ClosedForfeited | State::Closed => &[],
+    }
+}
+
+/// How long a parcel shipped at `shipped` has before it is treated as lost: to the
+/// carrier's `promised` delivery (or `shipped` + the default transit) plus 72 h, and
+/// never less than the 72 h (a promise already past when shipped is not a reason to
+/// declare the parcel lost at once).
+pub fn transit(
+    shipped: DateTime<Utc>,
+    promised: Option<DateTime<Utc>>,
+    default: Duration,
+) -> Duration {
+    let tolerance = chrono::Duration::from_std(TRANSIT_TOLERANCE).unwrap_or_default();
+    let expected = promised
+        .unwrap_or_else(|| shipped + chrono::Duration::from_std(default).unwrap_or_default());
+    (expected + tolerance - shipped)
+        .to_std()
+        .unwrap_or_default()
+        .max(TRANSIT_TOLERANCE)
+}
+
+/// How long `kind` runs for `c` under the merchant's `policy` and the platform's
+/// spans, unless `overridden` by a wall-clock duration (`RETURNS_CLOCK_<KIND>`).
+pub fn span(
+    kind: ClockKind,
+    overridden: Option<Duration>,
+    policy: &Policy,
+    platform: &PlatformSpans,
+    c: &Case,
+) -> Span {
+    if let Some(d) = overridden {
+        return Span::After(d);
+    }
+    let days = |n: u64| Span::After(Duration::from_secs(n * 86_400));
+    match kind {
+        ClockKind::MerchantReview => {
+            Span::After(Duration::from_secs(policy.review_hours as u64 * 3600))
+        }
+        ClockKind::BuyerReturnShipment | ClockKind::MerchantInspection => Span::WorkingDays(3),
+        ClockKind::RefundOrReplacement => Span::WorkingDays(7),
+        ClockKind::ReplacementConfirmation => days(7),
+        ClockKind::RejectAppeal => days(policy.reject_appeal_window_days as u64),
+        ClockKind::DisputeRuling => Span::After(platform.dispute_ruling),
+        ClockKind::ReturnTransit | ClockKind::ReplacementTransit => {
+            let parcel = kind.leg().and_then(|leg| c.parcel(leg));
+            match parcel {
+                Some(p) => Span::After(transit(p.shipped_at, p.promised, platform.default_transit)),
+                None => Span::After(platform.default_transit + TRANSIT_TOLERANCE),
+            }
+        }
+        ClockKind::ReturnAddress => Span::After(RETURN_ADDRESS_SPAN),
     }
 }
 
@@ -101,14 +212,16 @@ pub fn due(span: &Span, start: DateTime<Utc>) -> DateTime<Utc> {
     }
 }
 
-/// The automatic transition when `kind` runs out (SPEC §3): silence is consent for the
-/// merchant's review and inspection, forfeit for the buyer's ship-back, lateness for
-/// the refund or replacement, confirmation for the replacement, closing for the appeal.
+/// The automatic transition when `kind` runs out (SPEC §3, §9): silence is consent for
+/// the merchant's review and inspection, forfeit for the buyer's ship-back, lateness
+/// and escalation for the refund or replacement, confirmation for the replacement,
+/// closing for the appeal, escalation for a dispute not ruled and an address not
+/// given, the lost-parcel path for a parcel not delivered.
 pub fn on_expiry(kind: ClockKind, policy: &Policy) -> Command {
     match kind {
         ClockKind::MerchantReview => Command::Approve {
             address: policy.return_address.clone(),
-            carriers: Vec::new(),
+            carriers: policy.carrier_options.clone(),
             note: "auto-approved: the merchant did not review in time".into(),
             auto: true,
         },
@@ -122,69 +235,14 @@ pub fn on_expiry(kind: ClockKind, policy: &Policy) -> Command {
         ClockKind::RefundOrReplacement => Command::Overdue,
         ClockKind::ReplacementConfirmation => Command::Confirm { auto: true },
         ClockKind::RejectAppeal => Command::AppealExpired,
+        ClockKind::DisputeRuling => Command::RulingOverdue,
+        ClockKind::ReturnTransit => Command::TransitExpired { leg: Leg::Return },
+        ClockKind::ReplacementTransit => Command::TransitExpired {
+            leg: Leg::Replacement,
+        },
+        ClockKind::ReturnAddress => Command::AddressOverdue,
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(rfc3339: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(rfc3339).unwrap().to_utc()
-    }
-
-    #[test]
-    fn spans_follow_the_policy_unless_overridden() {
-        let p = Policy::default();
-        let review = span(ClockKind::MerchantReview, None, &p);
-        assert_eq!(
-            review,
-            Span::After(Duration::from_secs(p.review_hours as u64 * 3600))
-        );
-        assert_eq!(
-            span(ClockKind::BuyerReturnShipment, None, &p),
-            Span::WorkingDays(3)
-        );
-        assert_eq!(
-            span(ClockKind::RejectAppeal, None, &p),
-            Span::After(Duration::from_secs(
-                p.reject_appeal_window_days as u64 * 86_400
-            ))
-        );
-        let two = Some(Duration::from_secs(2));
-        assert_eq!(
-            span(ClockKind::RefundOrReplacement, two, &p),
-            Span::After(Duration::from_secs(2))
-        );
-    }
-
-    #[test]
-    fn a_wall_clock_span_is_plain_time_and_working_days_skip_the_weekend() {
-        let friday = at("2026-03-06T10:00:00+08:00");
-        assert_eq!(
-            due(&Span::After(Duration::from_secs(48 * 3600)), friday),
-            at("2026-03-08T10:00:00+08:00")
-        );
-        assert!(due(&Span::WorkingDays(1), friday) >= at("2026-03-09T00:00:00+08:00"));
-    }
-
-    #[test]
-    fn every_expiry_has_its_automatic_transition() {
-        let p = Policy::default();
-        let actions: Vec<_> = ClockKind::ALL
-            .iter()
-            .map(|k| on_expiry(*k, &p).action())
-            .collect();
-        assert_eq!(
-            actions,
-            [
-                "auto_approve",
-                "ship_back_expired",
-                "auto_pass_inspection",
-                "refund_or_replacement_overdue",
-                "auto_confirm",
-                "appeal_window_expired",
-            ]
-        );
-    }
-}
+mod tests;

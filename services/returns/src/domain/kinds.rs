@@ -131,6 +131,24 @@ pub enum State {
 }
 
 impl State {
+    /// Every state, in contract order (the invariant tests walk them all).
+    pub const ALL: [State; 14] = [
+        State::Requested,
+        State::AwaitingReturnShipment,
+        State::ReturnInTransit,
+        State::Inspecting,
+        State::Refunding,
+        State::AwaitingReplacement,
+        State::ReplacementInTransit,
+        State::AwaitingBuyerConfirmation,
+        State::Completed,
+        State::Rejected,
+        State::InDispute,
+        State::Cancelled,
+        State::ClosedForfeited,
+        State::Closed,
+    ];
+
     pub fn from_i16(v: i16) -> Option<Self> {
         use State::*;
         Some(match v {

@@ -5,22 +5,33 @@
 //!
 //! This file holds the vocabulary (commands, effects, events, refusals) and [`apply`];
 //! the rules of each group of steps live beside it: `review` (the merchant's review, the
-//! buyer's revisions, appeals and rulings), `goods` (parcels both ways, inspection,
-//! confirmation) and `money` (refunds, lateness).
+//! buyer's revisions, appeals, rulings and their escalation), `goods` (parcels both
+//! ways, inspection, confirmation), `transit` (a parcel the carrier loses, returns or
+//! does not deliver in time) and `money` (refunds, their problems, lateness).
+//!
+//! Who is told (SPEC §9): the buyer at every change of state (a refund settling is
+//! announced by refunds, which tells the buyer of the money, so not here too); the
+//! merchant whenever it must act or its silence (or the buyer's) decided something; the
+//! platform desk whenever a clock ran out with nobody else left to act.
 
 use chrono::{DateTime, Utc};
 
+mod change;
 mod goods;
 mod money;
 mod review;
+mod transit;
 
 use super::{
-    case::{Address, Case, Clock, DisputeOrigin, Evidence, Party, Shipping},
+    case::{
+        Address, Case, DisputeOrigin, Evidence, ParcelCause, Party, RefundProblemKind, Shipping,
+    },
     clocks::ClockKind,
     kinds::{Kind, State},
 };
 
 pub use super::lateness::late_days;
+use change::Change;
 
 /// What a refund requested by a return pays for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +40,15 @@ pub enum RefundPurpose {
     ShippingFee,
     ShippingInsurance,
     LatePenalty,
+}
+
+impl Leg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Return => "return",
+            Self::Replacement => "replacement",
+        }
+    }
 }
 
 impl RefundPurpose {
@@ -78,6 +98,15 @@ pub enum Event {
     },
     Closed {
         reason: String,
+    },
+    /// A parcel took the lost-parcel path (its problem is on the parcel).
+    ParcelLost {
+        leg: Leg,
+    },
+    /// The platform desk must look.
+    Escalated {
+        cause: &'static str,
+        detail: String,
     },
 }
 
@@ -144,6 +173,7 @@ pub enum Command {
         carrier: String,
         tracking: String,
         cost_minor: Option<i64>,
+        promised: Option<DateTime<Utc>>,
     },
     ReturnDelivered {
         at: DateTime<Utc>,
@@ -158,6 +188,7 @@ pub enum Command {
     ShipReplacement {
         carrier: String,
         tracking: String,
+        promised: Option<DateTime<Utc>>,
     },
     ReplacementDelivered {
         at: DateTime<Utc>,
@@ -181,10 +212,43 @@ pub enum Command {
     ShipBackExpired,
     /// The reject_appeal clock ran out.
     AppealExpired,
-    /// The platform's ruling on a dispute.
+    /// The platform's ruling on a dispute. `address` and `carriers` (the merchant's
+    /// policy) are told to the buyer when an overturned rejection sends goods back.
     Ruling {
         complaint: String,
         outcome: Outcome,
+        address: Option<Address>,
+        carriers: Vec<String>,
+    },
+    /// The dispute_ruling clock ran out.
+    RulingOverdue,
+    /// The return_address clock ran out.
+    AddressOverdue,
+    /// The carrier reported a parcel (picked up, moving): the proof of shipment, and
+    /// its promised delivery if the shipment carries one.
+    ParcelSeen {
+        leg: Leg,
+        shipment: String,
+        promised: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
+    },
+    /// The carrier reported a parcel lost, damaged or refused, or returned it.
+    ParcelLost {
+        leg: Leg,
+        cause: ParcelCause,
+        detail: String,
+        at: DateTime<Utc>,
+    },
+    /// A transit clock ran out.
+    TransitExpired {
+        leg: Leg,
+    },
+    /// Refunds reports a refund of the request failed or escalated.
+    RefundProblem {
+        refund: String,
+        kind: RefundProblemKind,
+        reason: String,
+        at: DateTime<Utc>,
     },
 }
 
@@ -225,6 +289,20 @@ impl Command {
             Self::ShipBackExpired => "ship_back_expired",
             Self::AppealExpired => "appeal_window_expired",
             Self::Ruling { .. } => "ruling",
+            Self::RulingOverdue => "dispute_ruling_overdue",
+            Self::AddressOverdue => "return_address_overdue",
+            Self::ParcelSeen { .. } => "parcel_seen",
+            Self::ParcelLost {
+                cause: ParcelCause::ReturnedToSender,
+                ..
+            } => "parcel_returned_to_sender",
+            Self::ParcelLost { .. } => "parcel_exception",
+            Self::TransitExpired { .. } => "transit_expired",
+            Self::RefundProblem {
+                kind: RefundProblemKind::Failed,
+                ..
+            } => "refund_failed",
+            Self::RefundProblem { .. } => "refund_escalated",
         }
     }
 }
@@ -236,65 +314,8 @@ pub enum Refusal {
     IllegalState { state: State, action: &'static str },
     /// A field the command needs in this situation.
     Invalid { field: &'static str, why: String },
-}
-
-/// A change being built: the request after it, the effects so far, and what it was
-/// asked to do from which state (for a refusal).
-struct Change {
-    case: Case,
-    effects: Vec<Effect>,
-    from: State,
-    action: &'static str,
-}
-
-impl Change {
-    /// Refuses the command unless the request was in `allowed`.
-    fn only_in(&self, allowed: &[State]) -> Result<(), Refusal> {
-        if allowed.contains(&self.from) {
-            Ok(())
-        } else {
-            Err(self.illegal())
-        }
-    }
-    fn illegal(&self) -> Refusal {
-        Refusal::IllegalState {
-            state: self.from,
-            action: self.action,
-        }
-    }
-    fn to(mut self, state: State) -> Self {
-        self.case.state = state;
-        self
-    }
-    fn start(mut self, kind: ClockKind, start: DateTime<Utc>) -> Self {
-        self = self.stop();
-        self.case.clock_seq += 1;
-        let seq = self.case.clock_seq;
-        self.case.clock = Some(Clock {
-            kind,
-            start,
-            due: None,
-            seq,
-        });
-        self.effects.push(Effect::StartClock);
-        self
-    }
-    fn stop(mut self) -> Self {
-        if let Some(c) = self.case.clock.take() {
-            self.effects.push(Effect::StopClock { seq: c.seq });
-        }
-        self
-    }
-    fn emit(mut self, e: Effect) -> Self {
-        self.effects.push(e);
-        self
-    }
-    fn publish(self, e: Event) -> Self {
-        self.emit(Effect::Publish(e))
-    }
-    fn notify(self, to: Party, template: &'static str) -> Self {
-        self.emit(Effect::Notify { to, template })
-    }
+    /// Not possible yet in this state, for the named reason.
+    Precondition { reason: &'static str, why: String },
 }
 
 /// Applies `cmd` to `case` at `now`.
@@ -310,6 +331,7 @@ pub fn apply(
         action: cmd.action(),
     };
     c.case.updated = now;
+    c.case.step += 1;
     let c = match cmd {
         Command::Approve {
             address,
@@ -345,14 +367,22 @@ pub fn apply(
         Command::Appeal {
             statement,
             evidence,
-        } => review::appeal(c, statement, evidence)?,
+        } => review::appeal(c, statement, evidence, now)?,
         Command::AppealExpired => review::appeal_expired(c, now)?,
-        Command::Ruling { complaint, outcome } => review::ruling(c, complaint, outcome, now)?,
+        Command::Ruling {
+            complaint,
+            outcome,
+            address,
+            carriers,
+        } => review::ruling(c, complaint, outcome, (address, carriers), now)?,
+        Command::RulingOverdue => review::ruling_overdue(c, now)?,
+        Command::AddressOverdue => review::address_overdue(c, now)?,
         Command::SubmitShipment {
             carrier,
             tracking,
             cost_minor,
-        } => goods::submit_shipment(c, carrier, tracking, cost_minor, now)?,
+            promised,
+        } => goods::submit_shipment(c, (carrier, tracking, promised), cost_minor, now)?,
         Command::ReturnDelivered { at, shipment } => goods::return_delivered(c, at, shipment)?,
         Command::Inspect {
             passed,
@@ -360,9 +390,11 @@ pub fn apply(
             evidence,
             auto,
         } => goods::inspect(c, passed, note, evidence, auto, now)?,
-        Command::ShipReplacement { carrier, tracking } => {
-            goods::ship_replacement(c, carrier, tracking, now)?
-        }
+        Command::ShipReplacement {
+            carrier,
+            tracking,
+            promised,
+        } => goods::ship_replacement(c, (carrier, tracking, promised), now)?,
         Command::ReplacementDelivered { at, shipment } => {
             goods::replacement_delivered(c, at, shipment)?
         }
@@ -376,9 +408,30 @@ pub fn apply(
             at,
         } => money::refund_settled(c, refund, goods, amount_minor, at)?,
         Command::Overdue => money::overdue(c, now)?,
+        Command::RefundProblem {
+            refund,
+            kind,
+            reason,
+            at,
+        } => money::refund_problem(c, refund, kind, reason, at)?,
+        Command::ParcelSeen {
+            leg,
+            shipment,
+            promised,
+            at,
+        } => transit::seen(c, leg, shipment, promised, at)?,
+        Command::ParcelLost {
+            leg,
+            cause,
+            detail,
+            at,
+        } => transit::lost(c, leg, cause, detail, at)?,
+        Command::TransitExpired { leg } => transit::expired(c, leg, now)?,
     };
     Ok((c.case, c.effects))
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod walk;

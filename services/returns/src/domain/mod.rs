@@ -6,6 +6,8 @@ pub mod amounts;
 pub mod case;
 pub mod clocks;
 pub mod eligibility;
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod kinds;
 pub mod lateness;
 pub mod machine;

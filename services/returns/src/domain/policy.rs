@@ -44,6 +44,9 @@ pub struct Policy {
     /// The default return address, told to the buyer on auto-approval.
     #[serde(default)]
     pub return_address: Option<Address>,
+    /// The carriers told to the buyer on auto-approval (empty: any).
+    #[serde(default)]
+    pub carrier_options: Vec<String>,
 }
 
 /// The legal no-reason window (days).
@@ -65,6 +68,7 @@ impl Default for Policy {
             repair_warranty_months: 0,
             spare_unit_offered: false,
             return_address: None,
+            carrier_options: Vec::new(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The goods: the buyer's parcel back, its delivery and inspection, the replacement's
-//! parcel out and its confirmation, and the buyer who does not ship back in time.
+//! parcel out and its confirmation, and the buyer who does not ship back in time. Each
+//! parcel travels on a transit clock (see `transit` for what its expiry does).
 
 use chrono::{DateTime, Utc};
 
@@ -13,15 +14,27 @@ use crate::domain::{
     policy::Payer,
 };
 
+/// A parcel as the shipper reports it: carrier, tracking number, promised delivery.
+type Waybill = (String, String, Option<DateTime<Utc>>);
+
 /// The buyer hands the goods to a carrier (one of the merchant's, if it named any).
 pub(super) fn submit_shipment(
     mut c: Change,
-    carrier: String,
-    tracking: String,
+    (carrier, tracking, promised): Waybill,
     cost_minor: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<Change, Refusal> {
     c.only_in(&[AwaitingReturnShipment])?;
+    if c.case
+        .approval
+        .as_ref()
+        .is_some_and(|a| a.return_address.is_none())
+    {
+        return Err(Refusal::Precondition {
+            reason: "RETURN_ADDRESS_PENDING",
+            why: "the merchant has not given the return address yet".into(),
+        });
+    }
     let options = c
         .case
         .approval
@@ -39,21 +52,25 @@ pub(super) fn submit_shipment(
     {
         c.case.shipping.amount_minor = cost.min(c.case.shipping.estimate_minor);
     }
-    c.case.return_parcel = Some(parcel(carrier, tracking, now));
+    c.case.return_parcel = Some(parcel((carrier, tracking, promised), now));
     Ok(c.to(ReturnInTransit)
-        .stop()
+        .start(ClockKind::ReturnTransit, now)
         .emit(Effect::RegisterShipment { leg: Leg::Return })
         .publish(Event::Shipped)
+        .notify(Party::Buyer, "return_shipment_registered")
         .notify(Party::Merchant, "return_shipped"))
 }
 
-fn parcel(carrier: String, tracking: String, now: DateTime<Utc>) -> Parcel {
+fn parcel((carrier, tracking, promised): Waybill, now: DateTime<Utc>) -> Parcel {
     Parcel {
         carrier_code: carrier,
         tracking_number: tracking,
         shipment: None,
         shipped_at: now,
         delivered_at: None,
+        promised,
+        carrier_seen: None,
+        problem: None,
     }
 }
 
@@ -100,11 +117,14 @@ pub(super) fn inspect(
         auto_passed: auto,
         at: now,
     });
-    let c = c.publish(Event::Inspected { passed, auto });
+    let mut c = c.publish(Event::Inspected { passed, auto });
     if passed {
-        return Ok(after_pass(c, now));
+        if auto {
+            c = c.notify(Party::Merchant, "inspection_auto_passed");
+        }
+        return Ok(after_pass(c, now).notify(Party::Buyer, "inspection_passed"));
     }
-    let mut c = c.to(InDispute).stop();
+    let mut c = c.to(InDispute).start(ClockKind::DisputeRuling, now);
     c.case.dispute_origin = Some(DisputeOrigin::InspectionFailed);
     Ok(c.publish(Event::DisputeOpened {
         origin: DisputeOrigin::InspectionFailed,
@@ -118,15 +138,14 @@ pub(super) fn inspect(
 /// The merchant ships the replacement (late, if the clock had run out).
 pub(super) fn ship_replacement(
     mut c: Change,
-    carrier: String,
-    tracking: String,
+    waybill: Waybill,
     now: DateTime<Utc>,
 ) -> Result<Change, Refusal> {
     c.only_in(&[AwaitingReplacement])?;
-    c.case.replacement_parcel = Some(parcel(carrier, tracking, now));
+    c.case.replacement_parcel = Some(parcel(waybill, now));
     let c = charge_lateness(c, now);
     Ok(c.to(ReplacementInTransit)
-        .stop()
+        .start(ClockKind::ReplacementTransit, now)
         .emit(Effect::RegisterShipment {
             leg: Leg::Replacement,
         })
@@ -155,9 +174,15 @@ pub(super) fn replacement_delivered(
 pub(super) fn confirm(mut c: Change, auto: bool, now: DateTime<Utc>) -> Result<Change, Refusal> {
     c.only_in(&[AwaitingBuyerConfirmation, ReplacementInTransit])?;
     c.case.closed = Some(now);
+    let to_buyer = if auto {
+        "replacement_auto_confirmed"
+    } else {
+        "return_completed"
+    };
     Ok(c.to(Completed)
         .stop()
         .publish(Event::Completed { auto })
+        .notify(Party::Buyer, to_buyer)
         .notify(Party::Merchant, "return_completed"))
 }
 
@@ -170,7 +195,8 @@ pub(super) fn ship_back_expired(mut c: Change, now: DateTime<Utc>) -> Result<Cha
         .publish(Event::Closed {
             reason: "the goods were not shipped back in time".into(),
         })
-        .notify(Party::Buyer, "return_forfeited"))
+        .notify(Party::Buyer, "return_forfeited")
+        .notify(Party::Merchant, "return_forfeited"))
 }
 
 /// Refuses a delivery dated before the parcel was handed over (with a day's tolerance

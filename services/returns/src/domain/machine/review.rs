@@ -1,5 +1,6 @@
-//! The merchant's review and what follows a rejection: approve, reject, cancel, revise,
-//! appeal, the appeal window running out, and the platform's ruling on a dispute.
+//! The merchant's review and what follows a rejection: approve (or complete an
+//! auto-approval that had no return address), reject, cancel, revise, appeal, the
+//! appeal window running out, the platform's ruling on a dispute and its clock.
 
 use chrono::{DateTime, Utc};
 
@@ -12,7 +13,10 @@ use crate::domain::{
 };
 
 /// The merchant (or the review clock) approves: goods go back, or a refund-only request
-/// goes to refunding.
+/// goes to refunding. An auto-approval with no return address on the merchant's policy
+/// still approves (the merchant's silence is consent) but the buyer's ship-back clock
+/// waits for the address: the merchant has 24 h to give one (ApproveReturn again), and
+/// the platform desk is told at once and again when that runs out.
 pub(super) fn approve(
     c: Change,
     address: Option<Address>,
@@ -21,6 +25,10 @@ pub(super) fn approve(
     auto: bool,
     now: DateTime<Utc>,
 ) -> Result<Change, Refusal> {
+    // only a person completes an auto-approval (a review clock no longer runs here)
+    if c.from == AwaitingReturnShipment && !auto {
+        return supply_address(c, address, carriers, note, now);
+    }
     c.only_in(&[Requested])?;
     let mut c = c;
     let returns_goods = c.case.kind.returns_goods();
@@ -30,6 +38,7 @@ pub(super) fn approve(
             why: "is required unless REFUND_ONLY".into(),
         });
     }
+    let pending = returns_goods && address.is_none();
     c.case.approval = Some(Approval {
         return_address: address,
         carrier_options: carriers,
@@ -38,16 +47,65 @@ pub(super) fn approve(
         at: now,
     });
     c.case.first_response.get_or_insert(now);
-    let c = c
-        .publish(Event::Approved { auto })
-        .notify(Party::Buyer, "return_approved");
-    Ok(if returns_goods {
+    let mut c = c.publish(Event::Approved { auto });
+    if auto {
+        c = c.notify(Party::Merchant, "return_auto_approved");
+    }
+    Ok(if pending {
         c.to(AwaitingReturnShipment)
-            .stop()
+            .start(ClockKind::ReturnAddress, now)
+            .notify(Party::Buyer, "return_approved_address_pending")
+            .notify(Party::Merchant, "return_address_required")
+            .notify(Party::Platform, "return_address_required")
+    } else if returns_goods {
+        c.to(AwaitingReturnShipment)
             .start(ClockKind::BuyerReturnShipment, now)
+            .notify(Party::Buyer, "return_approved")
     } else {
-        request_refunds(c.to(Refunding).stop(), now)
+        request_refunds(c.to(Refunding), now).notify(Party::Buyer, "return_approved")
     })
+}
+
+/// The merchant (or the platform desk as an agent) gives the address an auto-approval
+/// lacked: the buyer is told where to send the goods and the ship-back clock starts.
+fn supply_address(
+    mut c: Change,
+    address: Option<Address>,
+    carriers: Vec<String>,
+    note: String,
+    now: DateTime<Utc>,
+) -> Result<Change, Refusal> {
+    let Some(approval) = c
+        .case
+        .approval
+        .as_mut()
+        .filter(|a| a.return_address.is_none())
+    else {
+        return Err(c.illegal());
+    };
+    let Some(address) = address else {
+        return Err(Refusal::Invalid {
+            field: "return_address",
+            why: "is required: the auto-approval is waiting for it".into(),
+        });
+    };
+    approval.return_address = Some(address);
+    if !carriers.is_empty() {
+        approval.carrier_options = carriers;
+    }
+    if !note.is_empty() {
+        approval.note = note;
+    }
+    Ok(c.start(ClockKind::BuyerReturnShipment, now)
+        .notify(Party::Buyer, "return_address_provided"))
+}
+
+/// The merchant gave no address within its 24 h: the platform desk supplies one.
+pub(super) fn address_overdue(c: Change, now: DateTime<Utc>) -> Result<Change, Refusal> {
+    c.only_in(&[AwaitingReturnShipment])?;
+    let detail = "auto-approved without a return address; the merchant gave none".into();
+    Ok(c.escalate("return_address_overdue", detail, now)
+        .notify(Party::Merchant, "return_address_overdue"))
 }
 
 /// The merchant rejects, with a reason; the buyer's appeal window starts.
@@ -85,6 +143,7 @@ pub(super) fn cancel(mut c: Change, reason: String, now: DateTime<Utc>) -> Resul
     Ok(c.to(Cancelled)
         .stop()
         .publish(Event::Cancelled { reason })
+        .notify(Party::Buyer, "return_cancelled")
         .notify(Party::Merchant, "return_cancelled"))
 }
 
@@ -94,14 +153,16 @@ pub(super) fn revised(c: Change, now: DateTime<Utc>) -> Change {
         .stop()
         .start(ClockKind::MerchantReview, now)
         .publish(Event::Revised)
+        .notify(Party::Buyer, "return_revised")
         .notify(Party::Merchant, "return_to_review")
 }
 
-/// The buyer appeals a rejection: a dispute opens.
+/// The buyer appeals a rejection: a dispute opens, on the platform's ruling clock.
 pub(super) fn appeal(
     mut c: Change,
     statement: String,
     evidence: Vec<Evidence>,
+    now: DateTime<Utc>,
 ) -> Result<Change, Refusal> {
     c.only_in(&[Rejected])?;
     if statement.trim().is_empty() {
@@ -112,13 +173,14 @@ pub(super) fn appeal(
     }
     c.case.dispute_origin = Some(DisputeOrigin::Appeal);
     Ok(c.to(InDispute)
-        .stop()
+        .start(ClockKind::DisputeRuling, now)
         .publish(Event::DisputeOpened {
             origin: DisputeOrigin::Appeal,
             by: Party::Buyer,
             statement,
             evidence,
         })
+        .notify(Party::Buyer, "dispute_opened")
         .notify(Party::Merchant, "return_appealed"))
 }
 
@@ -135,11 +197,14 @@ pub(super) fn appeal_expired(mut c: Change, now: DateTime<Utc>) -> Result<Change
 }
 
 /// The platform rules on the dispute: the buyer upheld proceeds as if approved (or as if
-/// the inspection had passed); otherwise the request closes.
+/// the inspection had passed, or the parcel been delivered); otherwise it closes.
+/// `approval` is the merchant's policy address and carriers, for an overturned
+/// rejection whose goods now go back.
 pub(super) fn ruling(
     mut c: Change,
     complaint: String,
     outcome: Outcome,
+    approval: (Option<Address>, Vec<String>),
     now: DateTime<Utc>,
 ) -> Result<Change, Refusal> {
     c.only_in(&[InDispute])?;
@@ -152,21 +217,60 @@ pub(super) fn ruling(
         };
         return Ok(c
             .to(Closed)
+            .stop()
             .publish(Event::Closed {
                 reason: reason.into(),
             })
-            .notify(Party::Buyer, template));
+            .notify(Party::Buyer, template)
+            .notify(Party::Merchant, template));
     }
     let c = c
         .notify(Party::Buyer, "ruling_buyer_upheld")
         .notify(Party::Merchant, "ruling_buyer_upheld");
     Ok(match c.case.dispute_origin {
-        // The goods were already inspected: proceed as if it had passed.
-        Some(DisputeOrigin::InspectionFailed) => after_pass(c, now),
+        // The goods were inspected, or lost on the way with no proof either way: proceed
+        // as if they had arrived and passed.
+        Some(DisputeOrigin::InspectionFailed | DisputeOrigin::ParcelUntracked) => {
+            after_pass(c, now)
+        }
         // The rejection is overturned: proceed as if approved.
-        _ if c.case.kind.returns_goods() => c
-            .to(AwaitingReturnShipment)
-            .start(ClockKind::BuyerReturnShipment, now),
+        _ if c.case.kind.returns_goods() => overturned(c, approval, now),
         _ => request_refunds(c.to(Refunding), now),
     })
+}
+
+/// An overturned rejection of goods going back: approved by the ruling, with the
+/// merchant's policy address (or waiting for one, as an auto-approval would).
+fn overturned(
+    mut c: Change,
+    (address, carriers): (Option<Address>, Vec<String>),
+    now: DateTime<Utc>,
+) -> Change {
+    let pending = address.is_none();
+    c.case.approval = Some(Approval {
+        return_address: address,
+        carrier_options: carriers,
+        note: "approved by the platform's ruling".into(),
+        auto_approved: false,
+        at: now,
+    });
+    let c = c.to(AwaitingReturnShipment);
+    if pending {
+        c.start(ClockKind::ReturnAddress, now)
+            .notify(Party::Merchant, "return_address_required")
+            .notify(Party::Platform, "return_address_required")
+    } else {
+        c.start(ClockKind::BuyerReturnShipment, now)
+    }
+}
+
+/// Arbitration did not rule within the platform's ruling clock: the platform desk is
+/// told; the request stays in dispute for the ruling (complaints owns it).
+pub(super) fn ruling_overdue(c: Change, now: DateTime<Utc>) -> Result<Change, Refusal> {
+    c.only_in(&[InDispute])?;
+    let detail = match &c.case.dispute {
+        Some(d) => format!("no ruling yet on {d}"),
+        None => "no ruling yet".into(),
+    };
+    Ok(c.escalate("dispute_ruling_overdue", detail, now))
 }

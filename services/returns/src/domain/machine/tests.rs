@@ -1,69 +1,10 @@
-use chrono::{DateTime, Duration, Utc};
-use uuid::Uuid;
+use chrono::Duration;
 
 use super::*;
 use crate::domain::{
-    case::{Refunds, Shipping},
-    kinds::Reason,
-    policy::Payer,
+    case::{Clock, LostOutcome, RefundProblemKind},
+    fixture::{case, t0},
 };
-
-fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-03-03T10:00:00+08:00")
-        .unwrap()
-        .to_utc()
-}
-
-fn case(kind: Kind) -> Case {
-    Case {
-        id: Uuid::nil(),
-        kind,
-        state: State::Requested,
-        order_id: "demo-1".into(),
-        order_line_id: "l1".into(),
-        quantity: 1,
-        buyer_id: "buyer-1".into(),
-        merchant_id: "merchant-1".into(),
-        category: "apparel".into(),
-        region: "CN-31".into(),
-        reason: Reason::QualityDefect,
-        description: "torn".into(),
-        evidence: Vec::new(),
-        exchange_sku: String::new(),
-        eligibility_rule: "quality_reasonable_use:quality_defect".into(),
-        window_end: None,
-        line_amount_minor: 19_900,
-        currency: "CNY".into(),
-        clock: Some(Clock {
-            kind: ClockKind::MerchantReview,
-            start: t0(),
-            due: None,
-            seq: 1,
-        }),
-        clock_seq: 1,
-        approval: None,
-        rejection: None,
-        return_parcel: None,
-        inspection: None,
-        replacement_parcel: None,
-        shipping: Shipping {
-            payer: Payer::Seller,
-            amount_minor: 0,
-            basis: "quality_problem_seller_pays".into(),
-            estimate_minor: 1_000,
-        },
-        refunds: Refunds::default(),
-        overdue_since: None,
-        late_days: 0,
-        penalty_minor: 0,
-        dispute: None,
-        dispute_origin: None,
-        first_response: None,
-        created: t0(),
-        updated: t0(),
-        closed: None,
-    }
-}
 
 fn step(c: &Case, cmd: Command) -> (Case, Vec<Effect>) {
     apply(c, cmd, t0() + Duration::hours(1)).unwrap()
@@ -107,6 +48,7 @@ fn a_return_goes_through_shipment_inspection_and_refund() {
             carrier: "SF".into(),
             tracking: "SF1".into(),
             cost_minor: Some(1_500),
+            promised: None,
         },
     );
     assert_eq!(c.state, State::ReturnInTransit);
@@ -115,7 +57,11 @@ fn a_return_goes_through_shipment_inspection_and_refund() {
         "capped by the platform estimate"
     );
     assert!(fx.contains(&Effect::RegisterShipment { leg: Leg::Return }));
-    assert!(c.clock.is_none(), "no clock while the carrier has it");
+    assert_eq!(
+        c.clock.as_ref().map(|k| k.kind),
+        Some(ClockKind::ReturnTransit),
+        "the carrier has it, on the transit clock (issue 23: no case waits forever)"
+    );
     let (c, _) = step(
         &c,
         Command::ReturnDelivered {
@@ -201,6 +147,7 @@ fn an_exchange_ships_a_replacement_and_is_confirmed() {
             carrier: "sf".into(),
             tracking: "SF1".into(),
             cost_minor: None,
+            promised: None,
         },
     );
     let (c, _) = step(
@@ -226,6 +173,7 @@ fn an_exchange_ships_a_replacement_and_is_confirmed() {
         Command::ShipReplacement {
             carrier: "sf".into(),
             tracking: "SF2".into(),
+            promised: None,
         },
     );
     assert_eq!(c.state, State::ReplacementInTransit);
@@ -270,6 +218,7 @@ fn illegal_transitions_are_refused() {
         Command::ShipReplacement {
             carrier: "sf".into(),
             tracking: "1".into(),
+            promised: None,
         },
     ] {
         let action = cmd.action();
@@ -317,6 +266,7 @@ fn the_buyer_may_cancel_only_before_the_goods_arrive() {
             carrier: "sf".into(),
             tracking: "SF1".into(),
             cost_minor: None,
+            promised: None,
         },
     );
     assert!(
@@ -400,6 +350,8 @@ fn rejection_appeal_and_rulings() {
         Command::Ruling {
             complaint: "complaints/1".into(),
             outcome: Outcome::BuyerUpheld,
+            address: None,
+            carriers: vec![],
         },
     );
     assert_eq!(
@@ -412,6 +364,8 @@ fn rejection_appeal_and_rulings() {
         Command::Ruling {
             complaint: "complaints/1".into(),
             outcome: Outcome::MerchantUpheld,
+            address: None,
+            carriers: vec![],
         },
     );
     assert_eq!(lost.state, State::Closed);
@@ -426,6 +380,7 @@ fn a_failed_inspection_opens_a_dispute_that_a_ruling_can_turn_into_a_refund() {
             carrier: "sf".into(),
             tracking: "SF1".into(),
             cost_minor: None,
+            promised: None,
         },
     );
     let (c, _) = step(
@@ -461,6 +416,8 @@ fn a_failed_inspection_opens_a_dispute_that_a_ruling_can_turn_into_a_refund() {
         Command::Ruling {
             complaint: "complaints/2".into(),
             outcome: Outcome::BuyerUpheld,
+            address: None,
+            carriers: vec![],
         },
     );
     assert_eq!(c.state, State::Refunding);
@@ -476,6 +433,7 @@ fn a_late_refund_accrues_half_a_percent_a_day() {
         start: t0(),
         due: Some(t0()),
         seq: 5,
+        escalated: None,
     });
     let (c, fx) = step(&c, Command::Overdue);
     assert_eq!(c.overdue_since, Some(t0()));
@@ -533,6 +491,8 @@ fn a_partial_ruling_closes_without_a_full_refund() {
         Command::Ruling {
             complaint: "complaints/3".into(),
             outcome: Outcome::Partial,
+            address: None,
+            carriers: vec![],
         },
     );
     assert_eq!(c.state, State::Closed);
@@ -551,6 +511,7 @@ fn a_delivery_from_before_the_parcel_was_shipped_is_refused() {
             carrier: "sf".into(),
             tracking: "SF1".into(),
             cost_minor: None,
+            promised: None,
         },
     );
     let weeks_ago = t0() - Duration::days(20);
@@ -568,4 +529,395 @@ fn a_delivery_from_before_the_parcel_was_shipped_is_refused() {
             ..
         })
     ));
+}
+
+fn in_transit(kind: Kind) -> Case {
+    let (c, _) = step(&case(kind), approve());
+    let (c, _) = step(
+        &c,
+        Command::SubmitShipment {
+            carrier: "sf".into(),
+            tracking: "SF1".into(),
+            cost_minor: None,
+            promised: None,
+        },
+    );
+    c
+}
+
+fn lost(leg: Leg, cause: ParcelCause) -> Command {
+    Command::ParcelLost {
+        leg,
+        cause,
+        detail: "lost at the hub".into(),
+        at: t0() + Duration::hours(30),
+    }
+}
+
+fn told(fx: &[Effect]) -> Vec<(Party, &'static str)> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Notify { to, template } => Some((*to, *template)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_return_parcel_the_carrier_lost_is_refunded_at_the_sellers_risk() {
+    let c = in_transit(Kind::ReturnRefund);
+    let (c, fx) = step(&c, lost(Leg::Return, ParcelCause::Exception));
+    assert_eq!(c.state, State::Refunding, "as if inspected and passed");
+    assert_eq!(refunds_asked(&fx)[0], (RefundPurpose::Goods, 19_900));
+    let p = c.return_parcel.as_ref().unwrap();
+    assert!(
+        p.carrier_seen.is_some(),
+        "the exception proves the shipment"
+    );
+    assert_eq!(
+        p.problem.as_ref().unwrap().outcome,
+        LostOutcome::SellerBearsRisk
+    );
+    assert!(fx.contains(&Effect::Publish(Event::ParcelLost { leg: Leg::Return })));
+    let t = told(&fx);
+    assert!(t.contains(&(Party::Buyer, "return_parcel_lost")));
+    assert!(t.contains(&(Party::Merchant, "return_parcel_lost")));
+    // an exchange's lost return parcel: the replacement is due instead
+    let (x, _) = step(
+        &in_transit(Kind::Exchange),
+        lost(Leg::Return, ParcelCause::Exception),
+    );
+    assert_eq!(x.state, State::AwaitingReplacement);
+}
+
+#[test]
+fn a_return_parcel_never_scanned_goes_to_a_dispute_and_one_scanned_is_refunded() {
+    let c = in_transit(Kind::ReturnRefund);
+    let (untracked, fx) = step(&c, Command::TransitExpired { leg: Leg::Return });
+    assert_eq!(untracked.state, State::InDispute, "no proof of shipment");
+    assert_eq!(
+        untracked.dispute_origin,
+        Some(DisputeOrigin::ParcelUntracked)
+    );
+    assert_eq!(
+        untracked.clock.as_ref().unwrap().kind,
+        ClockKind::DisputeRuling
+    );
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::Publish(Event::DisputeOpened {
+            origin: DisputeOrigin::ParcelUntracked,
+            ..
+        })
+    )));
+    // the carrier scanned it once: the expiry is the seller's risk
+    let (seen, fx) = step(
+        &c,
+        Command::ParcelSeen {
+            leg: Leg::Return,
+            shipment: "shipments/1".into(),
+            promised: None,
+            at: t0() + Duration::hours(2),
+        },
+    );
+    assert!(told(&fx).is_empty(), "a scan is nobody's news");
+    assert!(
+        apply(
+            &seen,
+            Command::ParcelSeen {
+                leg: Leg::Return,
+                shipment: "shipments/1".into(),
+                promised: None,
+                at: t0() + Duration::hours(3),
+            },
+            t0()
+        )
+        .is_err(),
+        "a second scan changes nothing"
+    );
+    let (c, _) = step(&seen, Command::TransitExpired { leg: Leg::Return });
+    assert_eq!(c.state, State::Refunding);
+}
+
+#[test]
+fn a_promised_delivery_reported_later_re_dates_the_transit_clock() {
+    let c = in_transit(Kind::ReturnRefund);
+    let seq = c.clock.as_ref().unwrap().seq;
+    let promise = t0() + Duration::days(2);
+    let (c, fx) = step(
+        &c,
+        Command::ParcelSeen {
+            leg: Leg::Return,
+            shipment: "shipments/1".into(),
+            promised: Some(promise),
+            at: t0() + Duration::hours(2),
+        },
+    );
+    assert!(fx.contains(&Effect::StopClock { seq }) && fx.contains(&Effect::StartClock));
+    let k = c.clock.as_ref().unwrap();
+    assert_eq!(
+        (k.kind, k.start),
+        (
+            ClockKind::ReturnTransit,
+            c.return_parcel.as_ref().unwrap().shipped_at
+        ),
+        "counted from the shipping again, so it runs to the promise + 72 h"
+    );
+    assert_eq!(c.return_parcel.as_ref().unwrap().promised, Some(promise));
+}
+
+#[test]
+fn a_return_parcel_returned_to_the_buyer_is_shipped_again() {
+    let c = in_transit(Kind::ReturnRefund);
+    let (c, fx) = step(&c, lost(Leg::Return, ParcelCause::ReturnedToSender));
+    assert_eq!(c.state, State::AwaitingReturnShipment);
+    assert_eq!(
+        c.clock.as_ref().unwrap().kind,
+        ClockKind::BuyerReturnShipment
+    );
+    assert!(refunds_asked(&fx).is_empty());
+    assert!(told(&fx).contains(&(Party::Buyer, "return_parcel_returned")));
+    let (c, fx) = step(
+        &c,
+        Command::SubmitShipment {
+            carrier: "sf".into(),
+            tracking: "SF2".into(),
+            cost_minor: None,
+            promised: None,
+        },
+    );
+    assert_eq!(c.state, State::ReturnInTransit);
+    assert!(fx.contains(&Effect::RegisterShipment { leg: Leg::Return }));
+}
+
+#[test]
+fn a_lost_replacement_is_refunded_as_not_received() {
+    let (c, _) = step(
+        &in_transit(Kind::Exchange),
+        Command::ReturnDelivered {
+            at: t0(),
+            shipment: "shipments/1".into(),
+        },
+    );
+    let (c, _) = step(
+        &c,
+        Command::Inspect {
+            passed: true,
+            note: String::new(),
+            evidence: Vec::new(),
+            auto: false,
+        },
+    );
+    let (c, _) = step(
+        &c,
+        Command::ShipReplacement {
+            carrier: "sf".into(),
+            tracking: "SF3".into(),
+            promised: None,
+        },
+    );
+    assert_eq!(
+        c.clock.as_ref().unwrap().kind,
+        ClockKind::ReplacementTransit
+    );
+    for cmd in [
+        lost(Leg::Replacement, ParcelCause::Exception),
+        lost(Leg::Replacement, ParcelCause::ReturnedToSender),
+        Command::TransitExpired {
+            leg: Leg::Replacement,
+        },
+    ] {
+        let (r, fx) = step(&c, cmd);
+        assert_eq!(r.state, State::Refunding);
+        assert_eq!(refunds_asked(&fx)[0], (RefundPurpose::Goods, 19_900));
+        assert_eq!(
+            r.replacement_parcel
+                .as_ref()
+                .unwrap()
+                .problem
+                .as_ref()
+                .unwrap()
+                .outcome,
+            LostOutcome::RefundNotReceived
+        );
+        let t = told(&fx);
+        assert!(t.contains(&(Party::Buyer, "replacement_lost")));
+        assert!(t.contains(&(Party::Merchant, "replacement_lost")));
+    }
+}
+
+#[test]
+fn a_dispute_not_ruled_in_time_goes_to_the_platform_desk_and_waits_for_the_ruling() {
+    let (c, _) = step(
+        &case(Kind::ReturnRefund),
+        Command::Reject {
+            reason: "worn".into(),
+            evidence: vec![],
+        },
+    );
+    let (c, _) = step(
+        &c,
+        Command::Appeal {
+            statement: "not worn".into(),
+            evidence: vec![],
+        },
+    );
+    assert_eq!(c.clock.as_ref().unwrap().kind, ClockKind::DisputeRuling);
+    let (c, fx) = step(&c, Command::RulingOverdue);
+    assert_eq!(c.state, State::InDispute, "complaints still rules");
+    assert!(c.clock.as_ref().unwrap().escalated.is_some());
+    assert!(told(&fx).contains(&(Party::Platform, "dispute_ruling_overdue")));
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::Publish(Event::Escalated {
+            cause: "dispute_ruling_overdue",
+            ..
+        })
+    )));
+    // the ruling comes after all; the overturned rejection tells the policy's address
+    let (c, _) = step(
+        &c,
+        Command::Ruling {
+            complaint: "complaints/1".into(),
+            outcome: Outcome::BuyerUpheld,
+            address: Some(Address {
+                city: "Hangzhou".into(),
+                ..Address::default()
+            }),
+            carriers: vec!["sf".into()],
+        },
+    );
+    assert_eq!(c.state, State::AwaitingReturnShipment);
+    let a = c.approval.as_ref().unwrap();
+    assert_eq!(a.return_address.as_ref().unwrap().city, "Hangzhou");
+    assert_eq!(
+        c.clock.as_ref().unwrap().kind,
+        ClockKind::BuyerReturnShipment
+    );
+}
+
+#[test]
+fn a_refund_the_gateway_holds_up_is_escalated_and_costs_the_merchant_nothing() {
+    let mut c = case(Kind::RefundOnly);
+    c.state = State::Refunding;
+    c.clock = Some(Clock {
+        kind: ClockKind::RefundOrReplacement,
+        start: t0(),
+        due: Some(t0() + Duration::hours(2)),
+        seq: 5,
+        escalated: None,
+    });
+    let problem = Command::RefundProblem {
+        refund: "refunds/g".into(),
+        kind: RefundProblemKind::Failed,
+        reason: "the payment gateway declined the payout".into(),
+        at: t0() + Duration::hours(1),
+    };
+    let (c, fx) = apply(&c, problem.clone(), t0() + Duration::hours(1)).unwrap();
+    assert_eq!(c.state, State::Refunding);
+    assert!(told(&fx).contains(&(Party::Platform, "refund_failed")));
+    assert!(
+        apply(&c, problem, t0()).is_err(),
+        "the same report twice is one problem"
+    );
+    // the clock runs out during the problem: escalated, the merchant told, no penalty
+    let (c, fx) = apply(&c, Command::Overdue, t0() + Duration::hours(2)).unwrap();
+    assert!(told(&fx).contains(&(Party::Platform, "return_overdue")));
+    let days_later = t0() + Duration::days(3);
+    assert_eq!(crate::domain::lateness::accrued(&c, days_later), (0, 0));
+    // settled three days later: the gateway's time, not the merchant's
+    let (c, fx) = apply(
+        &c,
+        Command::RefundSettled {
+            refund: "refunds/g".into(),
+            goods: true,
+            amount_minor: 19_900,
+            at: days_later,
+        },
+        days_later,
+    )
+    .unwrap();
+    assert_eq!(c.state, State::Completed);
+    assert_eq!((c.late_days, c.penalty_minor), (0, 0));
+    assert!(
+        !refunds_asked(&fx)
+            .iter()
+            .any(|(p, _)| *p == RefundPurpose::LatePenalty)
+    );
+    assert_eq!(c.refund_problems[0].until, Some(days_later));
+    assert_eq!(
+        told(&fx),
+        [(Party::Merchant, "return_completed")],
+        "refunds tells the buyer of the settled money; returns does not repeat it"
+    );
+}
+
+#[test]
+fn an_auto_approval_without_an_address_waits_for_the_merchant_or_the_desk() {
+    let (c, fx) = step(
+        &case(Kind::ReturnRefund),
+        Command::Approve {
+            address: None,
+            carriers: Vec::new(),
+            note: String::new(),
+            auto: true,
+        },
+    );
+    assert_eq!(c.state, State::AwaitingReturnShipment);
+    assert_eq!(c.clock.as_ref().unwrap().kind, ClockKind::ReturnAddress);
+    let t = told(&fx);
+    for n in [
+        (Party::Buyer, "return_approved_address_pending"),
+        (Party::Merchant, "return_auto_approved"),
+        (Party::Merchant, "return_address_required"),
+        (Party::Platform, "return_address_required"),
+    ] {
+        assert!(t.contains(&n), "{n:?} in {t:?}");
+    }
+    assert!(matches!(
+        apply(
+            &c,
+            Command::SubmitShipment {
+                carrier: "sf".into(),
+                tracking: "SF1".into(),
+                cost_minor: None,
+                promised: None
+            },
+            t0()
+        ),
+        Err(Refusal::Precondition {
+            reason: "RETURN_ADDRESS_PENDING",
+            ..
+        })
+    ));
+    assert!(
+        matches!(
+            step_err(&c, approve_without_address()),
+            Refusal::Invalid { .. }
+        ),
+        "completing it needs the address"
+    );
+    let (c, fx) = step(&c, approve());
+    assert_eq!(
+        c.clock.as_ref().unwrap().kind,
+        ClockKind::BuyerReturnShipment
+    );
+    assert_eq!(told(&fx), [(Party::Buyer, "return_address_provided")]);
+    assert!(
+        matches!(step_err(&c, approve()), Refusal::IllegalState { .. }),
+        "an address given is not given again"
+    );
+}
+
+fn approve_without_address() -> Command {
+    Command::Approve {
+        address: None,
+        carriers: Vec::new(),
+        note: String::new(),
+        auto: false,
+    }
+}
+
+fn step_err(c: &Case, cmd: Command) -> Refusal {
+    apply(c, cmd, t0() + Duration::hours(1)).unwrap_err()
 }
