@@ -2,7 +2,10 @@
 //! needs (sandbox, SLA, logistics, refunds, returns) in-process over real gRPC.
 
 mod harness;
+mod observe;
 
 mod clocks;
 mod lifecycle;
 mod rules;
+mod steps;
+mod stuck;
