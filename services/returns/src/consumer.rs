@@ -306,3 +306,97 @@ impl Consumer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aftersales_proto::aftersales::logistics::v1::CarrierEventStatus;
+
+    use super::*;
+
+    fn envelope(data: &impl Message, ty: &str) -> EventEnvelope {
+        EventEnvelope {
+            id: "e1".into(),
+            r#type: ty.into(),
+            data: data.encode_to_vec(),
+            ..Default::default()
+        }
+    }
+
+    fn shipment(status: ShipmentStatus) -> Option<Shipment> {
+        Some(Shipment {
+            name: "shipments/1".into(),
+            case_name: format!("returns/{}", Uuid::nil()),
+            leg: ShipmentLeg::Replacement as i32,
+            status: status as i32,
+            ..Default::default()
+        })
+    }
+
+    fn changed(status: ShipmentStatus) -> Option<Command> {
+        let ev = ShipmentStatusChanged {
+            shipment: shipment(status),
+            event: Some(TrackingEvent {
+                status: CarrierEventStatus::ReturnedToSender as i32,
+                description: "refused by the recipient".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let e = envelope(&ev, "aftersales.logistics.v1.ShipmentStatusChanged");
+        command(&e).unwrap().map(|(_, c)| c)
+    }
+
+    #[test]
+    fn carrier_reports_become_scans_losses_or_nothing() {
+        assert!(matches!(
+            changed(ShipmentStatus::PickedUp),
+            Some(Command::ParcelSeen {
+                leg: Leg::Replacement,
+                ..
+            })
+        ));
+        assert!(matches!(
+            changed(ShipmentStatus::ReturnedToSender),
+            Some(Command::ParcelLost {
+                cause: ParcelCause::ReturnedToSender,
+                ref detail,
+                ..
+            }) if detail == "refused by the recipient"
+        ));
+        assert!(
+            changed(ShipmentStatus::Delivered).is_none(),
+            "ShipmentDelivered moves it"
+        );
+        let lost = ShipmentException {
+            shipment: shipment(ShipmentStatus::Exception),
+            event: None,
+        };
+        let e = envelope(&lost, "aftersales.logistics.v1.ShipmentException");
+        assert!(matches!(
+            command(&e).unwrap(),
+            Some((
+                _,
+                Command::ParcelLost {
+                    cause: ParcelCause::Exception,
+                    ..
+                }
+            ))
+        ));
+    }
+
+    #[test]
+    fn a_refund_problem_is_shown_without_the_gateways_words() {
+        let failed = problem_reason(RefundProblemKind::Failed, "DECLINED: card 6222 closed");
+        assert_eq!(failed, "the payment gateway declined the payout");
+        let retries = problem_reason(
+            RefundProblemKind::Escalated,
+            "payout retries exhausted: TIMEOUT",
+        );
+        assert_eq!(retries, "payout retries exhausted");
+        let late = problem_reason(
+            RefundProblemKind::Escalated,
+            "not settled before the settlement deadline",
+        );
+        assert_eq!(late, "not settled before the settlement deadline");
+    }
+}
