@@ -51,7 +51,8 @@ pub fn migration_lock_key(schema: &str) -> String {
     format!("aftersales-migrate:{schema}")
 }
 
-/// The kit's tables, created in every service schema. Idempotent DDL (not a numbered
+/// The kit's tables, created in every service schema (the idempotency table's own DDL is
+/// `idempotency::DDL`, beside the code that reads it). Idempotent DDL (not a numbered
 /// migration) so that the kit can add a column without renumbering every service's files.
 const KIT_DDL: &str = r#"
 CREATE TABLE IF NOT EXISTS outbox (
@@ -105,16 +106,6 @@ CREATE TABLE IF NOT EXISTS inbox (
     source       text NOT NULL,
     received_at  timestamptz NOT NULL DEFAULT now()
 );
-
-CREATE TABLE IF NOT EXISTS idempotency (
-    caller        text NOT NULL,
-    method        text NOT NULL,
-    request_id    text NOT NULL,
-    request_hash  bytea NOT NULL,
-    response      bytea,
-    created_at    timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT idempotency_pk PRIMARY KEY (caller, method, request_id)
-);
 "#;
 
 /// Creates the schema, the kit tables and runs the service's migrations, serialised by an
@@ -146,6 +137,7 @@ async fn migrate_inner(
     // generic async fn trips rust-lang/rust#110338 inside Send futures.
     (&mut *tx).execute(create_schema.as_str()).await?;
     (&mut *tx).execute(KIT_DDL).await?;
+    (&mut *tx).execute(crate::idempotency::DDL).await?;
     tx.commit().await?;
     if let Some(m) = migrator {
         // sqlx serialises concurrent runs with its own advisory lock. `run_direct` rather

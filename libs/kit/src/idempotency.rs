@@ -2,11 +2,71 @@
 //! different payload is refused. The claim row is inserted inside the write's own
 //! transaction, so a concurrent duplicate waits on the unique key until the first commits
 //! (then replays its answer) or rolls back (then proceeds as the first).
+//!
+//! Answers are kept for a retention only (`IDEMPOTENCY_RETENTION`, 7 days by default:
+//! they hold buyers' descriptions and payment references; PIPL's minimum necessary). The
+//! background [`purge_loop`] then drops the answer and keeps a tombstone: the key and the
+//! request's hash, no request or response content. [`claim`] refuses a replay past the
+//! retention with ALREADY_EXISTS "... its answer is no longer kept" (the request was
+//! applied, so an outbox dispatcher counts that answer as delivered): doing it again could
+//! do it twice (a second refund). Only an operation idempotent by nature (registering a
+//! parcel, keyed by the parcel itself) claims with [`claim_renewable`], which treats such
+//! a replay as a new request.
 
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
 
-use crate::error::Error;
+use crate::{
+    config::{Config, ConfigError},
+    error::Error,
+};
+
+/// The table, created in every service schema by `kit::db` (idempotent DDL, like the
+/// outbox's). `expired_at` marks a tombstone: the answer was dropped at the retention.
+pub(crate) const DDL: &str = r#"
+CREATE TABLE IF NOT EXISTS idempotency (
+    caller        text NOT NULL,
+    method        text NOT NULL,
+    request_id    text NOT NULL,
+    request_hash  bytea NOT NULL,
+    response      bytea,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT idempotency_pk PRIMARY KEY (caller, method, request_id)
+);
+-- Added with the retention (issue 23); looked up first, so a start takes no table lock.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'idempotency'::regclass
+                   AND attname = 'expired_at' AND NOT attisdropped) THEN
+        ALTER TABLE idempotency ADD COLUMN expired_at timestamptz;
+    END IF;
+END $$;
+-- The purge walks the live rows by age; tombstones stay out of the index.
+CREATE INDEX IF NOT EXISTS idempotency_live_by_age ON idempotency (created_at)
+    WHERE expired_at IS NULL;
+"#;
+
+/// How long answers are kept when `IDEMPOTENCY_RETENTION` is not set.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 86_400);
+
+/// `IDEMPOTENCY_RETENTION` (`7d` by default): how long a request's answer is kept for
+/// replays. Positive: an answer dropped at once would turn every retry into a refusal.
+pub fn retention(cfg: &Config) -> Result<Duration, ConfigError> {
+    const NAME: &str = "IDEMPOTENCY_RETENTION";
+    let d = cfg.env().duration_or(NAME, DEFAULT_RETENTION)?;
+    if d.is_zero() {
+        return Err(ConfigError::Invalid {
+            name: NAME.into(),
+            value: cfg.env().get(NAME).unwrap_or_default().to_string(),
+            reason: "must be positive".into(),
+        });
+    }
+    Ok(d)
+}
 
 /// What to do with a request.
 #[derive(Debug)]
@@ -31,7 +91,8 @@ pub fn request_hash(request: &impl prost::Message) -> Vec<u8> {
     Sha256::digest(request.encode_to_vec()).to_vec()
 }
 
-/// Claims `request_id` for `caller` and `method` inside `tx`.
+/// Claims `request_id` for `caller` and `method` inside `tx`. A replay past the
+/// retention is refused with ALREADY_EXISTS (see the module's doc).
 pub async fn claim(
     tx: &mut PgConnection,
     caller: &str,
@@ -39,7 +100,20 @@ pub async fn claim(
     request_id: &str,
     request: &impl prost::Message,
 ) -> Result<Claim, Error> {
-    claim_inner(tx, caller, method, request_id, request, None).await
+    claim_inner(tx, (caller, method, request_id), request, None, false).await
+}
+
+/// Like [`claim`], for an operation idempotent by nature (doing it again finds what the
+/// first did): a replay past the retention is a new request ([`Claim::Fresh`]). The same
+/// id with another payload is still refused: the tombstone keeps the request's hash.
+pub async fn claim_renewable(
+    tx: &mut PgConnection,
+    caller: &str,
+    method: &str,
+    request_id: &str,
+    request: &impl prost::Message,
+) -> Result<Claim, Error> {
+    claim_inner(tx, (caller, method, request_id), request, None, true).await
 }
 
 /// Like [`claim`], for a write whose answer is known before it is made (a create that
@@ -53,24 +127,16 @@ pub async fn claim_answered(
     request: &impl prost::Message,
     response: &impl prost::Message,
 ) -> Result<Claim, Error> {
-    claim_inner(
-        tx,
-        caller,
-        method,
-        request_id,
-        request,
-        Some(response.encode_to_vec()),
-    )
-    .await
+    let response = Some(response.encode_to_vec());
+    claim_inner(tx, (caller, method, request_id), request, response, false).await
 }
 
 async fn claim_inner(
     tx: &mut PgConnection,
-    caller: &str,
-    method: &str,
-    request_id: &str,
+    (caller, method, request_id): (&str, &str, &str),
     request: &impl prost::Message,
     response: Option<Vec<u8>>,
+    renewable: bool,
 ) -> Result<Claim, Error> {
     let hash = request_hash(request);
     let inserted = sqlx::query(
@@ -81,33 +147,81 @@ async fn claim_inner(
     .bind(method)
     .bind(request_id)
     .bind(&hash)
-    .bind(response)
+    .bind(&response)
     .execute(&mut *tx)
     .await?
     .rows_affected();
     if inserted == 1 {
         return Ok(Claim::Fresh);
     }
-    let (stored_hash, response): (Vec<u8>, Option<Vec<u8>>) = sqlx::query_as(
-        "SELECT request_hash, response FROM idempotency WHERE caller = $1 AND method = $2 AND request_id = $3",
-    )
-    .bind(caller)
-    .bind(method)
-    .bind(request_id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let (stored_hash, answer, expired_at) = stored(tx, caller, method, request_id).await?;
     if stored_hash != hash {
         return Err(Error::invalid(
             "request_id",
             "was already used for a different request",
         ));
     }
-    match response {
-        Some(bytes) => Ok(Claim::Replay(bytes)),
-        None => Err(Error::Aborted(
-            "the first request with this request_id is still in flight".into(),
-        )),
+    match (answer, expired_at) {
+        (_, Some(_)) if renewable => {
+            // Compare-and-set on the tombstone: of two concurrent renewals one wins; the
+            // other waits on the row, finds it live again and replays the winner's answer.
+            let renewed = sqlx::query(
+                "UPDATE idempotency SET expired_at = NULL, created_at = now(), response = $4
+                 WHERE caller = $1 AND method = $2 AND request_id = $3 AND expired_at IS NOT NULL",
+            )
+            .bind(caller)
+            .bind(method)
+            .bind(request_id)
+            .bind(response)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if renewed == 1 {
+                tracing::info!(method, "a request_id past its retention is treated as new");
+                return Ok(Claim::Fresh);
+            }
+            match stored(tx, caller, method, request_id).await?.1 {
+                Some(bytes) => Ok(Claim::Replay(bytes)),
+                None => Err(in_flight()),
+            }
+        }
+        (_, Some(at)) => Err(expired(request_id, at)),
+        (Some(bytes), None) => Ok(Claim::Replay(bytes)),
+        (None, None) => Err(in_flight()),
     }
+}
+
+fn in_flight() -> Error {
+    Error::Aborted("the first request with this request_id is still in flight".into())
+}
+
+/// A replay past the retention of an operation that must not run twice.
+fn expired(request_id: &str, at: DateTime<Utc>) -> Error {
+    Error::AlreadyExists(format!(
+        "request_id {request_id} was used and its answer is no longer kept (dropped at {} \
+         by the idempotency retention): the request was applied then; use a new request_id \
+         for a new request",
+        at.format("%Y-%m-%dT%H:%M:%SZ")
+    ))
+}
+
+/// The stored claim: its request hash, its answer (if completed and still kept), and when
+/// its answer was dropped (a tombstone).
+async fn stored(
+    tx: &mut PgConnection,
+    caller: &str,
+    method: &str,
+    request_id: &str,
+) -> Result<(Vec<u8>, Option<Vec<u8>>, Option<DateTime<Utc>>), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT request_hash, response, expired_at FROM idempotency
+         WHERE caller = $1 AND method = $2 AND request_id = $3",
+    )
+    .bind(caller)
+    .bind(method)
+    .bind(request_id)
+    .fetch_one(&mut *tx)
+    .await
 }
 
 /// Stores the answer of a fresh request, in the same transaction as its effects.
@@ -133,4 +247,92 @@ pub async fn complete(
 /// Decodes a replayed answer.
 pub fn decode_replay<M: prost::Message + Default>(bytes: &[u8]) -> Result<M, Error> {
     M::decode(bytes).map_err(|e| Error::Internal(anyhow::anyhow!("stored response corrupt: {e}")))
+}
+
+/// Rows one purge statement turns into tombstones: short statements, so a purge never
+/// holds many row locks at once.
+const PURGE_BATCH: i64 = 1_000;
+
+/// Drops the answers claimed more than `retention` ago, keeping their tombstones;
+/// returns how many. Replicas may purge at once (`SKIP LOCKED`), and a claim in flight
+/// is never touched (it is young, and locked by its transaction).
+pub async fn purge(pool: &PgPool, retention: Duration) -> Result<u64, sqlx::Error> {
+    let mut total = 0;
+    loop {
+        let n = sqlx::query(
+            "UPDATE idempotency SET response = NULL, expired_at = now()
+             WHERE (caller, method, request_id) IN (
+                 SELECT caller, method, request_id FROM idempotency
+                 WHERE expired_at IS NULL AND created_at < now() - make_interval(secs => $1)
+                 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        )
+        .bind(retention.as_secs_f64())
+        .bind(PURGE_BATCH)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        total += n;
+        if (n as i64) < PURGE_BATCH {
+            return Ok(total);
+        }
+    }
+}
+
+/// How often [`purge_loop`] purges: a tenth of the retention (an answer outlives it by
+/// at most that), between a second and an hour.
+pub fn purge_period(retention: Duration) -> Duration {
+    (retention / 10).clamp(Duration::from_secs(1), Duration::from_secs(3600))
+}
+
+/// Purges until `shutdown`, as the outbox dispatcher purges delivered rows: a background
+/// task of every service with a database, started once its migrations have run.
+pub async fn purge_loop(pool: PgPool, retention: Duration, shutdown: CancellationToken) {
+    let every = purge_period(retention);
+    loop {
+        match purge(&pool, retention).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                answers = n,
+                "idempotency answers past the retention dropped"
+            ),
+            Err(e) => tracing::warn!(error = %e, "idempotency purge failed"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Env;
+
+    #[test]
+    fn the_purge_runs_a_tenth_of_the_retention_apart_within_bounds() {
+        assert_eq!(purge_period(DEFAULT_RETENTION), Duration::from_secs(3600));
+        assert_eq!(
+            purge_period(Duration::from_secs(60)),
+            Duration::from_secs(6)
+        );
+        assert_eq!(
+            purge_period(Duration::from_millis(500)),
+            Duration::from_secs(1)
+        );
+    }
+
+    #[test]
+    fn the_retention_defaults_to_seven_days_and_must_be_positive() {
+        let env = Env::from_pairs([("AUTH_JWT_SECRET", "0123456789abcdef0123")]);
+        let load = |env: Env| Config::load("refunds", 50053, env).unwrap();
+        assert_eq!(retention(&load(env.clone())).unwrap(), DEFAULT_RETENTION);
+        let two_hours = load(env.clone().with("IDEMPOTENCY_RETENTION", "2h"));
+        assert_eq!(retention(&two_hours).unwrap(), Duration::from_secs(7200));
+        for bad in ["0s", "soon"] {
+            let cfg = load(env.clone().with("IDEMPOTENCY_RETENTION", bad));
+            let err = retention(&cfg).unwrap_err();
+            assert!(err.to_string().contains("IDEMPOTENCY_RETENTION"), "{err}");
+        }
+    }
 }

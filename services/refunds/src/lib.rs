@@ -66,9 +66,11 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     access: access::ACCESS,
 };
 
-/// Builds the service: the API, the timer callback and the payout worker.
+/// Builds the service: the API, the timer callback, the payout worker and the purge of
+/// idempotency answers past their retention (they hold payment references).
 pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
     let settings = Arc::new(Settings::from_env(ctx.cfg.env())?);
+    let retention = kit::idempotency::retention(&ctx.cfg)?;
     let pool = ctx.pool();
     // the API wakes the worker when a refund becomes due now
     let wake = Arc::new(Notify::new());
@@ -84,6 +86,13 @@ pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
         Routes::new(RefundsServiceServer::new(api)).add_service(TimerCallbackServer::new(timers));
     Ok(App {
         routes,
-        tasks: vec![Box::pin(worker.run(ctx.shutdown.clone()))],
+        tasks: vec![
+            Box::pin(worker.run(ctx.shutdown.clone())),
+            Box::pin(kit::idempotency::purge_loop(
+                ctx.pool(),
+                retention,
+                ctx.shutdown.clone(),
+            )),
+        ],
     })
 }

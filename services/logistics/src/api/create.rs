@@ -90,9 +90,16 @@ impl Api {
         s: NewShipment,
     ) -> kit::Result<Shipment> {
         let mut tx = self.pool.begin().await?;
-        if let Claim::Replay(bytes) =
-            idempotency::claim(&mut tx, &who.caller_key(), method, request_id, request).await?
-        {
+        // A registration is keyed by its parcel and case: done again past the idempotency
+        // retention it finds the shipment and answers it, so the replay is a new request.
+        // A booking sends a courier: past the retention its replay is refused.
+        let caller = who.caller_key();
+        let claim = if method == "RegisterShipment" {
+            idempotency::claim_renewable(&mut tx, &caller, method, request_id, request).await?
+        } else {
+            idempotency::claim(&mut tx, &caller, method, request_id, request).await?
+        };
+        if let Claim::Replay(bytes) = claim {
             return idempotency::decode_replay(&bytes);
         }
         // Serialise with concurrent events of this parcel (see `store::lock_parcel`).
@@ -117,7 +124,7 @@ impl Api {
             }
         }
         let answer = render::shipment(&row);
-        idempotency::complete(&mut tx, &who.caller_key(), method, request_id, &answer).await?;
+        idempotency::complete(&mut tx, &caller, method, request_id, &answer).await?;
         tx.commit().await?;
         Ok(answer)
     }
