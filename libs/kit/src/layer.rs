@@ -1,5 +1,6 @@
 //! The tower layer in front of every service: trace context, RED metrics, unknown methods,
-//! the readiness gate and authentication + the method's access rule, in that order.
+//! the readiness gate and authentication + the method's access rule, in that order; and
+//! gRPC's code for a request over the size limit.
 //! Handlers find the verified [`Principal`](crate::auth::Principal) in the request
 //! extensions.
 
@@ -126,7 +127,7 @@ where
             };
             let response = match refusal {
                 Some(status) => Ok(status.into_http()),
-                None => inner.call(req).await,
+                None => inner.call(req).await.map(oversize_is_resource_exhausted),
             };
             if !public {
                 let code = match &response {
@@ -160,5 +161,25 @@ where
             response
         };
         Box::pin(fut.instrument(span))
+    }
+}
+
+/// tonic refuses a request over the decoding limit (4 MiB) as OUT_OF_RANGE before any
+/// handler runs, in a trailers-only answer; gRPC's convention (and what clients retry
+/// on, or not) is RESOURCE_EXHAUSTED. Handlers never answer with this message, so the
+/// rewrite touches nothing else.
+fn oversize_is_resource_exhausted(response: http::Response<Body>) -> http::Response<Body> {
+    if response.headers().get("grpc-status").map(|v| v.as_bytes()) != Some(b"11") {
+        return response;
+    }
+    match Status::from_header_map(response.headers()) {
+        Some(s) if s.message().contains("decoded message length too large") => {
+            Status::resource_exhausted(
+                s.message()
+                    .replace("Error, decoded", "request refused: decoded"),
+            )
+            .into_http()
+        }
+        _ => response,
     }
 }

@@ -25,7 +25,7 @@ use crate::{
     auth::{Policy, Rule, Tokens},
     client::Peers,
     config::{Config, Env},
-    db, descriptor,
+    db, descriptor, idempotency,
     layer::KitLayer,
     outbox::Dispatcher,
     telemetry,
@@ -93,6 +93,8 @@ where
     Fut: Future<Output = anyhow::Result<App>>,
 {
     let policy = access_policy(&spec)?;
+    // A bad retention stops the start, before anything is bound or migrated.
+    let idempotency_retention = idempotency::retention(&cfg)?;
     let cfg = Arc::new(cfg);
     let tokens = Tokens::new(&cfg.jwt_secret, &cfg.jwt_issuer);
     let db = match spec.migrator {
@@ -152,6 +154,13 @@ where
             shutdown.clone(),
         )
         .await;
+        // Idempotency answers hold requests' content (descriptions, payment references):
+        // every service with a database drops them past their retention (PIPL).
+        tasks.spawn(idempotency::purge_loop(
+            pool.clone(),
+            idempotency_retention,
+            shutdown.clone(),
+        ));
         let dispatcher = Dispatcher::new(
             pool,
             &cfg.database_schema,

@@ -1,12 +1,12 @@
 //! What a gRPC client finds at any port, proved against the demo service over loopback:
 //! reflection lists the port's own services (v1 and v1alpha), a method the port does not
-//! serve is UNIMPLEMENTED and a served method without a rule stays closed, as gRPC's
-//! conventions say.
+//! serve is UNIMPLEMENTED, a served method without a rule stays closed and a request over
+//! the size limit is RESOURCE_EXHAUSTED, as gRPC's conventions say.
 
 use crate::demo;
 
 use aftersales_proto::aftersales::returns::v1::{
-    ListReturnsRequest, returns_service_client::ReturnsServiceClient,
+    CreateReturnRequest, ListReturnsRequest, returns_service_client::ReturnsServiceClient,
 };
 use kit::auth::Role;
 use testkit::{World, authed, raw_call};
@@ -104,5 +104,39 @@ async fn unknown_methods_are_unimplemented_and_unruled_ones_closed() {
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
     assert!(err.message().contains("not open to any caller"), "{err:?}");
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_over_the_size_limit_is_resource_exhausted() {
+    let world = World::new();
+    let svc = world.start(demo::SPEC, demo::setup).await;
+    svc.wait_serving().await;
+    let buyer = world.token(Role::Buyer, "buyer-1");
+    let huge = CreateReturnRequest {
+        order_id: "o-1".into(),
+        quantity: 1,
+        description: "x".repeat(5 << 20),
+        request_id: uuid::Uuid::new_v4().to_string(),
+        ..Default::default()
+    };
+    let err = ReturnsServiceClient::new(svc.channel())
+        .create_return(authed(huge, &buyer))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
+    assert!(err.message().contains("too large"), "{err:?}");
+    // a request of normal size still goes through
+    let ok = CreateReturnRequest {
+        order_id: "o-1".into(),
+        quantity: 1,
+        description: "torn".into(),
+        request_id: uuid::Uuid::new_v4().to_string(),
+        ..Default::default()
+    };
+    ReturnsServiceClient::new(svc.channel())
+        .create_return(authed(ok, &buyer))
+        .await
+        .unwrap();
     svc.stop().await;
 }

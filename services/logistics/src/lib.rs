@@ -55,29 +55,20 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     access: access::ACCESS,
 };
 
-/// Builds the service: the gRPC API, the webhook server (bound here, so a taken port
-/// fails the start) and the purge of idempotency answers past their retention.
+/// Builds the service: the gRPC API and the webhook server (bound here, so a taken port
+/// fails the start). The kit purges idempotency answers past their retention.
 pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
     let settings = Arc::new(Settings::from_env(ctx.cfg.env())?);
-    let retention = kit::idempotency::retention(&ctx.cfg)?;
     let pool = ctx.pool();
     let hook = webhook::bind(&settings.webhook_listen).await?;
     let api = Api::new(pool.clone(), ctx.peers.clone(), settings.clone());
     Ok(App {
         routes: Routes::new(LogisticsServiceServer::new(api)),
-        tasks: vec![
-            Box::pin(webhook::serve(
-                hook,
-                pool.clone(),
-                settings,
-                ctx.shutdown.clone(),
-            )),
-            // idempotency answers hold addresses: dropped past their retention
-            Box::pin(kit::idempotency::purge_loop(
-                pool,
-                retention,
-                ctx.shutdown.clone(),
-            )),
-        ],
+        tasks: vec![Box::pin(webhook::serve(
+            hook,
+            pool.clone(),
+            settings,
+            ctx.shutdown.clone(),
+        ))],
     })
 }

@@ -66,11 +66,10 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     access: access::ACCESS,
 };
 
-/// Builds the service: the API, the timer callback, the payout worker and the purge of
+/// Builds the service: the API, the timer callback and the payout worker. The kit purges
 /// idempotency answers past their retention (they hold payment references).
 pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
     let settings = Arc::new(Settings::from_env(ctx.cfg.env())?);
-    let retention = kit::idempotency::retention(&ctx.cfg)?;
     let pool = ctx.pool();
     // the API wakes the worker when a refund becomes due now
     let wake = Arc::new(Notify::new());
@@ -86,13 +85,6 @@ pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
         Routes::new(RefundsServiceServer::new(api)).add_service(TimerCallbackServer::new(timers));
     Ok(App {
         routes,
-        tasks: vec![
-            Box::pin(worker.run(ctx.shutdown.clone())),
-            Box::pin(kit::idempotency::purge_loop(
-                ctx.pool(),
-                retention,
-                ctx.shutdown.clone(),
-            )),
-        ],
+        tasks: vec![Box::pin(worker.run(ctx.shutdown.clone()))],
     })
 }

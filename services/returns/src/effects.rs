@@ -176,7 +176,10 @@ fn shipment(out: &mut Batch, c: &Case, leg: Leg) {
         tracking_number: p.tracking_number.clone(),
         promised_delivery_time: p.promised.map(ts),
         request_id: request_id_for(&key),
-        ..Default::default()
+        // so the case's buyer and merchant can read the shipment's timeline themselves
+        buyer_id: c.buyer_id.clone(),
+        merchant_id: c.merchant_id.clone(),
+        destination: None,
     };
     out.command(
         "logistics",

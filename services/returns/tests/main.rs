@@ -6,6 +6,7 @@ mod observe;
 
 mod clocks;
 mod lifecycle;
+mod retention;
 mod rules;
 mod steps;
 mod stuck;

@@ -5,14 +5,14 @@ use std::collections::BTreeSet;
 
 use crate::harness::{Suite, from_now, request, rid};
 use aftersales_proto::aftersales::{
-    common::v1::{CaseContext, EventEnvelope, Money},
+    common::v1::{Address, CaseContext, EventEnvelope, Money},
     complaints::v1::{Ruling, RulingIssued, RulingOutcome},
     platform::v1::{Order, OrderLine, SpecialGoodsFlag},
     returns::v1::{
         AppealReturnRequest, ApproveReturnRequest, CancelReturnRequest, DisputeOpened,
-        GetMerchantPolicyRequest, InspectReturnRequest, ListReturnsRequest, MerchantPolicy,
-        RejectReturnRequest, ReturnKind, ReturnReason, ReturnState, ReviseReturnRequest,
-        UpsertMerchantPolicyRequest,
+        GetMerchantPolicyRequest, GetReturnRequest, InspectReturnRequest, ListReturnsRequest,
+        MerchantPolicy, RejectReturnRequest, ReturnKind, ReturnReason, ReturnState,
+        ReviseReturnRequest, UpsertMerchantPolicyRequest,
     },
 };
 use kit::auth::Role;
@@ -440,6 +440,86 @@ async fn merchants_publish_policies_within_the_law() {
     assert_eq!(
         clock.due_time.unwrap().seconds - r.create_time.unwrap().seconds,
         24 * 3600
+    );
+}
+
+/// A merchant's return contact (a person's name and phone) is read by the merchant
+/// itself and platform staff; a buyer or another shop gets the policy without it (the
+/// buyer receives it with the approval of their own case).
+#[tokio::test]
+async fn a_merchants_return_contact_is_shown_to_itself_and_staff_only() {
+    let s = Suite::start(&[]).await;
+    let mut c = s.client();
+    c.upsert_merchant_policy(authed(
+        UpsertMerchantPolicyRequest {
+            policy: Some(MerchantPolicy {
+                name: "merchants/merchant-1/policy".into(),
+                return_address: Some(Address {
+                    contact_name: "Wang Li".into(),
+                    phone: "138-0000-0000".into(),
+                    city: "Hangzhou".into(),
+                    street: "8 Depot Rd".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            request_id: rid(),
+        },
+        &s.merchant,
+    ))
+    .await
+    .unwrap();
+    let read = |token: String| {
+        let mut c = c.clone();
+        async move {
+            c.get_merchant_policy(authed(
+                GetMerchantPolicyRequest {
+                    name: "merchants/merchant-1/policy".into(),
+                },
+                &token,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+        }
+    };
+    for token in [s.merchant.clone(), s.agent.clone()] {
+        let address = read(token).await.return_address.expect("shown");
+        assert_eq!(
+            (address.contact_name.as_str(), address.phone.as_str()),
+            ("Wang Li", "138-0000-0000")
+        );
+    }
+    let other_shop = s.world.token(Role::Merchant, "merchant-2");
+    for token in [s.buyer.clone(), other_shop] {
+        let p = read(token).await;
+        assert_eq!(
+            p.return_address, None,
+            "no contact outside the shop and the platform"
+        );
+        assert!(p.update_time.is_some(), "the rest of the policy is public");
+    }
+    // the buyer gets it with their approval
+    let r = s
+        .create(ReturnKind::ReturnRefund, "demo-1", ReturnReason::NoReason)
+        .await
+        .unwrap();
+    s.approve(&r.name).await.unwrap();
+    let approval = c
+        .get_return(authed(
+            GetReturnRequest {
+                name: r.name.clone(),
+            },
+            &s.buyer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .approval
+        .unwrap();
+    assert!(
+        approval.return_address.is_some(),
+        "the approval carries the address"
     );
 }
 

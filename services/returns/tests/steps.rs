@@ -9,10 +9,15 @@ use crate::{
 };
 use aftersales_proto::aftersales::{
     common::v1::Address,
+    logistics::v1::{
+        GetShipmentTimelineRequest, ListShipmentsRequest,
+        logistics_service_client::LogisticsServiceClient,
+    },
     returns::v1::{
         MerchantPolicy, ReturnKind, ReturnReason, ReturnState, UpsertMerchantPolicyRequest,
     },
 };
+use kit::auth::Role;
 use testkit::authed;
 
 #[tokio::test]
@@ -203,4 +208,53 @@ async fn an_auto_approval_without_a_return_address_waits_for_one() {
         ],
     )
     .await;
+}
+
+/// Logistics knows a return's buyer and merchant from its registration (issue 23): both
+/// read the parcel's timeline themselves; another buyer finds nothing of it.
+#[tokio::test]
+async fn the_cases_buyer_and_merchant_track_its_return_parcel() {
+    let s = Suite::start(&[]).await;
+    let r = s
+        .create(ReturnKind::ReturnRefund, "demo-1", ReturnReason::NoReason)
+        .await
+        .unwrap();
+    s.approve(&r.name).await.unwrap();
+    s.ship_back(&r.name, "SF710001").await;
+    s.carrier_delivers("SF710001").await;
+    let logistics = || LogisticsServiceClient::new(s.logistics.channel());
+    let by_case = || GetShipmentTimelineRequest {
+        case_name: r.name.clone(),
+        ..Default::default()
+    };
+    for token in [&s.buyer, &s.merchant] {
+        let seen = logistics()
+            .get_shipment_timeline(authed(by_case(), token))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(seen.timelines.len(), 1, "the return parcel");
+        let t = &seen.timelines[0];
+        assert_eq!(t.shipment.as_ref().unwrap().tracking_number, "SF710001");
+        assert!(!t.events.is_empty(), "with the carrier's delivery");
+        let listed = logistics()
+            .list_shipments(authed(
+                ListShipmentsRequest {
+                    case_name: r.name.clone(),
+                    ..Default::default()
+                },
+                token,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(listed.shipments.len(), 1);
+    }
+    let stranger = s.world.token(Role::Buyer, "buyer-2");
+    let theirs = logistics()
+        .get_shipment_timeline(authed(by_case(), &stranger))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(theirs.timelines.is_empty(), "another buyer sees none of it");
 }

@@ -61,7 +61,8 @@ impl ReturnsService for Api {
         &self,
         req: Request<GetMerchantPolicyRequest>,
     ) -> Result<Response<MerchantPolicy>, Status> {
-        answer(self.get_policy(req.into_inner()).await)
+        let who = principal(&req)?;
+        answer(self.get_policy(&who, req.into_inner()).await)
     }
 
     #[tracing::instrument(skip_all, fields(order = %req.get_ref().order_id))]

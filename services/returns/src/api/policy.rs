@@ -5,7 +5,7 @@ use aftersales_proto::aftersales::returns::v1::{
     GetMerchantPolicyRequest, MerchantPolicy, UpsertMerchantPolicyRequest,
 };
 use kit::{
-    auth::Principal,
+    auth::{Principal, Role},
     idempotency::{self, Claim},
 };
 
@@ -37,9 +37,12 @@ impl Api {
         Ok(answer)
     }
 
-    /// GetMerchantPolicy: the published policy, or the defaults.
+    /// GetMerchantPolicy: the published policy, or the defaults. The return address
+    /// (a contact's name and phone) only for the merchant itself and the platform: a
+    /// buyer gets it with the approval of their case (minimum necessary, PIPL).
     pub(super) async fn get_policy(
         &self,
+        who: &Principal,
         r: GetMerchantPolicyRequest,
     ) -> kit::Result<MerchantPolicy> {
         let merchant = parse::policy_merchant(&r.name)?;
@@ -48,6 +51,11 @@ impl Api {
                 Some((p, t)) => (p, Some(t)),
                 None => (Policy::default(), None),
             };
-        Ok(render::policy_out(merchant, &policy, updated))
+        let mut out = render::policy_out(merchant, &policy, updated);
+        let own = who.role == Role::Merchant && who.id == merchant;
+        if !(own || who.is_platform()) {
+            out.return_address = None;
+        }
+        Ok(out)
     }
 }
