@@ -141,6 +141,48 @@ async fn shipping_and_compensation_have_their_own_caps() {
     assert_eq!(h.scalar("SELECT compensation FROM {s}.lines").await, 597);
 }
 
+/// What a buyer paid to send goods back is not the order's shipping fee: a free-shipping
+/// order's line (or one whose fee was refunded already) still gets it back; once a case.
+#[tokio::test]
+async fn return_shipping_is_not_capped_by_the_lines_fee_and_paid_once_a_case() {
+    let h = Harness::start(&[]).await;
+    let mut c = h.client();
+    let back = |minor: i64, case: &str| CreateRefundRequest {
+        kind: RefundKind::ReturnShipping as i32,
+        amount: cny(minor),
+        reason: "return shipping paid by the seller".into(),
+        ..goods(case, 0)
+    };
+    // the line's shipping fee (10.00) refunded in full, then 26.00 of return shipping
+    c.create_refund(authed(
+        CreateRefundRequest {
+            kind: RefundKind::ShippingFee as i32,
+            amount: cny(1_000),
+            ..goods("returns/r-1", 0)
+        },
+        &h.service,
+    ))
+    .await
+    .unwrap();
+    let r = c
+        .create_refund(authed(back(2_600, "returns/r-1"), &h.service))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.kind, RefundKind::ReturnShipping as i32);
+    let again = c
+        .create_refund(authed(back(2_600, "returns/r-1"), &h.service))
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), Code::AlreadyExists, "{again:?}");
+    h.until_state(&r.name, RefundState::Settled).await;
+    assert_eq!(
+        h.scalar("SELECT shipping_refunded FROM {s}.lines").await,
+        1_000,
+        "the line's shipping cap is untouched by it"
+    );
+}
+
 #[tokio::test]
 async fn bad_requests_name_every_bad_field_and_write_nothing() {
     let h = Harness::start(&[]).await;

@@ -37,5 +37,13 @@ pub const ACCESS: &[Rule] = &[
     rule(SERVICE, "RejectReturn", MERCHANT_STEPS, &[]),
     rule(SERVICE, "InspectReturn", MERCHANT_STEPS, &[]),
     rule(SERVICE, "ShipReplacement", MERCHANT_STEPS, &[]),
+    // the refund-only list and the fees are public to people; admins alone change them
+    rule(
+        SERVICE,
+        "GetPlatformPolicy",
+        READERS,
+        &["repairs", "complaints"],
+    ),
+    rule(SERVICE, "UpdatePlatformPolicy", &[], &[]),
     machine(CALLBACK, "OnTimerEvent", &["sla"]),
 ];

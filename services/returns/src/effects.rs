@@ -127,7 +127,7 @@ fn refund(out: &mut Batch, c: &Case, purpose: RefundPurpose, amount: i64) {
             format!("{} of {} returned", c.quantity, c.order_line_id),
         ),
         RefundPurpose::ShippingFee => (
-            RefundKind::ShippingFee,
+            RefundKind::ReturnShipping,
             "return shipping paid by the seller".to_string(),
         ),
         RefundPurpose::ShippingInsurance => (

@@ -1,10 +1,14 @@
 //! Resource names and keys every door uses: `returns/{uuid}` (through `kit::names`), a
-//! request's SLA timer ids and clock keys, `merchants/{id}/policy`, `orders/{id}`.
+//! request's SLA timer ids and clock keys, `merchants/{id}/policy`, `orders/{id}` and
+//! `platform/returnsPolicy`.
 
 use kit::sla;
 use uuid::Uuid;
 
 use crate::domain::case::Case;
+
+/// The platform's returns policy (one resource).
+pub const PLATFORM_POLICY: &str = "platform/returnsPolicy";
 
 /// The collection of return requests.
 pub const RETURNS: &str = "returns";

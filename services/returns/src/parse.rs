@@ -8,8 +8,9 @@ use aftersales_proto::aftersales::{
     returns::v1::{
         AppealReturnRequest, ApproveReturnRequest, CancelReturnRequest, CreateReturnRequest,
         InspectReturnRequest, InspectionResult, ListReturnAuditRequest, ListReturnsRequest,
-        MerchantPolicy, RejectReturnRequest, ReturnState, ReviewPromise, ReviseReturnRequest,
-        ShipReplacementRequest, SubmitReturnShipmentRequest, UpsertMerchantPolicyRequest,
+        MerchantPolicy, PackagingDamage as ProtoDamage, RefundOnlyCondition, RejectReturnRequest,
+        ReturnState, ReviewPromise, ReviseReturnRequest, ShipReplacementRequest,
+        SubmitReturnShipmentRequest, UpdatePlatformPolicyRequest, UpsertMerchantPolicyRequest,
     },
 };
 use chrono::{DateTime, Utc};
@@ -28,7 +29,9 @@ use crate::{
         eligibility::Facts,
         kinds::{Family, Kind, Reason},
         machine::Command,
+        platform_policy::{self, Condition, PackagingDamage, PlatformPolicy, RefundOnlyCase},
         policy::{Payer, Policy},
+        shipping::Outlay,
     },
     names,
     store::{After, Filter},
@@ -54,6 +57,16 @@ pub fn facts(order: &Order, line: &OrderLine, claimed: u32, now: DateTime<Utc>) 
         special_goods: !line.special_goods.is_empty(),
         line_quantity: line.quantity,
         claimed,
+        paid_minor: line.paid_amount.as_ref().map_or(0, |m| m.amount_minor),
+        currency: line
+            .paid_amount
+            .as_ref()
+            .map(|m| m.currency.clone())
+            .unwrap_or_default(),
+        payment_recorded: !order.payment_ref.is_empty() && order.paid_time.is_some(),
+        logistics_recorded: !order.carrier_code.is_empty()
+            && !order.tracking_number.is_empty()
+            && order.shipped_time.is_some(),
     }
 }
 
@@ -196,8 +209,12 @@ pub fn appeal(r: &AppealReturnRequest) -> kit::Result<Command> {
 }
 
 /// SubmitReturnShipment: the command, and the cost the buyer declared (its currency is
-/// checked against the request's once the request is read).
-pub fn submit_shipment(r: &SubmitReturnShipmentRequest) -> kit::Result<(Command, Option<Money>)> {
+/// checked against the request's once the request is read). The packaging fee for the
+/// stated damage comes from the platform policy in force.
+pub fn submit_shipment(
+    r: &SubmitReturnShipmentRequest,
+    platform: &PlatformPolicy,
+) -> kit::Result<(Command, Option<Money>)> {
     let mut v = Violations::new();
     parcel(&mut v, &r.carrier_code, &r.tracking_number);
     if let Some(m) = &r.shipping_cost
@@ -206,15 +223,128 @@ pub fn submit_shipment(r: &SubmitReturnShipmentRequest) -> kit::Result<(Command,
         v.add("shipping_cost", "not negative, with an ISO-4217 currency");
     }
     let promised = promised_delivery(&mut v, r.promised_delivery_time.as_ref());
+    if let Some(e) = &r.shipping_receipt {
+        validate::evidence(&mut v, "shipping_receipt", std::slice::from_ref(e));
+    }
+    let damage = match r.packaging_damage {
+        0 => None,
+        d => {
+            let known = PackagingDamage::from_i32(d);
+            if known.is_none() {
+                v.add("packaging_damage", "unknown value");
+            }
+            known
+        }
+    };
     v.finish()?;
     let cost = r.shipping_cost.clone();
     let cmd = Command::SubmitShipment {
         carrier: r.carrier_code.to_ascii_lowercase(),
         tracking: r.tracking_number.clone(),
-        cost_minor: cost.as_ref().map(|m| m.amount_minor),
+        outlay: Outlay {
+            cost_minor: cost.as_ref().map(|m| m.amount_minor),
+            receipt: r
+                .shipping_receipt
+                .as_ref()
+                .and_then(|e| evidence(std::slice::from_ref(e)).pop()),
+            damage,
+            packaging_fee_minor: platform.packaging_fee(damage),
+        },
         promised,
     };
     Ok((cmd, cost))
+}
+
+/// An amount of the platform policy: present, not negative, in CNY.
+fn cny(v: &mut Violations, field: &str, m: Option<&Money>) -> i64 {
+    match m {
+        None => {
+            v.add(field, "is required");
+            0
+        }
+        Some(m) if m.currency != platform_policy::CURRENCY => {
+            v.add(format!("{field}.currency"), "must be CNY");
+            0
+        }
+        Some(m) => m.amount_minor,
+    }
+}
+
+/// UpdatePlatformPolicy: the whole policy, every bad field named.
+pub fn platform_policy(r: &UpdatePlatformPolicyRequest) -> kit::Result<PlatformPolicy> {
+    let mut v = Violations::new();
+    validate::request_id(&mut v, &r.request_id);
+    let Some(p) = r.policy.as_ref() else {
+        v.add("policy", "is required");
+        return Err(v.finish().unwrap_err());
+    };
+    if p.name != names::PLATFORM_POLICY {
+        v.add("policy.name", format!("must be {}", names::PLATFORM_POLICY));
+    }
+    let mut refund_only = Vec::new();
+    for (i, c) in p.refund_only_cases.iter().enumerate() {
+        let field = format!("policy.refund_only_cases[{i}]");
+        let reason = Reason::from_i32(c.reason);
+        if reason.is_none() {
+            v.add(format!("{field}.reason"), "unknown reason");
+        }
+        let condition = match RefundOnlyCondition::try_from(c.condition) {
+            Ok(RefundOnlyCondition::ShippedNotSignedFor) => Some(Condition::ShippedNotSignedFor),
+            Ok(RefundOnlyCondition::Delivered72hLate) => Some(Condition::Delivered72hLate),
+            Ok(RefundOnlyCondition::NotShippedByPromise) => Some(Condition::NotShippedByPromise),
+            Ok(RefundOnlyCondition::CancelledBeforeShipment) => {
+                Some(Condition::CancelledBeforeShipment)
+            }
+            Ok(RefundOnlyCondition::EvidenceWithinReasonableUse) => {
+                Some(Condition::EvidenceWithinReasonableUse)
+            }
+            Ok(RefundOnlyCondition::EvidenceAndLowValue) => Some(Condition::EvidenceAndLowValue {
+                max_line_minor: cny(
+                    &mut v,
+                    &format!("{field}.max_line_amount"),
+                    c.max_line_amount.as_ref(),
+                ),
+            }),
+            _ => {
+                v.add(format!("{field}.condition"), "is required");
+                None
+            }
+        };
+        if let (Some(reason), Some(condition)) = (reason, condition) {
+            refund_only.push(RefundOnlyCase { reason, condition });
+        }
+    }
+    let shipping_cap_minor = cny(
+        &mut v,
+        "policy.return_shipping_cap",
+        p.return_shipping_cap.as_ref(),
+    );
+    let mut packaging_fees = Vec::new();
+    for (i, f) in p.packaging_fees.iter().enumerate() {
+        let field = format!("policy.packaging_fees[{i}]");
+        let fee = cny(&mut v, &format!("{field}.fee"), f.fee.as_ref());
+        match ProtoDamage::try_from(f.damage)
+            .ok()
+            .and_then(|d| PackagingDamage::from_i32(d as i32))
+        {
+            Some(d) => packaging_fees.push((d, fee)),
+            None => v.add(format!("{field}.damage"), "is required"),
+        }
+    }
+    let policy = PlatformPolicy {
+        refund_only,
+        shipping_cap_minor,
+        packaging_fees,
+    };
+    // the domain's own rules, once every field parsed (indexes match the request's when
+    // nothing above was dropped; a dropped case was already reported)
+    if v.is_empty() {
+        for bad in policy.check() {
+            v.add(bad.field, bad.why);
+        }
+    }
+    v.finish()?;
+    Ok(policy)
 }
 
 /// The declared shipping cost in the currency the order was paid in.

@@ -7,9 +7,10 @@ use aftersales_proto::aftersales::{
         Money,
     },
     returns::v1::{
-        Approval, Inspection, MerchantPolicy, ParcelInfo, ParcelProblem, RefundProblem,
+        Approval, Inspection, MerchantPolicy, PackagingFee, ParcelInfo, ParcelProblem,
+        PlatformPolicy as ProtoPlatformPolicy, RefundOnlyCase, RefundOnlyCondition, RefundProblem,
         RefundSummary, Rejection, Return, ReviewPromise, ShippingFeeAllocation, ShippingPayer,
-        parcel_problem::Cause,
+        VoucherCheck, parcel_problem::Cause,
     },
 };
 use chrono::{DateTime, Utc};
@@ -20,6 +21,7 @@ use crate::{
         case::{Address, Case, Evidence, Parcel, ParcelCause},
         kinds::State,
         lateness,
+        platform_policy::{self, Condition, PlatformPolicy},
         policy::{Payer, Policy},
     },
     names, store,
@@ -150,6 +152,14 @@ pub fn request(c: &Case, now: DateTime<Utc>) -> Return {
             payer: payer_out(c.shipping.payer) as i32,
             amount: money(c.shipping.amount_minor, &c.currency),
             basis: c.shipping.basis.clone(),
+            carrier_cost: money(c.shipping.carrier_minor, &c.currency),
+            packaging_fee: money(c.shipping.packaging_minor, &c.currency),
+            packaging_damage: c.shipping.damage.map_or(0, |d| d as i32),
+            shipping_receipt: c
+                .shipping
+                .receipt
+                .as_ref()
+                .and_then(|r| evidence_out(std::slice::from_ref(r)).pop()),
         }),
         refund: Some(RefundSummary {
             goods_amount: money(c.refunds.goods_minor, &c.currency),
@@ -175,6 +185,61 @@ pub fn request(c: &Case, now: DateTime<Utc>) -> Return {
                 resolve_time: p.until.map(ts),
             })
             .collect(),
+        voucher_check: c.voucher_check.as_ref().map(|v| VoucherCheck {
+            verified_by: v.verified_by.clone(),
+            verify_time: Some(ts(v.at)),
+        }),
+    }
+}
+
+/// The platform policy as an admin wrote it (amounts in CNY).
+pub fn platform_policy_out(
+    p: &PlatformPolicy,
+    updated: Option<DateTime<Utc>>,
+) -> ProtoPlatformPolicy {
+    let cny = |minor| money(minor, platform_policy::CURRENCY);
+    ProtoPlatformPolicy {
+        name: names::PLATFORM_POLICY.into(),
+        refund_only_cases: p
+            .refund_only
+            .iter()
+            .map(|c| {
+                let (condition, bound) = match c.condition {
+                    Condition::ShippedNotSignedFor => {
+                        (RefundOnlyCondition::ShippedNotSignedFor, None)
+                    }
+                    Condition::Delivered72hLate => (RefundOnlyCondition::Delivered72hLate, None),
+                    Condition::NotShippedByPromise => {
+                        (RefundOnlyCondition::NotShippedByPromise, None)
+                    }
+                    Condition::CancelledBeforeShipment => {
+                        (RefundOnlyCondition::CancelledBeforeShipment, None)
+                    }
+                    Condition::EvidenceWithinReasonableUse => {
+                        (RefundOnlyCondition::EvidenceWithinReasonableUse, None)
+                    }
+                    Condition::EvidenceAndLowValue { max_line_minor } => (
+                        RefundOnlyCondition::EvidenceAndLowValue,
+                        cny(max_line_minor),
+                    ),
+                };
+                RefundOnlyCase {
+                    reason: c.reason as i32,
+                    condition: condition as i32,
+                    max_line_amount: bound,
+                }
+            })
+            .collect(),
+        return_shipping_cap: cny(p.shipping_cap_minor),
+        packaging_fees: p
+            .packaging_fees
+            .iter()
+            .map(|(d, fee)| PackagingFee {
+                damage: *d as i32,
+                fee: cny(*fee),
+            })
+            .collect(),
+        update_time: updated.map(ts),
     }
 }
 

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use kit::{db::ResultExt, outbox::Batch};
 
-use crate::domain::{case::Case, kinds::State, policy::Policy};
+use crate::domain::{case::Case, kinds::State, platform_policy::PlatformPolicy, policy::Policy};
 
 /// Why a write was refused by the database's own rules.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +48,37 @@ pub async fn put_policy(
     )
     .bind(merchant)
     .bind(Json(p))
+    .fetch_one(&mut *tx)
+    .await
+}
+
+/// The platform policy in force, if an admin ever changed the defaults.
+pub async fn platform_policy(
+    conn: &mut PgConnection,
+) -> Result<Option<(PlatformPolicy, DateTime<Utc>)>, sqlx::Error> {
+    let row: Option<(Json<PlatformPolicy>, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT policy, update_time FROM platform_policy ORDER BY version DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|(p, t)| (p.0, t)))
+}
+
+/// Puts a new version of the platform policy in force; the older ones stay as its trail.
+pub async fn put_platform_policy(
+    tx: &mut PgConnection,
+    p: &PlatformPolicy,
+    actor: (&str, &str),
+    request_id: &str,
+) -> Result<DateTime<Utc>, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO platform_policy (policy, actor_role, actor_id, request_id)
+         VALUES ($1, $2, $3, $4) RETURNING update_time",
+    )
+    .bind(Json(p))
+    .bind(actor.0)
+    .bind(actor.1)
+    .bind(request_id)
     .fetch_one(&mut *tx)
     .await
 }

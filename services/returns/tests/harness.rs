@@ -7,7 +7,10 @@ use std::time::Duration;
 use aftersales_proto::aftersales::{
     common::v1::{Address, Money},
     logistics::v1::{ReportCarrierEventRequest, logistics_service_client::LogisticsServiceClient},
-    platform::v1::{Order, PutOrderRequest, sandbox_control_client::SandboxControlClient},
+    platform::v1::{
+        Order, OrderLine, PutOrderRequest, SpecialGoodsFlag,
+        sandbox_control_client::SandboxControlClient,
+    },
     refunds::v1::{ListRefundsRequest, Refund, refunds_service_client::RefundsServiceClient},
     returns::v1::{
         ApproveReturnRequest, CreateReturnRequest, GetReturnRequest, Return, ReturnKind,
@@ -18,6 +21,7 @@ use aftersales_proto::aftersales::{
 use kit::auth::Role;
 use testkit::{Running, World, authed, eventually, peer};
 use tonic::transport::Channel;
+use tonic_types::StatusExt;
 
 /// Every service a return needs, running, and a token per party.
 pub struct Suite {
@@ -137,6 +141,12 @@ impl Suite {
                     }),
                     request_id: rid(),
                     promised_delivery_time: None,
+                    shipping_receipt: Some(aftersales_proto::aftersales::common::v1::EvidenceRef {
+                        uri: format!("https://evidence.example/receipt-{tracking}.jpg"),
+                        kind: 1,
+                        ..Default::default()
+                    }),
+                    packaging_damage: 0,
                 },
                 &self.buyer,
             ))
@@ -236,4 +246,45 @@ pub fn from_now(secs: i64) -> Option<prost_types::Timestamp> {
         seconds: chrono::Utc::now().timestamp() + secs,
         nanos: 0,
     })
+}
+
+/// An order of buyer-1 signed for `signed_secs_ago` seconds ago.
+pub fn order(id: &str, signed_secs_ago: i64, qty: u32, special: &[SpecialGoodsFlag]) -> Order {
+    let cny = |m: i64| {
+        Some(Money {
+            amount_minor: m,
+            currency: "CNY".into(),
+        })
+    };
+    Order {
+        name: format!("orders/{id}"),
+        buyer_id: "buyer-1".into(),
+        merchant_id: "merchant-1".into(),
+        region: "CN-31".into(),
+        payment_ref: format!("pay-{id}"),
+        paid_time: from_now(-signed_secs_ago - 86_400 * 3),
+        shipped_time: from_now(-signed_secs_ago - 86_400),
+        promised_delivery_time: from_now(-signed_secs_ago),
+        signed_for_time: from_now(-signed_secs_ago),
+        carrier_code: "sf".into(),
+        tracking_number: format!("SF{id}"),
+        lines: vec![OrderLine {
+            id: "l1".into(),
+            sku: "sku-1".into(),
+            category: "apparel".into(),
+            special_goods: special.iter().map(|f| *f as i32).collect(),
+            quantity: qty,
+            unit_price: cny(10_000),
+            paid_amount: cny(10_000 * qty as i64),
+            shipping_fee_paid: cny(800),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+pub fn rule(e: &tonic::Status) -> String {
+    e.get_details_error_info()
+        .map(|i| i.reason)
+        .unwrap_or_default()
 }

@@ -5,6 +5,7 @@ mod harness;
 mod observe;
 
 mod clocks;
+mod fees;
 mod lifecycle;
 mod retention;
 mod rules;

@@ -3,11 +3,11 @@
 
 use std::collections::BTreeSet;
 
-use crate::harness::{Suite, from_now, request, rid};
+use crate::harness::{Suite, order, request, rid, rule};
 use aftersales_proto::aftersales::{
-    common::v1::{Address, CaseContext, EventEnvelope, Money},
+    common::v1::{Address, CaseContext, EventEnvelope},
     complaints::v1::{Ruling, RulingIssued, RulingOutcome},
-    platform::v1::{Order, OrderLine, SpecialGoodsFlag},
+    platform::v1::SpecialGoodsFlag,
     returns::v1::{
         AppealReturnRequest, ApproveReturnRequest, CancelReturnRequest, DisputeOpened,
         GetMerchantPolicyRequest, GetReturnRequest, InspectReturnRequest, ListReturnsRequest,
@@ -19,48 +19,6 @@ use kit::auth::Role;
 use prost::Message;
 use testkit::authed;
 use tonic::Code;
-use tonic_types::StatusExt;
-
-/// An order of buyer-1 signed for `signed_secs_ago` seconds ago.
-fn order(id: &str, signed_secs_ago: i64, qty: u32, special: &[SpecialGoodsFlag]) -> Order {
-    let cny = |m: i64| {
-        Some(Money {
-            amount_minor: m,
-            currency: "CNY".into(),
-        })
-    };
-    Order {
-        name: format!("orders/{id}"),
-        buyer_id: "buyer-1".into(),
-        merchant_id: "merchant-1".into(),
-        region: "CN-31".into(),
-        payment_ref: format!("pay-{id}"),
-        paid_time: from_now(-signed_secs_ago - 86_400 * 3),
-        shipped_time: from_now(-signed_secs_ago - 86_400),
-        promised_delivery_time: from_now(-signed_secs_ago),
-        signed_for_time: from_now(-signed_secs_ago),
-        carrier_code: "sf".into(),
-        tracking_number: format!("SF{id}"),
-        lines: vec![OrderLine {
-            id: "l1".into(),
-            sku: "sku-1".into(),
-            category: "apparel".into(),
-            special_goods: special.iter().map(|f| *f as i32).collect(),
-            quantity: qty,
-            unit_price: cny(10_000),
-            paid_amount: cny(10_000 * qty as i64),
-            shipping_fee_paid: cny(800),
-            ..Default::default()
-        }],
-        ..Default::default()
-    }
-}
-
-fn rule(e: &tonic::Status) -> String {
-    e.get_details_error_info()
-        .map(|i| i.reason)
-        .unwrap_or_default()
-}
 
 #[tokio::test]
 async fn the_no_reason_window_is_seven_days_and_excludes_special_goods() {

@@ -14,6 +14,9 @@ pub enum Kind {
     ShippingInsurance = 4,
     /// Compensation decided by an agent or a ruling.
     Goodwill = 5,
+    /// Return shipping the seller reimburses; once per case, not capped by the line
+    /// (the requesting case applies the platform's cap).
+    ReturnShipping = 6,
 }
 
 /// Which running total of an order line a refund of a kind draws on.
@@ -38,6 +41,7 @@ impl Kind {
             3 => Self::LatePenalty,
             4 => Self::ShippingInsurance,
             5 => Self::Goodwill,
+            6 => Self::ReturnShipping,
             _ => return None,
         })
     }
@@ -48,7 +52,7 @@ impl Kind {
             Self::Goods => Cap::Goods,
             Self::ShippingFee => Cap::Shipping,
             Self::LatePenalty | Self::Goodwill => Cap::Compensation,
-            Self::ShippingInsurance => Cap::None,
+            Self::ShippingInsurance | Self::ReturnShipping => Cap::None,
         }
     }
 
@@ -60,7 +64,9 @@ impl Kind {
     /// Who bears the cost when the caller does not say (the contract's FundingParty doc).
     pub fn default_funding(self) -> Funding {
         match self {
-            Self::Goods | Self::ShippingFee | Self::LatePenalty => Funding::Merchant,
+            Self::Goods | Self::ShippingFee | Self::LatePenalty | Self::ReturnShipping => {
+                Funding::Merchant
+            }
             Self::ShippingInsurance => Funding::Insurer,
             Self::Goodwill => Funding::Platform,
         }
@@ -74,6 +80,7 @@ impl Kind {
             Self::LatePenalty => "late_penalty",
             Self::ShippingInsurance => "shipping_insurance",
             Self::Goodwill => "goodwill",
+            Self::ReturnShipping => "return_shipping",
         }
     }
 }

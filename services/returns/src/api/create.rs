@@ -25,10 +25,10 @@ use crate::{
         eligibility::{self, Ask},
         kinds::State,
         machine::{Command, Effect},
-        shipping,
+        shipping, voucher,
     },
     effects,
-    error::{not_found, quantity_exceeds_returnable},
+    error::{not_found, quantity_exceeds_returnable, voucher_not_verifiable},
     names::return_id,
     parse, render,
     store::{self, WriteError},
@@ -41,13 +41,6 @@ const CREATE: &str = "CreateReturn";
 fn pro_rata(line: &OrderLine, quantity: u32) -> i64 {
     let paid = line.paid_amount.as_ref().map_or(0, |m| m.amount_minor);
     amounts::pro_rata(paid, line.quantity, quantity)
-}
-
-/// The line's shipping fee: the most a refund of return shipping may be.
-fn shipping_estimate(line: &OrderLine) -> i64 {
-    line.shipping_fee_paid
-        .as_ref()
-        .map_or(0, |m| m.amount_minor)
 }
 
 impl Api {
@@ -93,6 +86,7 @@ impl Api {
             .find(|l| l.id == r.order_line_id)
             .ok_or_else(|| Error::invalid("order_line_id", "no such line on the order"))?;
         let policy = self.policies.get(&self.pool, &order.merchant_id).await?;
+        let platform = self.platform.get(&self.pool).await?;
         // Units already in other requests are checked by the database as the request is
         // inserted (a CHECK constraint): here only against what was bought.
         let claimed = 0;
@@ -103,18 +97,25 @@ impl Api {
             quantity: r.quantity,
             has_evidence: !r.evidence.is_empty(),
         };
-        let admitted =
-            match eligibility::decide(ask, &parse::facts(&order, line, claimed, now), &policy) {
-                Ok(a) => a,
-                // A retry of a request filed just before its window closed is answered as the
-                // first time, not refused.
-                Err(why) => {
-                    return match self.replay(who, &r.request_id, &r).await? {
-                        Some(answer) => Ok(answer),
-                        None => Err(why.into()),
-                    };
-                }
-            };
+        let facts = parse::facts(&order, line, claimed, now);
+        // seed 001 §7.4: without the voucher, the platform's own records prove the purchase
+        let voucher_check = match r.purchase_voucher_lost {
+            false => None,
+            true => {
+                Some(voucher::verify(&facts, now).map_err(|u| voucher_not_verifiable(&u.missing))?)
+            }
+        };
+        let admitted = match eligibility::decide(ask, &facts, &policy, &platform) {
+            Ok(a) => a,
+            // A retry of a request filed just before its window closed is answered as the
+            // first time, not refused.
+            Err(why) => {
+                return match self.replay(who, &r.request_id, &r).await? {
+                    Some(answer) => Ok(answer),
+                    None => Err(why.into()),
+                };
+            }
+        };
         let currency = line
             .paid_amount
             .as_ref()
@@ -156,7 +157,7 @@ impl Api {
                 reason,
                 &policy,
                 order.shipping_insurance,
-                shipping_estimate(line),
+                platform.shipping_cap_minor,
             ),
             refunds: Refunds::default(),
             overdue_since: None,
@@ -170,6 +171,7 @@ impl Api {
             closed: None,
             refund_problems: Vec::new(),
             step: 0,
+            voucher_check,
         };
         transition::date_clock(&self.settings, &policy, &mut case);
 
@@ -253,6 +255,7 @@ impl Api {
         )
         .await?;
         let policy = policy.unwrap_or_default();
+        let platform = self.platform.get(&self.pool).await?;
         let others = claimed.saturating_sub(current.quantity);
         let has_evidence = !r.evidence.is_empty() || !current.evidence.is_empty();
         let ask = Ask {
@@ -262,7 +265,7 @@ impl Api {
             has_evidence,
         };
         let facts = parse::facts(&order, line, others, Utc::now());
-        let admitted = eligibility::decide(ask, &facts, &policy)?;
+        let admitted = eligibility::decide(ask, &facts, &policy, &platform)?;
         let keep = |new: &str, old: &str| if new.is_empty() { old } else { new }.to_string();
         let cmd = Command::Revise {
             kind,
@@ -278,7 +281,7 @@ impl Api {
                 reason,
                 &policy,
                 order.shipping_insurance,
-                shipping_estimate(line),
+                platform.shipping_cap_minor,
             ),
         };
         let step = Step {

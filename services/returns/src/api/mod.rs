@@ -3,9 +3,11 @@
 //! `Status` once ([`kit::answer`]). The families: [`create`] (filing and revising a
 //! request: eligibility from the order's facts), [`transitions`] (the parties' steps,
 //! each one transaction through `transition`), [`reads`] (gets and lists) and
-//! [`policy`] (merchants' published policies).
+//! [`policy`] (merchants' published policies) and [`platform`] (the platform's
+//! returns policy: refund-only cases and fees).
 
 mod create;
+mod platform;
 mod policy;
 mod reads;
 mod transitions;
@@ -14,25 +16,30 @@ use std::sync::Arc;
 
 use aftersales_proto::aftersales::returns::v1::{
     AppealReturnRequest, ApproveReturnRequest, CancelReturnRequest, ConfirmReplacementRequest,
-    CreateReturnRequest, GetMerchantPolicyRequest, GetReturnRequest, InspectReturnRequest,
-    ListReturnAuditRequest, ListReturnAuditResponse, ListReturnsRequest, ListReturnsResponse,
-    MerchantPolicy, RejectReturnRequest, Return, ReviseReturnRequest, ShipReplacementRequest,
-    SubmitReturnShipmentRequest, UpsertMerchantPolicyRequest,
+    CreateReturnRequest, GetMerchantPolicyRequest, GetPlatformPolicyRequest, GetReturnRequest,
+    InspectReturnRequest, ListReturnAuditRequest, ListReturnAuditResponse, ListReturnsRequest,
+    ListReturnsResponse, MerchantPolicy, PlatformPolicy, RejectReturnRequest, Return,
+    ReviseReturnRequest, ShipReplacementRequest, SubmitReturnShipmentRequest,
+    UpdatePlatformPolicyRequest, UpsertMerchantPolicyRequest,
     returns_service_server::ReturnsService,
 };
 use kit::{answer, auth::principal, client::Peers};
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 
-use crate::{policy_cache::PolicyCache, settings::Settings};
+use crate::{
+    policy_cache::{PlatformCache, PolicyCache},
+    settings::Settings,
+};
 
 /// What the API's calls share: Postgres, the platform peers, the settings and the
-/// merchant policy cache.
+/// policy caches (merchants', the platform's).
 pub struct Api {
     pool: PgPool,
     peers: Peers,
     settings: Arc<Settings>,
     policies: PolicyCache,
+    platform: PlatformCache,
 }
 
 impl Api {
@@ -43,6 +50,7 @@ impl Api {
             peers,
             settings,
             policies: PolicyCache::default(),
+            platform: PlatformCache::default(),
         }
     }
 }
@@ -165,5 +173,20 @@ impl ReturnsService for Api {
     ) -> Result<Response<ListReturnAuditResponse>, Status> {
         let who = principal(&req)?;
         answer(self.audit(&who, req.into_inner()).await)
+    }
+
+    async fn get_platform_policy(
+        &self,
+        req: Request<GetPlatformPolicyRequest>,
+    ) -> Result<Response<PlatformPolicy>, Status> {
+        answer(self.get_platform_policy(req.into_inner()).await)
+    }
+
+    async fn update_platform_policy(
+        &self,
+        req: Request<UpdatePlatformPolicyRequest>,
+    ) -> Result<Response<PlatformPolicy>, Status> {
+        let who = principal(&req)?;
+        answer(self.update_platform_policy(&who, req.into_inner()).await)
     }
 }

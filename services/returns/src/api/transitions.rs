@@ -152,7 +152,8 @@ impl Api {
         who: &Principal,
         r: SubmitReturnShipmentRequest,
     ) -> kit::Result<Return> {
-        let (cmd, cost) = parse::submit_shipment(&r)?;
+        let platform = self.platform.get(&self.pool).await?;
+        let (cmd, cost) = parse::submit_shipment(&r, &platform)?;
         let step = Step::new(&r.name, "SubmitReturnShipment", &r.request_id, "");
         self.act(who, step, &r, |c: &Case| {
             parse::cost_currency(cost.as_ref(), &c.currency)?;

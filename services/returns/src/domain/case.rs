@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::{
     clocks::ClockKind,
     kinds::{Kind, Reason, State},
+    platform_policy::PackagingDamage,
     policy::Payer,
 };
 
@@ -176,14 +177,35 @@ pub struct Inspection {
     pub at: DateTime<Utc>,
 }
 
-/// Who pays the return shipping and how much.
+/// Who pays the return shipping and how much (seed 001 §6.1: the actual carrier cost
+/// plus packaging estimated by the damage degree).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shipping {
     pub payer: Payer,
+    /// What is reimbursed: `carrier_minor + packaging_minor` (0 when the buyer pays).
     pub amount_minor: i64,
     pub basis: String,
-    /// The platform's estimate that caps a declared cost (the line's shipping fee).
+    /// The platform policy's cap of a declared carrier cost, fixed at filing.
     pub estimate_minor: i64,
+    /// The declared carrier cost, up to the cap.
+    #[serde(default)]
+    pub carrier_minor: i64,
+    /// The packaging fee the platform policy estimates for `damage` (seller pays only).
+    #[serde(default)]
+    pub packaging_minor: i64,
+    #[serde(default)]
+    pub damage: Option<PackagingDamage>,
+    /// The carrier's receipt of the cost.
+    #[serde(default)]
+    pub receipt: Option<Evidence>,
+}
+
+/// How a request filed without its purchase voucher was verified (seed 001 §7.4).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoucherCheck {
+    /// "order", "payment_record", "logistics_record".
+    pub verified_by: Vec<String>,
+    pub at: DateTime<Utc>,
 }
 
 /// Refunds of this request.
@@ -256,6 +278,9 @@ pub struct Case {
     /// (request, step, party) is notified once however often a step is replayed.
     #[serde(default)]
     pub step: u32,
+    /// Set when filed without the purchase voucher.
+    #[serde(default)]
+    pub voucher_check: Option<VoucherCheck>,
 }
 
 impl Case {

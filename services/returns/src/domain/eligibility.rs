@@ -9,7 +9,9 @@
 use chrono::{DateTime, Days, FixedOffset, NaiveTime, Utc};
 
 use super::{
+    amounts::pro_rata,
     kinds::{Family, Kind, Reason},
+    platform_policy::{self, Condition, PlatformPolicy},
     policy::Policy,
 };
 
@@ -32,6 +34,13 @@ pub struct Facts {
     pub line_quantity: u32,
     /// Units already in open or completed requests.
     pub claimed: u32,
+    /// What the buyer paid for the whole line, and in which currency.
+    pub paid_minor: i64,
+    pub currency: String,
+    /// The order has a payment reference and a payment time.
+    pub payment_recorded: bool,
+    /// The order has the original delivery's carrier, tracking number and ship time.
+    pub logistics_recorded: bool,
 }
 
 /// What the buyer asks.
@@ -81,8 +90,14 @@ pub fn window_end(start: DateTime<Utc>, days: u32) -> DateTime<Utc> {
     end.with_timezone(&Utc)
 }
 
-/// Decides eligibility.
-pub fn decide(ask: Ask, facts: &Facts, policy: &Policy) -> Result<Admitted, Refused> {
+/// Decides eligibility: the merchant's policy for windows and exchanges, the
+/// platform's for the refund-only cases.
+pub fn decide(
+    ask: Ask,
+    facts: &Facts,
+    policy: &Policy,
+    platform: &PlatformPolicy,
+) -> Result<Admitted, Refused> {
     let returnable = facts.line_quantity.saturating_sub(facts.claimed);
     if ask.quantity == 0 || ask.quantity > returnable {
         return Err(refuse(
@@ -101,7 +116,7 @@ pub fn decide(ask: Ask, facts: &Facts, policy: &Policy) -> Result<Admitted, Refu
     }
     let family = ask.reason.family();
     match (ask.kind, family) {
-        (Kind::RefundOnly, Family::RefundOnly) => refund_only(ask, facts, policy),
+        (Kind::RefundOnly, Family::RefundOnly) => refund_only(ask, facts, policy, platform),
         (Kind::RefundOnly, _) => Err(refuse(
             "REFUND_ONLY_REASON_REQUIRED",
             "refund-only needs one of the platform's refund-only reasons",
@@ -164,16 +179,31 @@ fn quality(reason: Reason, facts: &Facts, policy: &Policy) -> Result<Admitted, R
     })
 }
 
-fn refund_only(ask: Ask, facts: &Facts, policy: &Policy) -> Result<Admitted, Refused> {
+/// A refund-only case of the platform's list, its condition checked against the facts.
+fn refund_only(
+    ask: Ask,
+    facts: &Facts,
+    policy: &Policy,
+    platform: &PlatformPolicy,
+) -> Result<Admitted, Refused> {
     let not_met = |why: &str| Err(refuse("REFUND_ONLY_FACTS_NOT_MET", why.to_string()));
-    let end = match ask.reason {
-        Reason::NotReceived => {
+    let Some(case) = platform.refund_only_case(ask.reason) else {
+        return Err(refuse(
+            "REFUND_ONLY_REASON_NOT_LISTED",
+            format!(
+                "{} is not among the platform's refund-only cases",
+                ask.reason.as_str()
+            ),
+        ));
+    };
+    let end = match case.condition {
+        Condition::ShippedNotSignedFor => {
             if facts.shipped.is_none() || facts.signed_for.is_some() {
                 return not_met("only a shipped parcel that was never signed for is not received");
             }
             None
         }
-        Reason::DeliveryLate72h => {
+        Condition::Delivered72hLate => {
             let Some(promised) = facts.promised_delivery else {
                 return not_met("the order had no promised delivery time");
             };
@@ -182,7 +212,7 @@ fn refund_only(ask: Ask, facts: &Facts, policy: &Policy) -> Result<Admitted, Ref
             }
             None
         }
-        Reason::NotShippedInTime => {
+        Condition::NotShippedByPromise => {
             let Some(promised) = facts.promised_ship else {
                 return not_met("the order had no promised shipping time");
             };
@@ -191,21 +221,34 @@ fn refund_only(ask: Ask, facts: &Facts, policy: &Policy) -> Result<Admitted, Ref
             }
             None
         }
-        Reason::CancelledBeforeShipment => {
+        Condition::CancelledBeforeShipment => {
             if !facts.cancelled || facts.shipped.is_some() {
                 return not_met("the order was not cancelled before shipment");
             }
             None
         }
         // Problems seen on receipt: within the reasonable-use period, with evidence.
-        _ => {
+        Condition::EvidenceWithinReasonableUse | Condition::EvidenceAndLowValue { .. } => {
             if !ask.has_evidence {
                 return Err(refuse(
                     "EVIDENCE_REQUIRED",
                     "photos or records are required for this reason",
                 ));
             }
-            Some(within_reasonable_use(facts, policy)?)
+            let end = within_reasonable_use(facts, policy)?;
+            if let Condition::EvidenceAndLowValue { max_line_minor } = case.condition {
+                // worth less than sending it back: what these units cost, in CNY
+                let value = pro_rata(facts.paid_minor, facts.line_quantity, ask.quantity);
+                if facts.currency != platform_policy::CURRENCY || value > max_line_minor {
+                    return not_met(&format!(
+                        "the units are worth {value} {}, above the low-value bound of \
+                         {max_line_minor} {}",
+                        facts.currency,
+                        platform_policy::CURRENCY
+                    ));
+                }
+            }
+            Some(end)
         }
     };
     Ok(Admitted {
@@ -215,7 +258,7 @@ fn refund_only(ask: Ask, facts: &Facts, policy: &Policy) -> Result<Admitted, Ref
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn at(s: &str) -> DateTime<Utc> {
@@ -223,7 +266,7 @@ mod tests {
     }
 
     /// Signed for at 10:00 on 2 March 2026, Beijing time.
-    fn facts(now: &str) -> Facts {
+    pub(crate) fn facts(now: &str) -> Facts {
         Facts {
             now: at(now),
             signed_for: Some(at("2026-03-02T10:00:00+08:00")),
@@ -235,6 +278,10 @@ mod tests {
             special_goods: false,
             line_quantity: 2,
             claimed: 0,
+            paid_minor: 8_000,
+            currency: "CNY".into(),
+            payment_recorded: true,
+            logistics_recorded: true,
         }
     }
 
@@ -245,6 +292,11 @@ mod tests {
             quantity: 1,
             has_evidence: true,
         }
+    }
+
+    /// Under the platform's default refund-only list.
+    fn decide(a: Ask, f: &Facts, p: &Policy) -> Result<Admitted, Refused> {
+        super::decide(a, f, p, &PlatformPolicy::default())
     }
 
     fn rule(r: Result<Admitted, Refused>) -> String {
@@ -450,6 +502,41 @@ mod tests {
                 &no_exchange
             )),
             "EXCHANGE_NOT_OFFERED"
+        );
+    }
+
+    #[test]
+    fn the_refund_only_list_is_platform_data_and_low_value_has_its_bound() {
+        let p = Policy::default();
+        let now = "2026-03-03T12:00:00+08:00";
+        let broken = ask(Kind::RefundOnly, Reason::ReceivedBrokenLowValue);
+        // 1 of 2 units of a CNY 80 line: CNY 40, under the CNY 50 bound
+        assert_eq!(
+            rule(decide(broken, &facts(now), &p)),
+            "refund_only:received_broken_low_value"
+        );
+        let mut dear = facts(now);
+        dear.paid_minor = 12_000;
+        assert_eq!(rule(decide(broken, &dear, &p)), "REFUND_ONLY_FACTS_NOT_MET");
+        // an admin raises the bound: the same request is admitted
+        let mut platform = PlatformPolicy::default();
+        for c in platform.refund_only.iter_mut() {
+            if c.reason == Reason::ReceivedBrokenLowValue {
+                c.condition = Condition::EvidenceAndLowValue {
+                    max_line_minor: 6_000,
+                };
+            }
+        }
+        assert!(super::decide(broken, &dear, &p, &platform).is_ok());
+        // and takes counterfeit off the list
+        platform
+            .refund_only
+            .retain(|c| c.reason != Reason::Counterfeit);
+        let fake = ask(Kind::RefundOnly, Reason::Counterfeit);
+        assert!(decide(fake, &facts(now), &p).is_ok());
+        assert_eq!(
+            rule(super::decide(fake, &facts(now), &p, &platform)),
+            "REFUND_ONLY_REASON_NOT_LISTED"
         );
     }
 }

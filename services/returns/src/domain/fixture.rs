@@ -57,6 +57,10 @@ pub fn case(kind: Kind) -> Case {
             amount_minor: 0,
             basis: "quality_problem_seller_pays".into(),
             estimate_minor: 1_000,
+            carrier_minor: 0,
+            packaging_minor: 0,
+            damage: None,
+            receipt: None,
         },
         refunds: Refunds::default(),
         overdue_since: None,
@@ -70,5 +74,6 @@ pub fn case(kind: Kind) -> Case {
         closed: None,
         refund_problems: Vec::new(),
         step: 0,
+        voucher_check: None,
     }
 }

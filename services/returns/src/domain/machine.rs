@@ -28,6 +28,7 @@ use super::{
     },
     clocks::ClockKind,
     kinds::{Kind, State},
+    shipping::Outlay,
 };
 
 pub use super::lateness::late_days;
@@ -172,7 +173,7 @@ pub enum Command {
     SubmitShipment {
         carrier: String,
         tracking: String,
-        cost_minor: Option<i64>,
+        outlay: Outlay,
         promised: Option<DateTime<Utc>>,
     },
     ReturnDelivered {
@@ -380,9 +381,9 @@ pub fn apply(
         Command::SubmitShipment {
             carrier,
             tracking,
-            cost_minor,
+            outlay,
             promised,
-        } => goods::submit_shipment(c, (carrier, tracking, promised), cost_minor, now)?,
+        } => goods::submit_shipment(c, (carrier, tracking, promised), outlay, now)?,
         Command::ReturnDelivered { at, shipment } => goods::return_delivered(c, at, shipment)?,
         Command::Inspect {
             passed,

@@ -11,5 +11,7 @@ pub(crate) mod fixture;
 pub mod kinds;
 pub mod lateness;
 pub mod machine;
+pub mod platform_policy;
 pub mod policy;
 pub mod shipping;
+pub mod voucher;

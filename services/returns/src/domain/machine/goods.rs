@@ -6,12 +6,13 @@ use chrono::{DateTime, Utc};
 
 use super::{
     Change, ClockKind, Effect, Event, Leg, Refusal,
-    money::{charge_lateness, request_refunds},
+    money::{charge_lateness, request_refunds, request_shipping_refund},
 };
 use crate::domain::{
     case::{DisputeOrigin, Evidence, Inspection, Parcel, Party},
     kinds::{Kind, State, State::*},
     policy::Payer,
+    shipping::{self, Outlay},
 };
 
 /// A parcel as the shipper reports it: carrier, tracking number, promised delivery.
@@ -21,7 +22,7 @@ type Waybill = (String, String, Option<DateTime<Utc>>);
 pub(super) fn submit_shipment(
     mut c: Change,
     (carrier, tracking, promised): Waybill,
-    cost_minor: Option<i64>,
+    outlay: Outlay,
     now: DateTime<Utc>,
 ) -> Result<Change, Refusal> {
     c.only_in(&[AwaitingReturnShipment])?;
@@ -47,11 +48,18 @@ pub(super) fn submit_shipment(
             why: format!("must be one of {}", options.join(", ")),
         });
     }
-    if let Some(cost) = cost_minor
+    if outlay.cost_minor.is_some_and(|c| c > 0)
+        && outlay.receipt.is_none()
         && c.case.shipping.payer != Payer::Buyer
     {
-        c.case.shipping.amount_minor = cost.min(c.case.shipping.estimate_minor);
+        return Err(Refusal::Invalid {
+            field: "shipping_receipt",
+            why: "the carrier's receipt is the evidence of a reimbursed cost".into(),
+        });
     }
+    // a parcel shipped again (the carrier brought the first back) is reimbursed once,
+    // at the last declared cost
+    shipping::reimburse(&mut c.case.shipping, outlay);
     c.case.return_parcel = Some(parcel((carrier, tracking, promised), now));
     Ok(c.to(ReturnInTransit)
         .start(ClockKind::ReturnTransit, now)
@@ -215,7 +223,8 @@ fn delivered_after_shipping(parcel: Option<&Parcel>, at: DateTime<Utc>) -> Resul
 /// Inspection passed (or a ruling said so): refund or replacement, on the 7-day clock.
 pub(super) fn after_pass(c: Change, now: DateTime<Utc>) -> Change {
     match c.case.kind {
-        Kind::Exchange => c
+        // a quality exchange reimburses the return shipping the seller pays too
+        Kind::Exchange => request_shipping_refund(c)
             .to(State::AwaitingReplacement)
             .stop()
             .start(ClockKind::RefundOrReplacement, now)

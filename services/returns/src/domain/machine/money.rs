@@ -119,22 +119,28 @@ pub(super) fn request_refunds(mut c: Change, now: DateTime<Utc>) -> Change {
         purpose: RefundPurpose::Goods,
         amount_minor: goods,
     });
+    request_shipping_refund(c).start(ClockKind::RefundOrReplacement, now)
+}
+
+/// When the seller or the insurance pays the return shipping: asks refunds for what
+/// the buyer spent on it (carrier cost and, from the seller, packaging).
+pub(super) fn request_shipping_refund(mut c: Change) -> Change {
     let shipping = c.case.shipping.amount_minor;
-    if shipping > 0 {
-        let purpose = match c.case.shipping.payer {
-            Payer::Seller => Some(RefundPurpose::ShippingFee),
-            Payer::ShippingInsurance => Some(RefundPurpose::ShippingInsurance),
-            Payer::Buyer => None,
-        };
-        if let Some(purpose) = purpose {
-            c.case.refunds.shipping_minor = shipping;
-            c = c.emit(Effect::RequestRefund {
-                purpose,
-                amount_minor: shipping,
-            });
-        }
+    let purpose = match c.case.shipping.payer {
+        Payer::Seller => RefundPurpose::ShippingFee,
+        Payer::ShippingInsurance => RefundPurpose::ShippingInsurance,
+        Payer::Buyer => return c,
+    };
+    // once per request: an exchange asked for it at inspection, before its replacement
+    // was lost and the goods refunded
+    if shipping <= 0 || c.case.refunds.shipping_minor > 0 {
+        return c;
     }
-    c.start(ClockKind::RefundOrReplacement, now)
+    c.case.refunds.shipping_minor = shipping;
+    c.emit(Effect::RequestRefund {
+        purpose,
+        amount_minor: shipping,
+    })
 }
 
 /// The merchant delivers at `done`: when the 7-working-day clock had run out, the days

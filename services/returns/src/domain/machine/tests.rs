@@ -2,8 +2,10 @@ use chrono::Duration;
 
 use super::*;
 use crate::domain::{
-    case::{Clock, LostOutcome, RefundProblemKind},
+    case::{Clock, Evidence, LostOutcome, RefundProblemKind},
     fixture::{case, t0},
+    platform_policy::PackagingDamage,
+    policy::Payer,
 };
 
 fn step(c: &Case, cmd: Command) -> (Case, Vec<Effect>) {
@@ -47,14 +49,20 @@ fn a_return_goes_through_shipment_inspection_and_refund() {
         Command::SubmitShipment {
             carrier: "SF".into(),
             tracking: "SF1".into(),
-            cost_minor: Some(1_500),
+            outlay: Outlay {
+                cost_minor: Some(1_500),
+                receipt: Some(Evidence::default()),
+                damage: Some(PackagingDamage::Minor),
+                packaging_fee_minor: 300,
+            },
             promised: None,
         },
     );
     assert_eq!(c.state, State::ReturnInTransit);
     assert_eq!(
-        c.shipping.amount_minor, 1_000,
-        "capped by the platform estimate"
+        (c.shipping.carrier_minor, c.shipping.amount_minor),
+        (1_000, 1_300),
+        "the carrier cost capped by the platform's cap, plus packaging"
     );
     assert!(fx.contains(&Effect::RegisterShipment { leg: Leg::Return }));
     assert_eq!(
@@ -87,7 +95,7 @@ fn a_return_goes_through_shipment_inspection_and_refund() {
         refunds_asked(&fx),
         [
             (RefundPurpose::Goods, 19_900),
-            (RefundPurpose::ShippingFee, 1_000)
+            (RefundPurpose::ShippingFee, 1_300)
         ]
     );
     assert_eq!(
@@ -146,7 +154,11 @@ fn an_exchange_ships_a_replacement_and_is_confirmed() {
         Command::SubmitShipment {
             carrier: "sf".into(),
             tracking: "SF1".into(),
-            cost_minor: None,
+            outlay: Outlay {
+                cost_minor: Some(800),
+                receipt: Some(Evidence::default()),
+                ..Outlay::default()
+            },
             promised: None,
         },
     );
@@ -167,7 +179,11 @@ fn an_exchange_ships_a_replacement_and_is_confirmed() {
         },
     );
     assert_eq!(c.state, State::AwaitingReplacement);
-    assert!(refunds_asked(&fx).is_empty(), "an exchange refunds nothing");
+    assert_eq!(
+        refunds_asked(&fx),
+        [(RefundPurpose::ShippingFee, 800)],
+        "a quality exchange refunds no goods but the return shipping the seller pays"
+    );
     let (c, fx) = step(
         &c,
         Command::ShipReplacement {
@@ -265,7 +281,7 @@ fn the_buyer_may_cancel_only_before_the_goods_arrive() {
         Command::SubmitShipment {
             carrier: "sf".into(),
             tracking: "SF1".into(),
-            cost_minor: None,
+            outlay: Outlay::default(),
             promised: None,
         },
     );
@@ -379,7 +395,7 @@ fn a_failed_inspection_opens_a_dispute_that_a_ruling_can_turn_into_a_refund() {
         Command::SubmitShipment {
             carrier: "sf".into(),
             tracking: "SF1".into(),
-            cost_minor: None,
+            outlay: Outlay::default(),
             promised: None,
         },
     );
@@ -510,7 +526,7 @@ fn a_delivery_from_before_the_parcel_was_shipped_is_refused() {
         Command::SubmitShipment {
             carrier: "sf".into(),
             tracking: "SF1".into(),
-            cost_minor: None,
+            outlay: Outlay::default(),
             promised: None,
         },
     );
@@ -538,7 +554,7 @@ fn in_transit(kind: Kind) -> Case {
         Command::SubmitShipment {
             carrier: "sf".into(),
             tracking: "SF1".into(),
-            cost_minor: None,
+            outlay: Outlay::default(),
             promised: None,
         },
     );
@@ -682,7 +698,7 @@ fn a_return_parcel_returned_to_the_buyer_is_shipped_again() {
         Command::SubmitShipment {
             carrier: "sf".into(),
             tracking: "SF2".into(),
-            cost_minor: None,
+            outlay: Outlay::default(),
             promised: None,
         },
     );
@@ -880,7 +896,7 @@ fn an_auto_approval_without_an_address_waits_for_the_merchant_or_the_desk() {
             Command::SubmitShipment {
                 carrier: "sf".into(),
                 tracking: "SF1".into(),
-                cost_minor: None,
+                outlay: Outlay::default(),
                 promised: None
             },
             t0()
@@ -920,4 +936,31 @@ fn approve_without_address() -> Command {
 
 fn step_err(c: &Case, cmd: Command) -> Refusal {
     apply(c, cmd, t0() + Duration::hours(1)).unwrap_err()
+}
+
+#[test]
+fn a_reimbursed_cost_needs_the_carriers_receipt_and_a_buyer_paid_one_does_not() {
+    let (c, _) = step(&case(Kind::ReturnRefund), approve());
+    let ship = |outlay| Command::SubmitShipment {
+        carrier: "sf".into(),
+        tracking: "SF1".into(),
+        outlay,
+        promised: None,
+    };
+    let no_receipt = Outlay {
+        cost_minor: Some(800),
+        ..Outlay::default()
+    };
+    let at = t0() + Duration::hours(1);
+    assert!(matches!(
+        apply(&c, ship(no_receipt.clone()), at),
+        Err(Refusal::Invalid {
+            field: "shipping_receipt",
+            ..
+        })
+    ));
+    let mut buyer_pays = c.clone();
+    buyer_pays.shipping.payer = Payer::Buyer;
+    let (shipped, _) = apply(&buyer_pays, ship(no_receipt), at).unwrap();
+    assert_eq!(shipped.shipping.amount_minor, 0);
 }

@@ -75,7 +75,7 @@ fn commands(c: &Case) -> Vec<Command> {
         Command::SubmitShipment {
             carrier: "sf".into(),
             tracking: "SF1".into(),
-            cost_minor: None,
+            outlay: Outlay::default(),
             promised: None,
         },
         Command::Inspect {
