@@ -15,7 +15,7 @@ use tonic::Code;
 
 #[tokio::test]
 async fn past_the_retention_a_registration_is_answered_again_and_a_booking_refused() {
-    let h = Harness::start(&[("IDEMPOTENCY_RETENTION", "1s")]).await;
+    let h = Harness::start(&[("IDEMPOTENCY_RETENTION", "3s")]).await;
     let mut c = h.client();
     let home = Address {
         contact_name: "Zhang San".into(),

@@ -124,6 +124,7 @@ pub async fn failed(tx: &mut PgConnection, r: &RefundRow, error: &str) -> Result
         refund: r.name(),
         source_case: r.source_case.clone(),
         error: error.into(),
+        kind: kind(r),
     };
     let mut out = Batch::default();
     out.event(SOURCE, TOPIC, &r.name(), &event);
@@ -141,6 +142,7 @@ pub async fn escalated(
         refund: r.name(),
         source_case: r.source_case.clone(),
         reason: reason.into(),
+        kind: kind(r),
     };
     publish_event(tx, SOURCE, TOPIC, &r.name(), &event).await?;
     Ok(())

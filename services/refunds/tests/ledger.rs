@@ -175,6 +175,16 @@ async fn return_shipping_is_not_capped_by_the_lines_fee_and_paid_once_a_case() {
         .await
         .unwrap_err();
     assert_eq!(again.code(), Code::AlreadyExists, "{again:?}");
+    // never more than the goods sent back (the line's 398.00)
+    let dear = c
+        .create_refund(authed(back(39_801, "returns/r-2"), &h.service))
+        .await
+        .unwrap_err();
+    assert_eq!(dear.code(), Code::FailedPrecondition, "{dear:?}");
+    assert_eq!(
+        dear.get_details_error_info().unwrap().reason,
+        "REFUND_EXCEEDS_PAID"
+    );
     h.until_state(&r.name, RefundState::Settled).await;
     assert_eq!(
         h.scalar("SELECT shipping_refunded FROM {s}.lines").await,

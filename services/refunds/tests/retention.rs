@@ -11,7 +11,7 @@ use tonic::Code;
 
 #[tokio::test]
 async fn a_refunds_answer_past_its_retention_is_gone_and_its_replay_refused() {
-    let h = Harness::start(&[("IDEMPOTENCY_RETENTION", "1s")]).await;
+    let h = Harness::start(&[("IDEMPOTENCY_RETENTION", "3s")]).await;
     let req = goods("returns/r-1", 5_000);
     let first = h
         .client()

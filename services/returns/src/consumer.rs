@@ -170,6 +170,7 @@ fn command(e: &EventEnvelope) -> anyhow::Result<Option<(Uuid, Command)>> {
                     refund: r.refund,
                     kind,
                     reason: problem_reason(kind, &r.error),
+                    goods: r.kind == RefundKind::Goods as i32,
                     at: Utc::now(),
                 };
                 (id, cmd)
@@ -183,6 +184,7 @@ fn command(e: &EventEnvelope) -> anyhow::Result<Option<(Uuid, Command)>> {
                     refund: r.refund,
                     kind,
                     reason: problem_reason(kind, &r.reason),
+                    goods: r.kind == RefundKind::Goods as i32,
                     at: Utc::now(),
                 };
                 (id, cmd)

@@ -228,16 +228,7 @@ pub fn submit_shipment(
     if let Some(e) = &r.shipping_receipt {
         validate::evidence(&mut v, "shipping_receipt", std::slice::from_ref(e));
     }
-    let damage = match r.packaging_damage {
-        0 => None,
-        d => {
-            let known = PackagingDamage::from_i32(d);
-            if known.is_none() {
-                v.add("packaging_damage", "unknown value");
-            }
-            known
-        }
-    };
+    let damage = damage(&mut v, r.packaging_damage);
     v.finish()?;
     let cost = r.shipping_cost.clone();
     let cmd = Command::SubmitShipment {
@@ -269,8 +260,10 @@ pub fn cost_currency(cost: Option<&Money>, currency: &str) -> kit::Result<()> {
 }
 
 /// InspectReturn.
-pub fn inspect(r: &InspectReturnRequest) -> kit::Result<Command> {
+pub fn inspect(r: &InspectReturnRequest, platform: &PlatformPolicy) -> kit::Result<Command> {
     let mut v = Violations::new();
+    let packaging =
+        damage(&mut v, r.packaging_damage).map(|d| (d, platform.packaging_fee(Some(d))));
     let passed = match InspectionResult::try_from(r.result) {
         Ok(InspectionResult::Passed) => true,
         Ok(InspectionResult::Failed) => false,
@@ -287,7 +280,20 @@ pub fn inspect(r: &InspectReturnRequest) -> kit::Result<Command> {
         note: r.note.clone(),
         evidence: evidence(&r.evidence),
         auto: false,
+        packaging,
     })
+}
+
+/// A stated packaging damage (unset: none stated).
+fn damage(v: &mut Violations, value: i32) -> Option<PackagingDamage> {
+    if value == 0 {
+        return None;
+    }
+    let known = PackagingDamage::from_i32(value);
+    if known.is_none() {
+        v.add("packaging_damage", "unknown value");
+    }
+    known
 }
 
 /// ShipReplacement.

@@ -27,7 +27,8 @@ const EXCEPTION: i32 = 5;
 
 #[tokio::test]
 async fn a_return_parcel_the_carrier_loses_is_the_sellers_risk() {
-    let s = Suite::start(&[]).await;
+    // the transit clock (promise + 72 h) shortened to 6 s
+    let s = Suite::start(&[("RETURNS_CLOCK_RETURN_TRANSIT", "6s")]).await;
     let r = s
         .create(
             ReturnKind::ReturnRefund,
@@ -50,14 +51,32 @@ async fn a_return_parcel_the_carrier_loses_is_the_sellers_risk() {
         "parcel lost at the sorting centre",
     )
     .await;
-    // the carrier had it (it reported it lost): the seller bears the risk and the buyer
-    // is refunded as if the goods had arrived and passed
+    // an exception is not final (the parcel may still turn up): told, and it waits on
+    // its transit clock
+    let troubled = s.until(&r.name, ReturnState::ReturnInTransit).await;
+    eventually(Duration::from_secs(10), || async {
+        s.get(&r.name)
+            .await
+            .return_parcel
+            .and_then(|p| p.problem)
+            .is_some_and(|p| p.outcome == "awaiting_carrier")
+    })
+    .await;
+    assert_eq!(troubled.clock.unwrap().kind, "return_transit");
+    // the carrier had it (it reported it): at the deadline the seller bears the risk and
+    // the buyer is refunded as if the goods had arrived and passed
     let done = s.until(&r.name, ReturnState::Completed).await;
     let parcel = done.return_parcel.unwrap();
     let problem = parcel.problem.unwrap();
-    assert_eq!(problem.cause, Cause::CarrierException as i32);
+    assert_eq!(problem.cause, Cause::TransitExpired as i32);
     assert_eq!(problem.outcome, "seller_bears_risk");
-    assert_eq!(problem.detail, "parcel lost at the sorting centre");
+    assert!(
+        problem
+            .detail
+            .ends_with("the carrier reported: parcel lost at the sorting centre"),
+        "{}",
+        problem.detail
+    );
     assert!(parcel.carrier_seen_time.is_some(), "the proof of shipment");
     assert!(done.inspection.is_none(), "nobody inspected anything");
     let goods = s
@@ -75,6 +94,7 @@ async fn a_return_parcel_the_carrier_loses_is_the_sellers_risk() {
             "return_requested",
             "return_approved",
             "return_shipment_registered",
+            "return_parcel_exception",
             "return_parcel_lost",
             "refund_requested",
             "refund_requested",
@@ -93,11 +113,13 @@ async fn a_return_parcel_the_carrier_loses_is_the_sellers_risk() {
         &[
             "return_to_review",
             "return_shipped",
+            "return_parcel_exception",
             "return_parcel_lost",
             "return_completed",
         ],
     )
     .await;
+    told_exactly(&s, DESK, &["return_parcel_exception"]).await;
 }
 
 #[tokio::test]

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::Api;
 use crate::{
-    domain::clocks,
+    domain::{clocks, refund::Kind},
     effects, errors,
     parse::{self, Create},
     render,
@@ -66,6 +66,17 @@ impl Api {
             return Err(Error::invalid(
                 "amount.currency",
                 format!("the order was paid in {}", currency.unwrap_or_default()),
+            ));
+        }
+        // Return shipping draws on no running total (it is not the order's shipping
+        // fee), but it is never worth more than the goods sent back: a ceiling against a
+        // requester's mistake charging the merchant any sum (once per case besides).
+        if c.kind == Kind::ReturnShipping && c.amount.minor > paid.goods {
+            return Err(errors::cap_exceeded(
+                "return shipping",
+                &c.order_id,
+                &r.order_line_id,
+                Some(paid.goods),
             ));
         }
         let new = self.new_refund(&r, c, &order, paid);

@@ -168,7 +168,8 @@ impl Api {
         who: &Principal,
         r: InspectReturnRequest,
     ) -> kit::Result<Return> {
-        let cmd = parse::inspect(&r)?;
+        let platform = self.platform.get(&self.pool).await?;
+        let cmd = parse::inspect(&r, &platform)?;
         let step = Step::new(&r.name, "InspectReturn", &r.request_id, &r.note);
         self.act(who, step, &r, |_| Ok(cmd)).await
     }

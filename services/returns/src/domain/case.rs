@@ -118,6 +118,10 @@ pub enum LostOutcome {
     ShipAgain,
     /// A return parcel the carrier never reported: arbitration decides.
     Dispute,
+    /// The carrier reported trouble (delay, failed attempt, damage, loss) but the
+    /// shipment is not final: it may still be delivered, so both sides and the desk are
+    /// told and the transit clock decides.
+    AwaitingCarrier,
 }
 
 impl LostOutcome {
@@ -127,6 +131,7 @@ impl LostOutcome {
             Self::RefundNotReceived => "refund_not_received",
             Self::ShipAgain => "ship_again",
             Self::Dispute => "dispute",
+            Self::AwaitingCarrier => "awaiting_carrier",
         }
     }
 }
@@ -166,6 +171,16 @@ pub struct RefundProblem {
     pub reason: String,
     pub since: DateTime<Utc>,
     pub until: Option<DateTime<Utc>>,
+    /// The goods' refund of a refunding request: the delay the merchant is late with is
+    /// the gateway's, so it is left out of the days late. A shipping or penalty refund's
+    /// problem (or one during a replacement) excuses nothing.
+    #[serde(default = "excuses_by_default")]
+    pub excuses: bool,
+}
+
+/// Problems stored before `excuses` existed were all counted (as they were then).
+fn excuses_by_default() -> bool {
+    true
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -231,6 +231,7 @@ pub fn on_expiry(kind: ClockKind, policy: &Policy) -> Command {
             note: "auto-passed: the merchant did not inspect in time".into(),
             evidence: Vec::new(),
             auto: true,
+            packaging: None,
         },
         ClockKind::RefundOrReplacement => Command::Overdue,
         ClockKind::ReplacementConfirmation => Command::Confirm { auto: true },

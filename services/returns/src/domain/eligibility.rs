@@ -9,7 +9,6 @@
 use chrono::{DateTime, Days, FixedOffset, NaiveTime, Utc};
 
 use super::{
-    amounts::pro_rata,
     kinds::{Family, Kind, Reason},
     platform_policy::{self, Condition, PlatformPolicy},
     policy::Policy,
@@ -237,11 +236,12 @@ fn refund_only(
             }
             let end = within_reasonable_use(facts, policy)?;
             if let Condition::EvidenceAndLowValue { max_line_minor } = case.condition {
-                // worth less than sending it back: what these units cost, in CNY
-                let value = pro_rata(facts.paid_minor, facts.line_quantity, ask.quantity);
+                // worth less than sending it back: the whole line, so a dear line cannot
+                // pass as cheap units filed one request at a time
+                let value = facts.paid_minor;
                 if facts.currency != platform_policy::CURRENCY || value > max_line_minor {
                     return not_met(&format!(
-                        "the units are worth {value} {}, above the low-value bound of \
+                        "the line is worth {value} {}, above the low-value bound of \
                          {max_line_minor} {}",
                         facts.currency,
                         platform_policy::CURRENCY

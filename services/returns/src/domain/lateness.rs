@@ -25,12 +25,13 @@ pub fn penalty(line_amount_minor: i64, days: u32) -> i64 {
         .unwrap_or(0)
 }
 
-/// How much of `[from, to)` the request's refund problems cover (overlaps counted
-/// once; a problem still open runs until `to`).
+/// How much of `[from, to)` the request's excusing refund problems cover (overlaps
+/// counted once; a problem still open runs until `to`).
 pub fn excused(c: &Case, from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
     let mut spans: Vec<(DateTime<Utc>, DateTime<Utc>)> = c
         .refund_problems
         .iter()
+        .filter(|p| p.excuses)
         .map(|p| (p.since.max(from), p.until.unwrap_or(to).min(to)))
         .filter(|(a, b)| a < b)
         .collect();
@@ -103,6 +104,7 @@ mod tests {
             reason: "card closed".into(),
             since: t0() + Duration::hours(since_h),
             until: until_h.map(|h| t0() + Duration::hours(h)),
+            excuses: true,
         }
     }
 

@@ -28,6 +28,7 @@ use super::{
     },
     clocks::ClockKind,
     kinds::{Kind, State},
+    platform_policy::PackagingDamage,
     shipping::Outlay,
 };
 
@@ -185,6 +186,9 @@ pub enum Command {
         note: String,
         evidence: Vec<Evidence>,
         auto: bool,
+        /// The merchant's finding on the original packaging, with the fee the platform
+        /// policy estimates for it: it replaces the buyer's statement.
+        packaging: Option<(PackagingDamage, i64)>,
     },
     ShipReplacement {
         carrier: String,
@@ -249,6 +253,8 @@ pub enum Command {
         refund: String,
         kind: RefundProblemKind,
         reason: String,
+        /// The refund pays for the goods (not shipping, a penalty, ...).
+        goods: bool,
         at: DateTime<Utc>,
     },
 }
@@ -390,7 +396,8 @@ pub fn apply(
             note,
             evidence,
             auto,
-        } => goods::inspect(c, passed, note, evidence, auto, now)?,
+            packaging,
+        } => goods::inspect(c, (passed, note, evidence, auto), packaging, now)?,
         Command::ShipReplacement {
             carrier,
             tracking,
@@ -413,8 +420,9 @@ pub fn apply(
             refund,
             kind,
             reason,
+            goods,
             at,
-        } => money::refund_problem(c, refund, kind, reason, at)?,
+        } => money::refund_problem(c, refund, kind, reason, goods, at)?,
         Command::ParcelSeen {
             leg,
             shipment,

@@ -60,6 +60,16 @@ pub fn reimburse(s: &mut Shipping, outlay: Outlay) {
     s.amount_minor = s.carrier_minor + s.packaging_minor;
 }
 
+/// The merchant's finding on the packaging at inspection replaces the buyer's word:
+/// the seller then reimburses the fee of that degree.
+pub fn restate_packaging(s: &mut Shipping, damage: PackagingDamage, fee_minor: i64) {
+    s.damage = Some(damage);
+    if s.payer == Payer::Seller {
+        s.packaging_minor = fee_minor;
+        s.amount_minor = s.carrier_minor + s.packaging_minor;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

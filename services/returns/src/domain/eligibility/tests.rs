@@ -252,20 +252,22 @@ fn the_refund_only_list_is_platform_data_and_low_value_has_its_bound() {
     let p = Policy::default();
     let now = "2026-03-03T12:00:00+08:00";
     let broken = ask(Kind::RefundOnly, Reason::ReceivedBrokenLowValue);
-    // 1 of 2 units of a CNY 80 line: CNY 40, under the CNY 50 bound
+    // a CNY 40 line, under the CNY 50 bound
+    let mut cheap = facts(now);
+    cheap.paid_minor = 4_000;
     assert_eq!(
-        rule(decide(broken, &facts(now), &p)),
+        rule(decide(broken, &cheap, &p)),
         "refund_only:received_broken_low_value"
     );
-    let mut dear = facts(now);
-    dear.paid_minor = 12_000;
+    // 1 of 2 units of a CNY 80 line: the line, not the unit, is what the bound weighs
+    let dear = facts(now);
     assert_eq!(rule(decide(broken, &dear, &p)), "REFUND_ONLY_FACTS_NOT_MET");
     // an admin raises the bound: the same request is admitted
     let mut platform = PlatformPolicy::default();
     for c in platform.refund_only.iter_mut() {
         if c.reason == Reason::ReceivedBrokenLowValue {
             c.condition = Condition::EvidenceAndLowValue {
-                max_line_minor: 6_000,
+                max_line_minor: 8_000,
             };
         }
     }

@@ -11,6 +11,7 @@ use super::{
 use crate::domain::{
     case::{DisputeOrigin, Evidence, Inspection, Parcel, Party},
     kinds::{Kind, State, State::*},
+    platform_policy::PackagingDamage,
     policy::Payer,
     shipping::{self, Outlay},
 };
@@ -102,16 +103,18 @@ pub(super) fn return_delivered(
 }
 
 /// The merchant inspects: a pass goes on to refund or replacement, a failure (with a
-/// note and evidence) opens a dispute.
+/// note and evidence) opens a dispute. The merchant, who has the parcel in hand, may
+/// correct the buyer's statement of the packaging's damage (and so its fee).
 pub(super) fn inspect(
     mut c: Change,
-    passed: bool,
-    note: String,
-    evidence: Vec<Evidence>,
-    auto: bool,
+    (passed, note, evidence, auto): (bool, String, Vec<Evidence>, bool),
+    packaging: Option<(PackagingDamage, i64)>,
     now: DateTime<Utc>,
 ) -> Result<Change, Refusal> {
     c.only_in(&[Inspecting])?;
+    if let Some((damage, fee)) = packaging {
+        shipping::restate_packaging(&mut c.case.shipping, damage, fee);
+    }
     if !passed && (note.trim().is_empty() || evidence.is_empty()) {
         return Err(Refusal::Invalid {
             field: "evidence",

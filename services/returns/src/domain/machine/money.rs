@@ -55,14 +55,16 @@ pub(super) fn refund_settled(
 }
 
 /// Refunds reports a refund of this request failed at the gateway or needs an agent:
-/// it is shown on the request, the platform desk is told, and from now until it settles
-/// the merchant's late penalty does not accrue (the delay is the gateway's). A second
-/// report of the same refund while it lasts changes nothing.
+/// it is shown on the request and the platform desk is told; when it is the goods'
+/// refund of a refunding request, the merchant's late penalty does not accrue from now
+/// until it settles (that delay is the gateway's). A second report of the same refund
+/// while it lasts changes nothing.
 pub(super) fn refund_problem(
     mut c: Change,
     refund: String,
     kind: RefundProblemKind,
     reason: String,
+    goods: bool,
     at: DateTime<Utc>,
 ) -> Result<Change, Refusal> {
     if c.case.refunds.settled.contains(&refund)
@@ -83,6 +85,7 @@ pub(super) fn refund_problem(
         reason,
         since: at,
         until: None,
+        excuses: goods && c.from == Refunding,
     });
     let cause = match kind {
         RefundProblemKind::Failed => "refund_failed",

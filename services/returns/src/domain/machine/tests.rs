@@ -88,6 +88,7 @@ fn a_return_goes_through_shipment_inspection_and_refund() {
             note: String::new(),
             evidence: Vec::new(),
             auto: false,
+            packaging: None,
         },
     );
     assert_eq!(c.state, State::Refunding);
@@ -176,6 +177,7 @@ fn an_exchange_ships_a_replacement_and_is_confirmed() {
             note: String::new(),
             evidence: vec![],
             auto: false,
+            packaging: None,
         },
     );
     assert_eq!(c.state, State::AwaitingReplacement);
@@ -224,6 +226,7 @@ fn illegal_transitions_are_refused() {
             note: String::new(),
             evidence: vec![],
             auto: false,
+            packaging: None,
         },
         Command::Confirm { auto: false },
         Command::ShipBackExpired,
@@ -413,7 +416,8 @@ fn a_failed_inspection_opens_a_dispute_that_a_ruling_can_turn_into_a_refund() {
                 passed: false,
                 note: "used".into(),
                 evidence: vec![],
-                auto: false
+                auto: false,
+                packaging: None,
             },
             t0()
         ),
@@ -424,6 +428,7 @@ fn a_failed_inspection_opens_a_dispute_that_a_ruling_can_turn_into_a_refund() {
         note: "used".into(),
         evidence: vec![Evidence::default()],
         auto: false,
+        packaging: None,
     };
     let (c, _) = step(&c, fail);
     assert_eq!(c.state, State::InDispute);
@@ -580,11 +585,17 @@ fn told(fx: &[Effect]) -> Vec<(Party, &'static str)> {
 }
 
 #[test]
-fn a_return_parcel_the_carrier_lost_is_refunded_at_the_sellers_risk() {
+fn a_carrier_exception_is_told_and_the_transit_clock_decides_at_the_sellers_risk() {
     let c = in_transit(Kind::ReturnRefund);
+    // an exception is not final in logistics: the parcel may still arrive
     let (c, fx) = step(&c, lost(Leg::Return, ParcelCause::Exception));
-    assert_eq!(c.state, State::Refunding, "as if inspected and passed");
-    assert_eq!(refunds_asked(&fx)[0], (RefundPurpose::Goods, 19_900));
+    assert_eq!(c.state, State::ReturnInTransit, "nothing refunded yet");
+    assert!(refunds_asked(&fx).is_empty());
+    assert_eq!(
+        c.clock.as_ref().map(|k| k.kind),
+        Some(ClockKind::ReturnTransit),
+        "the transit clock still runs"
+    );
     let p = c.return_parcel.as_ref().unwrap();
     assert!(
         p.carrier_seen.is_some(),
@@ -592,17 +603,56 @@ fn a_return_parcel_the_carrier_lost_is_refunded_at_the_sellers_risk() {
     );
     assert_eq!(
         p.problem.as_ref().unwrap().outcome,
-        LostOutcome::SellerBearsRisk
+        LostOutcome::AwaitingCarrier
+    );
+    assert_eq!(
+        told(&fx),
+        [
+            (Party::Buyer, "return_parcel_exception"),
+            (Party::Merchant, "return_parcel_exception"),
+            (Party::Platform, "return_parcel_exception")
+        ]
+    );
+    assert!(
+        apply(&c, lost(Leg::Return, ParcelCause::Exception), t0()).is_err(),
+        "a repeated exception scan tells nobody again"
+    );
+    // not delivered by the deadline: the carrier had it, so the seller bears the risk
+    let (done, fx) = step(&c, Command::TransitExpired { leg: Leg::Return });
+    assert_eq!(done.state, State::Refunding, "as if inspected and passed");
+    assert_eq!(refunds_asked(&fx)[0], (RefundPurpose::Goods, 19_900));
+    let problem = done
+        .return_parcel
+        .as_ref()
+        .unwrap()
+        .problem
+        .clone()
+        .unwrap();
+    assert_eq!(problem.outcome, LostOutcome::SellerBearsRisk);
+    assert!(
+        problem
+            .detail
+            .ends_with("the carrier reported: lost at the hub")
     );
     assert!(fx.contains(&Effect::Publish(Event::ParcelLost { leg: Leg::Return })));
     let t = told(&fx);
     assert!(t.contains(&(Party::Buyer, "return_parcel_lost")));
     assert!(t.contains(&(Party::Merchant, "return_parcel_lost")));
+    // delivered after all: inspected as usual
+    let (arrived, _) = step(
+        &c,
+        Command::ReturnDelivered {
+            at: t0() + Duration::hours(40),
+            shipment: "shipments/1".into(),
+        },
+    );
+    assert_eq!(arrived.state, State::Inspecting);
     // an exchange's lost return parcel: the replacement is due instead
     let (x, _) = step(
         &in_transit(Kind::Exchange),
         lost(Leg::Return, ParcelCause::Exception),
     );
+    let (x, _) = step(&x, Command::TransitExpired { leg: Leg::Return });
     assert_eq!(x.state, State::AwaitingReplacement);
 }
 
@@ -722,6 +772,7 @@ fn a_lost_replacement_is_refunded_as_not_received() {
             note: String::new(),
             evidence: Vec::new(),
             auto: false,
+            packaging: None,
         },
     );
     let (c, _) = step(
@@ -736,8 +787,13 @@ fn a_lost_replacement_is_refunded_as_not_received() {
         c.clock.as_ref().unwrap().kind,
         ClockKind::ReplacementTransit
     );
+    let (troubled, _) = step(&c, lost(Leg::Replacement, ParcelCause::Exception));
+    assert_eq!(
+        troubled.state,
+        State::ReplacementInTransit,
+        "an exception alone refunds nothing: it may still arrive"
+    );
     for cmd in [
-        lost(Leg::Replacement, ParcelCause::Exception),
         lost(Leg::Replacement, ParcelCause::ReturnedToSender),
         Command::TransitExpired {
             leg: Leg::Replacement,
@@ -827,6 +883,7 @@ fn a_refund_the_gateway_holds_up_is_escalated_and_costs_the_merchant_nothing() {
         refund: "refunds/g".into(),
         kind: RefundProblemKind::Failed,
         reason: "the payment gateway declined the payout".into(),
+        goods: true,
         at: t0() + Duration::hours(1),
     };
     let (c, fx) = apply(&c, problem.clone(), t0() + Duration::hours(1)).unwrap();
@@ -963,4 +1020,37 @@ fn a_reimbursed_cost_needs_the_carriers_receipt_and_a_buyer_paid_one_does_not() 
     buyer_pays.shipping.payer = Payer::Buyer;
     let (shipped, _) = apply(&buyer_pays, ship(no_receipt), at).unwrap();
     assert_eq!(shipped.shipping.amount_minor, 0);
+}
+
+#[test]
+fn only_the_goods_refunds_problem_while_refunding_excuses_the_merchant() {
+    let mut c = case(Kind::ReturnRefund);
+    c.state = State::Refunding;
+    c.overdue_since = Some(t0());
+    let problem = |goods| Command::RefundProblem {
+        refund: if goods { "refunds/g" } else { "refunds/s" }.into(),
+        kind: RefundProblemKind::Failed,
+        reason: "declined".into(),
+        goods,
+        at: t0(),
+    };
+    let later = t0() + Duration::days(3);
+    let (shipping, fx) = apply(&c, problem(false), t0()).unwrap();
+    assert!(
+        told(&fx).contains(&(Party::Platform, "refund_failed")),
+        "still shown and escalated"
+    );
+    assert_eq!(
+        crate::domain::lateness::accrued(&shipping, later).0,
+        3,
+        "the shipping refund's trouble is not why the goods are late"
+    );
+    let (goods, _) = apply(&c, problem(true), t0()).unwrap();
+    assert_eq!(crate::domain::lateness::accrued(&goods, later).0, 0);
+    // an exchange waiting for its replacement: a failing refund does not excuse it
+    let mut x = case(Kind::Exchange);
+    x.state = State::AwaitingReplacement;
+    x.overdue_since = Some(t0());
+    let (x, _) = apply(&x, problem(true), t0()).unwrap();
+    assert_eq!(crate::domain::lateness::accrued(&x, later).0, 3);
 }

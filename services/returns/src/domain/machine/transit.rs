@@ -1,7 +1,10 @@
 //! A parcel on its way (SPEC §3 refund-only "not received / lost in transit", §9 no case
 //! waits forever): the carrier's reports of it, and the lost-parcel path when the
-//! carrier reports it lost, damaged or refused, returns it to its sender, or does not
-//! deliver it by the promised time plus 72 h (the transit clock).
+//! carrier returns it to its sender or does not deliver it by the promised time plus
+//! 72 h (the transit clock). A carrier exception (a delay, a failed attempt, damage or
+//! loss reported at a hub) is not final in logistics: the parcel may still arrive, so it
+//! is recorded and told to both sides and the desk, and the transit clock decides;
+//! taking the lost path at once would refund goods that are later delivered.
 //!
 //! - The buyer's parcel, once the carrier reported it (any scan, or the exception
 //!   itself: the proof of shipment): the seller bears the transit risk (the platform
@@ -64,7 +67,7 @@ pub(super) fn seen(
     Ok(c.start(kind, shipped))
 }
 
-/// The carrier reported the parcel lost, damaged or refused, or returned it.
+/// The carrier reported trouble with the parcel, or returned it to its sender.
 pub(super) fn lost(
     c: Change,
     leg: Leg,
@@ -74,17 +77,39 @@ pub(super) fn lost(
 ) -> Result<Change, Refusal> {
     c.only_in(&[in_transit(leg)])?;
     let mut c = c;
+    let illegal = c.illegal();
+    let p = c.case.parcel_mut(leg).ok_or(illegal.clone())?;
     // the carrier reporting the parcel at all proves it was shipped
-    if let Some(p) = c.case.parcel_mut(leg) {
-        p.carrier_seen.get_or_insert(at);
+    p.carrier_seen.get_or_insert(at);
+    if cause != ParcelCause::Exception {
+        return Ok(take_path(c, leg, cause, detail, at));
     }
-    Ok(take_path(c, leg, cause, detail, at))
+    // told once per parcel: a carrier repeating its exception scan changes nothing
+    if p.problem.is_some() {
+        return Err(illegal);
+    }
+    p.problem = Some(ParcelProblem {
+        cause,
+        detail,
+        at,
+        outcome: LostOutcome::AwaitingCarrier,
+    });
+    let template = match leg {
+        Leg::Return => "return_parcel_exception",
+        Leg::Replacement => "replacement_parcel_exception",
+    };
+    Ok(c.notify(Party::Buyer, template)
+        .notify(Party::Merchant, template)
+        .notify(Party::Platform, template))
 }
 
 /// The transit clock ran out before the carrier delivered.
 pub(super) fn expired(c: Change, leg: Leg, now: DateTime<Utc>) -> Result<Change, Refusal> {
     c.only_in(&[in_transit(leg)])?;
-    let detail = "not delivered by the promised time plus 72 h".to_string();
+    let mut detail = "not delivered by the promised time plus 72 h".to_string();
+    if let Some(p) = c.case.parcel(leg).and_then(|p| p.problem.as_ref()) {
+        detail = format!("{detail}; the carrier reported: {}", p.detail);
+    }
     Ok(take_path(c, leg, ParcelCause::TransitExpired, detail, now))
 }
 
@@ -97,31 +122,31 @@ fn take_path(
     at: DateTime<Utc>,
 ) -> Change {
     let proven = c.case.parcel(leg).is_some_and(|p| p.carrier_seen.is_some());
-    let outcome = match (leg, cause) {
-        (Leg::Replacement, _) => LostOutcome::RefundNotReceived,
-        (Leg::Return, ParcelCause::ReturnedToSender) => LostOutcome::ShipAgain,
-        (Leg::Return, _) if proven => LostOutcome::SellerBearsRisk,
-        (Leg::Return, _) => LostOutcome::Dispute,
+    let path = match (leg, cause) {
+        (Leg::Replacement, _) => Path::RefundNotReceived,
+        (Leg::Return, ParcelCause::ReturnedToSender) => Path::ShipAgain,
+        (Leg::Return, _) if proven => Path::SellerBearsRisk,
+        (Leg::Return, _) => Path::Dispute,
     };
     if let Some(p) = c.case.parcel_mut(leg) {
         p.problem = Some(ParcelProblem {
             cause,
             detail: detail.clone(),
             at,
-            outcome,
+            outcome: path.outcome(),
         });
     }
     let c = c.publish(Event::ParcelLost { leg });
-    match outcome {
-        LostOutcome::SellerBearsRisk => after_pass(c, at)
+    match path {
+        Path::SellerBearsRisk => after_pass(c, at)
             .notify(Party::Buyer, "return_parcel_lost")
             .notify(Party::Merchant, "return_parcel_lost"),
-        LostOutcome::ShipAgain => c
+        Path::ShipAgain => c
             .to(AwaitingReturnShipment)
             .start(ClockKind::BuyerReturnShipment, at)
             .notify(Party::Buyer, "return_parcel_returned")
             .notify(Party::Merchant, "return_parcel_returned"),
-        LostOutcome::Dispute => {
+        Path::Dispute => {
             let mut c = c.to(InDispute).start(ClockKind::DisputeRuling, at);
             c.case.dispute_origin = Some(DisputeOrigin::ParcelUntracked);
             c.publish(Event::DisputeOpened {
@@ -133,8 +158,28 @@ fn take_path(
             .notify(Party::Buyer, "return_parcel_untracked")
             .notify(Party::Merchant, "return_parcel_untracked")
         }
-        LostOutcome::RefundNotReceived => request_refunds(c.to(Refunding), at)
+        Path::RefundNotReceived => request_refunds(c.to(Refunding), at)
             .notify(Party::Buyer, "replacement_lost")
             .notify(Party::Merchant, "replacement_lost"),
+    }
+}
+
+/// The final outcomes of a lost parcel (an exception's `AwaitingCarrier` is none).
+#[derive(Clone, Copy)]
+enum Path {
+    SellerBearsRisk,
+    RefundNotReceived,
+    ShipAgain,
+    Dispute,
+}
+
+impl Path {
+    fn outcome(self) -> LostOutcome {
+        match self {
+            Self::SellerBearsRisk => LostOutcome::SellerBearsRisk,
+            Self::RefundNotReceived => LostOutcome::RefundNotReceived,
+            Self::ShipAgain => LostOutcome::ShipAgain,
+            Self::Dispute => LostOutcome::Dispute,
+        }
     }
 }

@@ -83,18 +83,21 @@ fn commands(c: &Case) -> Vec<Command> {
             note: String::new(),
             evidence: Vec::new(),
             auto: false,
+            packaging: None,
         },
         Command::Inspect {
             passed: true,
             note: String::new(),
             evidence: Vec::new(),
             auto: true,
+            packaging: None,
         },
         Command::Inspect {
             passed: false,
             note: "used".into(),
             evidence: vec![Evidence::default()],
             auto: false,
+            packaging: None,
         },
         Command::ShipReplacement {
             carrier: "sf".into(),
@@ -122,12 +125,14 @@ fn commands(c: &Case) -> Vec<Command> {
             refund: "refunds/g".into(),
             kind: RefundProblemKind::Failed,
             reason: "declined".into(),
+            goods: true,
             at,
         },
         Command::RefundProblem {
             refund: "refunds/g".into(),
             kind: RefundProblemKind::Escalated,
             reason: "retries exhausted".into(),
+            goods: true,
             at,
         },
         Command::Overdue,
@@ -325,6 +330,7 @@ fn no_request_waits_forever_and_every_step_tells_whom_it_concerns() {
         LostOutcome::RefundNotReceived,
         LostOutcome::ShipAgain,
         LostOutcome::Dispute,
+        LostOutcome::AwaitingCarrier,
     ];
     assert_eq!(outcomes.len(), all_outcomes.len(), "{outcomes:?}");
 }
