@@ -238,6 +238,20 @@ fn command(e: &EventEnvelope) -> anyhow::Result<Option<(Uuid, Command)>> {
     })
 }
 
+/// The parcel (leg, tracking number) a logistics event reports on, if it is one.
+fn parcel_of(e: &EventEnvelope) -> anyhow::Result<Option<(Leg, String)>> {
+    let data = e.data.as_slice();
+    let shipment = match e.r#type.as_str() {
+        "aftersales.logistics.v1.ShipmentDelivered" => ShipmentDelivered::decode(data)?.shipment,
+        "aftersales.logistics.v1.ShipmentStatusChanged" => {
+            ShipmentStatusChanged::decode(data)?.shipment
+        }
+        "aftersales.logistics.v1.ShipmentException" => ShipmentException::decode(data)?.shipment,
+        _ => return Ok(None),
+    };
+    Ok(shipment_of(&shipment).map(|(_, leg, s)| (leg, s.tracking_number.clone())))
+}
+
 impl Consumer {
     /// Consumes until `shutdown`.
     pub async fn run(self, redis: redis::Client, prefix: String, shutdown: CancellationToken) {
@@ -268,6 +282,17 @@ impl Consumer {
             tx.commit().await?;
             return Ok(());
         };
+        // A parcel shipped again (the carrier brought the first back) travels on the same
+        // leg: a late report about the first one must not move the second.
+        if let Some((leg, tracking)) = parcel_of(&e)?
+            && before
+                .parcel(leg)
+                .is_some_and(|p| !p.tracking_number.eq_ignore_ascii_case(&tracking))
+        {
+            tracing::info!(case = %before.name(), %tracking, "report on a parcel the request no longer tracks: ignored");
+            tx.commit().await?;
+            return Ok(());
+        }
         let policy = transition::policy(&mut tx, &before.merchant_id).await?;
         if let Command::Ruling {
             address, carriers, ..
@@ -346,6 +371,26 @@ mod tests {
         };
         let e = envelope(&ev, "aftersales.logistics.v1.ShipmentStatusChanged");
         command(&e).unwrap().map(|(_, c)| c)
+    }
+
+    #[test]
+    fn a_carrier_report_names_its_parcel_by_leg_and_tracking_number() {
+        let mut s = shipment(ShipmentStatus::InTransit);
+        s.as_mut().unwrap().tracking_number = "SF1".into();
+        let ev = ShipmentStatusChanged {
+            shipment: s,
+            ..Default::default()
+        };
+        let e = envelope(&ev, "aftersales.logistics.v1.ShipmentStatusChanged");
+        assert_eq!(
+            parcel_of(&e).unwrap(),
+            Some((Leg::Replacement, "SF1".to_string()))
+        );
+        let other = envelope(
+            &RefundSettled::default(),
+            "aftersales.refunds.v1.RefundSettled",
+        );
+        assert_eq!(parcel_of(&other).unwrap(), None);
     }
 
     #[test]

@@ -101,9 +101,17 @@ impl Api {
         // seed 001 §7.4: without the voucher, the platform's own records prove the purchase
         let voucher_check = match r.purchase_voucher_lost {
             false => None,
-            true => {
-                Some(voucher::verify(&facts, now).map_err(|u| voucher_not_verifiable(&u.missing))?)
-            }
+            true => match voucher::verify(&facts, now) {
+                Ok(check) => Some(check),
+                // a retry of a request filed before the order's records changed is
+                // answered as the first time
+                Err(u) => {
+                    return match self.replay(who, &r.request_id, &r).await? {
+                        Some(answer) => Ok(answer),
+                        None => Err(voucher_not_verifiable(&u.missing)),
+                    };
+                }
+            },
         };
         let admitted = match eligibility::decide(ask, &facts, &policy, &platform) {
             Ok(a) => a,
