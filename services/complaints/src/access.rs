@@ -1,14 +1,15 @@
-//! Who may call what on this port (SPEC §9), the one table the kit's layer enforces,
-//! decided before the methods exist so they open closed. Disputes arrive as events, not
-//! calls, so no service files tickets; satisfaction reads the figures for scorecards.
+//! Who may call what on this port (SPEC §9), the one table the kit's layer enforces.
+//! Disputes arrive as events, not calls, so no service files tickets; satisfaction
+//! reads the figures for scorecards; only `sla` delivers timer callbacks.
 //! Ownership (a buyer's own ticket, a merchant's own shop's) is the handlers' to check.
 
 use kit::auth::{
     Role::{self, Agent, Arbitrator, Buyer, Merchant},
-    Rule, rule,
+    Rule, machine, rule,
 };
 
 const SERVICE: &str = "aftersales.complaints.v1.ComplaintsService";
+const CALLBACK: &str = "aftersales.sla.v1.TimerCallback";
 const READERS: &[Role] = &[Buyer, Merchant, Agent, Arbitrator];
 const DESK: &[Role] = &[Agent, Arbitrator];
 
@@ -19,6 +20,7 @@ pub const ACCESS: &[Rule] = &[
     rule(SERVICE, "ListComplaints", READERS, &[]),
     rule(SERVICE, "ListComplaintAudit", READERS, &[]),
     rule(SERVICE, "ClaimComplaint", DESK, &[]),
+    rule(SERVICE, "TransferComplaint", &[Agent], &[]),
     rule(SERVICE, "RequestMerchantEvidence", DESK, &[]),
     rule(SERVICE, "SubmitEvidence", &[Buyer, Merchant, Agent], &[]),
     rule(SERVICE, "ProposeResolution", DESK, &[]),
@@ -31,4 +33,5 @@ pub const ACCESS: &[Rule] = &[
     rule(SERVICE, "GetComplaintStats", DESK, &["satisfaction"]),
     rule(SERVICE, "ListEarlyWarnings", DESK, &[]),
     rule(SERVICE, "ListPublicOutcomes", READERS, &[]),
+    machine(CALLBACK, "OnTimerEvent", &["sla"]),
 ];

@@ -61,6 +61,7 @@ pub fn orders() -> Vec<Order> {
         shipping_insurance: true,
         cancelled: false,
         lines: Vec::new(),
+        merchant_region: "CN-31".into(),
     };
     vec![
         Order {

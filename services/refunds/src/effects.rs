@@ -70,6 +70,7 @@ fn notify(out: &mut Batch, r: &RefundRow, template: &str) {
 pub async fn requested(
     tx: &mut PgConnection,
     r: &RefundRow,
+    request_id: &str,
     settings: &Settings,
 ) -> Result<(), sqlx::Error> {
     let event = RefundRequested {
@@ -78,6 +79,7 @@ pub async fn requested(
         kind: kind(r),
         amount: money(r),
         merchant_id: r.merchant_id.clone(),
+        request_id: request_id.into(),
     };
     let mut out = Batch::default();
     out.event(SOURCE, TOPIC, &r.name(), &event);

@@ -103,7 +103,7 @@ impl Api {
             request_id: &r.request_id,
         };
         store::audit(&mut tx, row.id, &audit).await?;
-        effects::requested(&mut tx, &row, &self.settings).await?;
+        effects::requested(&mut tx, &row, &r.request_id, &self.settings).await?;
         let answer = render::refund(&row);
         idempotency::complete(&mut tx, &who.caller_key(), METHOD, &r.request_id, &answer).await?;
         tx.commit().await?;

@@ -1,0 +1,107 @@
+//! CreateComplaint: the order's facts from the order directory (never from the caller),
+//! a buyer filing for their own order only, idempotent by `request_id`.
+
+use aftersales_proto::aftersales::complaints::v1::{Complaint, CreateComplaintRequest};
+use chrono::Utc;
+use kit::{
+    Error,
+    auth::Principal,
+    idempotency::{self, Claim},
+};
+
+use super::Api;
+use crate::{
+    domain::kinds::Origin,
+    domain::ticket::Submission,
+    intake::{self, Intake},
+    parse, render,
+    store::WriteError,
+};
+
+const CREATE: &str = "CreateComplaint";
+
+impl Api {
+    pub(super) async fn create(
+        &self,
+        who: &Principal,
+        r: CreateComplaintRequest,
+    ) -> kit::Result<Complaint> {
+        let new = parse::create(&r, who)?;
+        let order = kit::platform::order(&self.peers, &new.order_id).await?;
+        // another buyer's order does not exist for this buyer
+        if order.buyer_id != new.buyer {
+            return Err(Error::NotFound {
+                resource: "order",
+                name: format!("orders/{}", new.order_id),
+            });
+        }
+        let line = if r.order_line_id.is_empty() {
+            order.lines.first()
+        } else {
+            order.lines.iter().find(|l| l.id == r.order_line_id)
+        }
+        .ok_or_else(|| Error::invalid("order_line_id", "no such line on the order"))?;
+        let paid = line.paid_amount.clone().unwrap_or_default();
+        let (claim_minor, currency) = new
+            .claim_minor
+            .clone()
+            .unwrap_or((paid.amount_minor, paid.currency.clone()));
+        let now = Utc::now();
+        let evidence = parse::evidence(&r.evidence);
+        let intake = Intake {
+            channel: new.channel,
+            priority: new.priority,
+            origin: Origin::Buyer,
+            subject_case: (!r.subject_case.is_empty()).then(|| r.subject_case.clone()),
+            order_id: new.order_id.clone(),
+            order_line_id: line.id.clone(),
+            buyer_id: order.buyer_id.clone(),
+            merchant_id: order.merchant_id.clone(),
+            category: if r.category.is_empty() {
+                line.category.clone()
+            } else {
+                r.category.clone()
+            },
+            region: order.region.clone(),
+            merchant_region: order.merchant_region.clone(),
+            problem: r.problem.clone(),
+            demand: r.demand.clone(),
+            contact: new.contact,
+            claim_minor,
+            currency,
+            first_evidence: (!evidence.is_empty()).then(|| Submission {
+                role: who.role.to_string(),
+                actor_id: who.id.clone(),
+                statement: String::new(),
+                evidence,
+                at: now,
+            }),
+        };
+        let caller = who.caller_key();
+        let mut tx = self.pool.begin().await?;
+        if let Claim::Replay(bytes) =
+            idempotency::claim(&mut tx, &caller, CREATE, &r.request_id, &r).await?
+        {
+            return idempotency::decode_replay(&bytes);
+        }
+        let role = who.role.to_string();
+        let t = intake::open(
+            &mut tx,
+            &self.settings,
+            intake,
+            (&role, &who.id),
+            &r.request_id,
+            now,
+        )
+        .await
+        .map_err(|e| match e {
+            WriteError::Db(e) => Error::from(e),
+            other => other.into(),
+        })?;
+        let answer = render::complaint(&t, who);
+        idempotency::complete(&mut tx, &caller, CREATE, &r.request_id, &answer).await?;
+        tx.commit().await?;
+        tracing::info!(complaint = %t.name(), number = %t.number, "complaint opened");
+        Ok(answer)
+    }
+}

@@ -1,0 +1,224 @@
+//! Other services' events that open or move tickets: returns' `DisputeOpened` opens the
+//! dispute's ticket by itself (one per dispute: the inbox and a unique index), refunds'
+//! events follow a remedy's refund to its settlement. Each event is applied once; a
+//! duplicate or out-of-order one finds the ticket moved on and changes nothing.
+
+use std::sync::Arc;
+
+use aftersales_proto::aftersales::{
+    common::v1::EventEnvelope,
+    refunds::v1::{RefundFailed, RefundRequested, RefundSettled},
+    returns::v1::{DisputeOpened, dispute_opened::Origin as DisputeOrigin},
+};
+use chrono::Utc;
+use kit::{
+    client::Peers,
+    events::{Subscription, consume},
+    inbox,
+    outbox::request_id_for,
+};
+use prost::Message;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::{
+    domain::{
+        kinds::{Origin, Priority},
+        machine::Command,
+        ticket::{Contact, Submission, Ticket},
+    },
+    intake::{self, Intake},
+    names, parse,
+    settings::Settings,
+    store::{self, WriteError},
+    transition::{self, By, TransitionError},
+};
+
+/// The consumer of the `returns` and `refunds` streams.
+pub struct Consumer {
+    pub pool: PgPool,
+    pub peers: Peers,
+    pub settings: Arc<Settings>,
+}
+
+fn complaint_id(name: &str) -> Option<Uuid> {
+    kit::names::id(names::COMPLAINTS, name)
+}
+
+/// The role name of an event's actor, as submissions record it.
+fn role_name(role: i32) -> &'static str {
+    use aftersales_proto::aftersales::common::v1::ActorRole;
+    match ActorRole::try_from(role) {
+        Ok(ActorRole::Buyer) => "buyer",
+        Ok(ActorRole::Merchant) => "merchant",
+        Ok(ActorRole::Agent) => "agent",
+        Ok(ActorRole::Arbitrator) => "arbitrator",
+        _ => "service",
+    }
+}
+
+/// The remedy of `t` whose CreateRefund carried `request_id`.
+fn remedy_of(t: &Ticket, request_id: &str) -> Option<String> {
+    t.remedies
+        .iter()
+        .find(|r| request_id_for(&format!("{}:remedy:{}", t.name(), r.id)) == request_id)
+        .map(|r| r.id.clone())
+}
+
+impl Consumer {
+    /// Consumes until `shutdown`.
+    pub async fn run(self, redis: redis::Client, prefix: String, shutdown: CancellationToken) {
+        let sub = Subscription {
+            prefix,
+            topics: vec!["returns".into(), "refunds".into()],
+            group: "complaints".into(),
+            consumer: format!("complaints-{}", Uuid::new_v4().simple()),
+            reclaim_after: std::time::Duration::from_secs(30),
+        };
+        let this = Arc::new(self);
+        consume(redis, sub, shutdown, move |e| {
+            let this = this.clone();
+            async move { this.handle(e).await }
+        })
+        .await;
+    }
+
+    async fn handle(&self, e: EventEnvelope) -> anyhow::Result<()> {
+        let data = e.data.as_slice();
+        match e.r#type.as_str() {
+            "aftersales.returns.v1.DisputeOpened" => {
+                self.dispute(&e, DisputeOpened::decode(data)?).await
+            }
+            "aftersales.refunds.v1.RefundRequested" => {
+                let r = RefundRequested::decode(data)?;
+                let request_id = r.request_id.clone();
+                self.step(&e, &r.source_case, move |t| {
+                    let remedy = remedy_of(t, &request_id)?;
+                    Some(Command::RefundRequested {
+                        remedy,
+                        refund: r.refund,
+                    })
+                })
+                .await
+            }
+            "aftersales.refunds.v1.RefundSettled" => {
+                let r = RefundSettled::decode(data)?;
+                self.step(&e, &r.source_case, |_| {
+                    Some(Command::RefundSettled { refund: r.refund })
+                })
+                .await
+            }
+            "aftersales.refunds.v1.RefundFailed" => {
+                let r = RefundFailed::decode(data)?;
+                self.step(&e, &r.source_case, |_| {
+                    Some(Command::RefundFailed { refund: r.refund })
+                })
+                .await
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A return's dispute: its ticket, opened by the platform (the parties' facts are
+    /// the return's; the merchant's region from the order directory).
+    async fn dispute(&self, e: &EventEnvelope, d: DisputeOpened) -> anyhow::Result<()> {
+        let Some(ctx) = d.context else { return Ok(()) };
+        let order = kit::platform::order(&self.peers, &ctx.order_id).await?;
+        let origin = match DisputeOrigin::try_from(d.origin) {
+            Ok(DisputeOrigin::Appeal) => Origin::ReturnAppeal,
+            Ok(DisputeOrigin::ParcelUntracked) => Origin::ParcelUntracked,
+            _ => Origin::InspectionDispute,
+        };
+        let amount = d.amount.unwrap_or_default();
+        let now = Utc::now();
+        let raised_by = d.raised_by.unwrap_or_default();
+        let intake = Intake {
+            channel: 8,
+            priority: Priority::Normal,
+            origin,
+            subject_case: Some(ctx.case_name.clone()),
+            order_id: ctx.order_id,
+            order_line_id: ctx.order_line_id,
+            buyer_id: ctx.buyer_id,
+            merchant_id: ctx.merchant_id,
+            category: ctx.category,
+            region: ctx.region,
+            merchant_region: order.merchant_region,
+            problem: format!("dispute over {}: {}", ctx.case_name, d.statement),
+            demand: "the platform's ruling on the return".into(),
+            contact: Contact::default(),
+            claim_minor: amount.amount_minor,
+            currency: amount.currency,
+            first_evidence: Some(Submission {
+                role: role_name(raised_by.role).into(),
+                actor_id: raised_by.id,
+                statement: d.statement,
+                evidence: parse::evidence(&d.evidence),
+                at: now,
+            }),
+        };
+        let mut tx = self.pool.begin().await?;
+        if !inbox::first_delivery(&mut tx, &e.id, &e.source).await? {
+            return Ok(());
+        }
+        match intake::open(
+            &mut tx,
+            &self.settings,
+            intake,
+            ("service", &e.source),
+            &e.id,
+            now,
+        )
+        .await
+        {
+            Ok(t) => {
+                tracing::info!(complaint = %t.name(), number = %t.number, "dispute ticket opened")
+            }
+            // the dispute already has its ticket (another delivery of it won)
+            Err(WriteError::DisputeTaken) => return Ok(()),
+            Err(WriteError::Db(e)) => return Err(e.into()),
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Applies the command `of` gives for the ticket `case` names, once.
+    async fn step(
+        &self,
+        e: &EventEnvelope,
+        case: &str,
+        of: impl FnOnce(&Ticket) -> Option<Command>,
+    ) -> anyhow::Result<()> {
+        let Some(id) = complaint_id(case) else {
+            return Ok(());
+        };
+        let mut tx = self.pool.begin().await?;
+        if !inbox::first_delivery(&mut tx, &e.id, &e.source).await? {
+            return Ok(());
+        }
+        let Some(before) = store::lock(&mut tx, id).await? else {
+            tx.commit().await?;
+            return Ok(());
+        };
+        let Some(cmd) = of(&before) else {
+            tx.commit().await?;
+            return Ok(());
+        };
+        let by = By {
+            role: "service",
+            id: &e.source,
+            reason: &e.r#type,
+            request_id: &e.id,
+        };
+        match transition::apply(&mut tx, &self.settings, &before, cmd, by, Utc::now()).await {
+            Ok(after) => {
+                tracing::info!(complaint = %after.name(), to = after.state.as_str(), "event applied")
+            }
+            Err(TransitionError::Refused(why)) => tracing::info!(?why, "event does not apply now"),
+            Err(TransitionError::Db(e)) => return Err(e.into()),
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,467 @@
+//! The complaint's state machine: a command applied to a ticket gives the new ticket
+//! and the effects to cause elsewhere (clocks, notifications, events, refunds), or a
+//! refusal that changes nothing. No I/O: `transition` writes what this decides.
+//!
+//! OPEN -claim-> INVESTIGATING -request evidence-> AWAITING_EVIDENCE -merchant's
+//! evidence or its deadline-> INVESTIGATING -propose-> PROPOSED -accepted-> EXECUTING /
+//! -declined or unanswered-> ARBITRATING -ruling-> EXECUTING (RESOLVED when nothing is
+//! owed) -every remedy done-> RESOLVED -close-> CLOSED.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::{
+    clocks::{Breach, ClockKind, Spans},
+    kinds::{Execution, Liability, Outcome, Party, State, State::*},
+    ticket::{Escalation, Evidence, EvidenceRequest, Remedy, Submission, Ticket},
+};
+
+mod change;
+mod decide;
+mod money;
+
+use change::Change;
+
+/// Who acts, as far as the rules care.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    /// "buyer", "merchant", "agent", "arbitrator", "admin", "service".
+    pub role: String,
+    pub id: String,
+    /// Member of the expert group (may rule escalated tickets).
+    pub expert: bool,
+}
+
+impl Actor {
+    fn is_admin(&self) -> bool {
+        self.role == "admin"
+    }
+}
+
+/// What may happen to a ticket.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// The first agent who takes it owns it (seed 002).
+    Claim {
+        agent: String,
+    },
+    /// The owner (or an admin, with a reason) hands it to another agent.
+    Transfer {
+        by: Actor,
+        to: String,
+        reason: String,
+    },
+    RequestEvidence {
+        by: Actor,
+        text: String,
+        deadline: Option<Duration>,
+    },
+    SubmitEvidence {
+        by: Actor,
+        statement: String,
+        evidence: Vec<Evidence>,
+    },
+    Propose {
+        by: Actor,
+        summary: String,
+        remedies: Vec<Remedy>,
+    },
+    Respond {
+        accept: bool,
+        comment: String,
+    },
+    Rule {
+        by: Actor,
+        basis: String,
+        liability: Liability,
+        outcome: Outcome,
+        remedies: Vec<Remedy>,
+        summary: String,
+    },
+    Escalate {
+        group: String,
+        reason: String,
+        automatic: bool,
+    },
+    /// A clock ran out (the SLA service's callback).
+    Expired {
+        kind: ClockKind,
+    },
+    /// Refunds recorded the refund of remedy `remedy`.
+    RefundRequested {
+        remedy: String,
+        refund: String,
+    },
+    RefundSettled {
+        refund: String,
+    },
+    RefundFailed {
+        refund: String,
+    },
+    /// A non-money remedy carried out (or failed), with what executed it.
+    RecordExecution {
+        remedy: String,
+        execution: Execution,
+        reference: String,
+    },
+    Close {
+        cause: String,
+        summary: String,
+    },
+}
+
+impl Command {
+    /// The action's name, for the audit trail and events.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Self::Claim { .. } => "claim",
+            Self::Transfer { .. } => "transfer",
+            Self::RequestEvidence { .. } => "request_evidence",
+            Self::SubmitEvidence { .. } => "submit_evidence",
+            Self::Propose { .. } => "propose",
+            Self::Respond { accept: true, .. } => "accept_proposal",
+            Self::Respond { .. } => "decline_proposal",
+            Self::Rule { .. } => "rule",
+            Self::Escalate { .. } => "escalate",
+            Self::Expired { kind } => match kind {
+                ClockKind::Resolution => "resolution_breached",
+                ClockKind::FirstResponse => "first_response_breached",
+                ClockKind::MerchantEvidence => "evidence_deadline_passed",
+                ClockKind::ProposalResponse => "proposal_unanswered",
+            },
+            Self::RefundRequested { .. } => "refund_requested",
+            Self::RefundSettled { .. } => "refund_settled",
+            Self::RefundFailed { .. } => "refund_failed",
+            Self::RecordExecution { .. } => "record_execution",
+            Self::Close { .. } => "close",
+        }
+    }
+}
+
+/// Domain events (published as the contract's messages by `effects`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    StateChanged,
+    RulingIssued,
+    Closed,
+}
+
+/// What a transition causes elsewhere.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Schedule clock `seq` (dated on the ticket).
+    StartClock {
+        seq: u32,
+    },
+    /// Cancel clock `seq`.
+    StopClock {
+        seq: u32,
+    },
+    Notify {
+        to: Party,
+        template: &'static str,
+    },
+    Publish(Event),
+    /// Ask refunds to pay remedy `remedy`.
+    RequestRefund {
+        remedy: String,
+    },
+}
+
+/// Why a command was refused. Nothing changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not in this state.
+    IllegalState {
+        state: State,
+        action: &'static str,
+    },
+    /// A rule of the step, named.
+    Precondition {
+        reason: &'static str,
+        why: String,
+    },
+    /// Not this caller's to do.
+    NotYours(String),
+    Invalid {
+        field: &'static str,
+        why: String,
+    },
+}
+
+/// Applies `cmd` to `t` at `now` under `spans`.
+pub fn apply(
+    t: &Ticket,
+    cmd: Command,
+    now: DateTime<Utc>,
+    spans: &Spans,
+) -> Result<(Ticket, Vec<Effect>), Refusal> {
+    let action = cmd.action();
+    let c = Change::new(t, action, now, spans);
+    let c = match cmd {
+        Command::Claim { agent } => claim(c, agent)?,
+        Command::Transfer { by, to, reason } => transfer(c, by, to, reason)?,
+        Command::RequestEvidence { by, text, deadline } => request_evidence(c, by, text, deadline)?,
+        Command::SubmitEvidence {
+            by,
+            statement,
+            evidence,
+        } => submit_evidence(c, by, statement, evidence)?,
+        Command::Propose {
+            by,
+            summary,
+            remedies,
+        } => decide::propose(c, by, summary, remedies)?,
+        Command::Respond { accept, comment } => decide::respond(c, accept, comment)?,
+        Command::Rule {
+            by,
+            basis,
+            liability,
+            outcome,
+            remedies,
+            summary,
+        } => decide::rule(c, by, (basis, liability, outcome, summary), remedies)?,
+        Command::Escalate {
+            group,
+            reason,
+            automatic,
+        } => escalate(c, group, reason, automatic)?,
+        Command::Expired { kind } => expired(c, kind)?,
+        Command::RefundRequested { remedy, refund } => money::requested(c, remedy, refund)?,
+        Command::RefundSettled { refund } => money::settled(c, refund)?,
+        Command::RefundFailed { refund } => money::failed(c, refund)?,
+        Command::RecordExecution {
+            remedy,
+            execution,
+            reference,
+        } => money::record(c, remedy, execution, reference)?,
+        Command::Close { cause, summary } => close(c, cause, summary)?,
+    };
+    Ok(c.finish())
+}
+
+/// A new ticket's clocks: resolution and first response (`transition` schedules them).
+pub fn open(t: &mut Ticket, now: DateTime<Utc>, spans: &Spans) -> Vec<Effect> {
+    let mut c = Change::new(t, "open", now, spans);
+    c = c
+        .start(ClockKind::Resolution)
+        .start(ClockKind::FirstResponse);
+    c = c
+        .notify(Party::Buyer, "complaint_opened")
+        .notify(Party::Desk, "complaint_to_claim");
+    let (after, fx) = c.finish();
+    *t = after;
+    t.step = 0;
+    fx
+}
+
+fn claim(c: Change, agent: String) -> Result<Change, Refusal> {
+    if let Some(owner) = &c.t.owner {
+        return Err(Refusal::Precondition {
+            reason: "ALREADY_OWNED",
+            why: format!("{owner} owns this complaint until it closes"),
+        });
+    }
+    c.only_in(&[Open])?;
+    let mut c = c;
+    c.t.owner = Some(agent);
+    c.t.claimed = Some(c.now);
+    Ok(c.stop(ClockKind::FirstResponse)
+        .to(Investigating)
+        .notify(Party::Buyer, "complaint_claimed"))
+}
+
+/// Only the owner, or an admin explicitly (with a reason: the audit keeps it).
+fn owner_only(c: &Change, by: &Actor) -> Result<(), Refusal> {
+    match &c.t.owner {
+        Some(owner) if *owner == by.id && by.role == "agent" => Ok(()),
+        _ if by.is_admin() => Ok(()),
+        Some(owner) => Err(Refusal::NotYours(format!("{owner} owns this complaint"))),
+        None => Err(Refusal::Precondition {
+            reason: "NOT_CLAIMED",
+            why: "nobody owns this complaint yet: claim it first".into(),
+        }),
+    }
+}
+
+fn transfer(c: Change, by: Actor, to: String, reason: String) -> Result<Change, Refusal> {
+    if c.t.owner.is_none() {
+        return Err(Refusal::Precondition {
+            reason: "NOT_CLAIMED",
+            why: "an unowned complaint is claimed, not transferred".into(),
+        });
+    }
+    if c.t.state == Closed {
+        return Err(c.illegal());
+    }
+    owner_only(&c, &by)?;
+    if c.t.owner.as_deref() == Some(to.as_str()) {
+        return Err(Refusal::Invalid {
+            field: "to_agent_id",
+            why: "already owns it".into(),
+        });
+    }
+    let _ = reason;
+    let mut c = c;
+    c.t.owner = Some(to);
+    Ok(c.notify(Party::Owner, "complaint_transferred"))
+}
+
+fn request_evidence(
+    c: Change,
+    by: Actor,
+    text: String,
+    deadline: Option<Duration>,
+) -> Result<Change, Refusal> {
+    c.only_in(&[Investigating])?;
+    owner_only(&c, &by)?;
+    let mut c = c;
+    c.t.evidence_request = Some(EvidenceRequest {
+        text,
+        due: None,
+        fulfilled: None,
+        expired: false,
+    });
+    let c = match deadline {
+        Some(d) => c.start_for(ClockKind::MerchantEvidence, d),
+        None => c.start(ClockKind::MerchantEvidence),
+    };
+    let mut c = c.to(AwaitingEvidence);
+    let due = c.t.clock(ClockKind::MerchantEvidence).and_then(|k| k.due);
+    if let Some(r) = c.t.evidence_request.as_mut() {
+        r.due = due;
+    }
+    Ok(c.notify(Party::Merchant, "evidence_requested"))
+}
+
+fn submit_evidence(
+    c: Change,
+    by: Actor,
+    statement: String,
+    evidence: Vec<Evidence>,
+) -> Result<Change, Refusal> {
+    if c.t.state == Closed {
+        return Err(c.illegal());
+    }
+    let merchant_answers = by.role == "merchant" && c.t.state == AwaitingEvidence;
+    let mut c = c;
+    c.t.evidence.push(Submission {
+        role: by.role.clone(),
+        actor_id: by.id.clone(),
+        statement,
+        evidence,
+        at: c.now,
+    });
+    if !merchant_answers {
+        return Ok(c.notify(Party::Owner, "evidence_added"));
+    }
+    if let Some(r) = c.t.evidence_request.as_mut() {
+        r.fulfilled = Some(c.now);
+    }
+    Ok(c.stop(ClockKind::MerchantEvidence)
+        .to(Investigating)
+        .notify(Party::Owner, "evidence_received"))
+}
+
+fn escalate(c: Change, group: String, reason: String, automatic: bool) -> Result<Change, Refusal> {
+    if c.t.state.decided() {
+        return Err(c.illegal());
+    }
+    if c.t.escalation.is_some() {
+        return Err(Refusal::Precondition {
+            reason: "ALREADY_ESCALATED",
+            why: "the expert group already has it".into(),
+        });
+    }
+    let mut c = c;
+    c.t.escalation = Some(Escalation {
+        group,
+        reason,
+        automatic,
+        at: c.now,
+    });
+    Ok(c.notify(Party::Desk, "complaint_escalated"))
+}
+
+/// A clock ran out: a breach is recorded (the ticket goes on under the desk's eyes),
+/// or the awaited party's silence decides the step.
+fn expired(c: Change, kind: ClockKind) -> Result<Change, Refusal> {
+    let Some(clock) = c.t.clock(kind).cloned() else {
+        return Err(c.illegal());
+    };
+    let mut c = c;
+    let due = clock.due.unwrap_or(c.now);
+    c.t.clocks.retain(|k| k.kind != kind);
+    match kind {
+        ClockKind::Resolution | ClockKind::FirstResponse => {
+            c.t.breaches.push(Breach {
+                clock: kind,
+                due,
+                owner: c.t.owner.clone(),
+            });
+            Ok(c.notify(Party::Owner, "clock_breached")
+                .notify(Party::Desk, "clock_breached"))
+        }
+        ClockKind::MerchantEvidence => {
+            c.only_in(&[AwaitingEvidence])?;
+            if let Some(r) = c.t.evidence_request.as_mut() {
+                r.expired = true;
+            }
+            c.t.facts.push(format!(
+                "the merchant did not answer the evidence request due {}",
+                due.to_rfc3339()
+            ));
+            Ok(c.to(Investigating)
+                .notify(Party::Owner, "evidence_deadline_passed")
+                .notify(Party::Merchant, "evidence_deadline_passed"))
+        }
+        ClockKind::ProposalResponse => {
+            c.only_in(&[Proposed])?;
+            c.t.facts.push(format!(
+                "the buyer did not answer the proposal due {}",
+                due.to_rfc3339()
+            ));
+            Ok(c.resume(ClockKind::Resolution)
+                .to(Arbitrating)
+                .notify(Party::Owner, "proposal_unanswered")
+                .notify(Party::Buyer, "proposal_unanswered"))
+        }
+    }
+}
+
+fn close(c: Change, cause: String, summary: String) -> Result<Change, Refusal> {
+    if c.t.state == Executing {
+        return Err(Refusal::Precondition {
+            reason: "REMEDIES_PENDING",
+            why: "a remedy is still being carried out (state EXECUTING)".into(),
+        });
+    }
+    c.only_in(&[Resolved])?;
+    let mut c = c;
+    c.t.cause = cause;
+    c.t.close_summary = summary;
+    c.t.closed = Some(c.now);
+    Ok(c.to(Closed)
+        .publish(Event::Closed)
+        .notify(Party::Buyer, "complaint_closed"))
+}
+
+/// The remedies of a proposal or ruling, numbered within the ticket.
+fn numbered(t: &Ticket, remedies: Vec<Remedy>) -> Vec<Remedy> {
+    let base = t.remedies.len();
+    remedies
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| Remedy {
+            id: (base + i + 1).to_string(),
+            execution: Execution::Pending,
+            reference: String::new(),
+            done: None,
+            ..r
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,115 @@
+//! Carrying out the remedies of an agreement or a ruling, tracked to the end: money
+//! goes through refunds (one refund per remedy, followed to its settlement); a remedy
+//! that fails stays on the ticket for the owner and the desk. Every remedy done (or
+//! none owed) resolves the complaint.
+
+use super::{Change, Effect, Refusal};
+use crate::domain::{
+    kinds::{Execution, Party, State::*},
+    ticket::Remedy,
+};
+
+/// Starts executing `remedies`: EXECUTING until each is done, RESOLVED if none is owed.
+pub(super) fn execute(c: Change, remedies: Vec<Remedy>) -> Change {
+    let mut c = c;
+    let money: Vec<String> = remedies
+        .iter()
+        .filter(|r| r.kind.is_money() && r.amount_minor > 0)
+        .map(|r| r.id.clone())
+        .collect();
+    c.t.remedies.extend(remedies);
+    if c.t.remedies.iter().all(|r| r.execution == Execution::Done) || c.t.remedies.is_empty() {
+        return resolved(c);
+    }
+    let mut c = c.to(Executing);
+    for id in money {
+        if let Some(r) = c.t.remedies.iter_mut().find(|r| r.id == id) {
+            r.execution = Execution::InProgress;
+        }
+        c = c.emit(Effect::RequestRefund { remedy: id });
+    }
+    c
+}
+
+fn resolved(mut c: Change) -> Change {
+    c.t.resolved = Some(c.now);
+    c.to(Resolved).notify(Party::Buyer, "complaint_resolved")
+}
+
+/// Refunds recorded remedy `remedy`'s refund.
+pub(super) fn requested(mut c: Change, remedy: String, refund: String) -> Result<Change, Refusal> {
+    let illegal = c.illegal();
+    let r =
+        c.t.remedies
+            .iter_mut()
+            .find(|r| r.id == remedy)
+            .ok_or(illegal.clone())?;
+    if r.reference == refund {
+        return Err(illegal);
+    }
+    r.reference = refund;
+    Ok(c)
+}
+
+/// A remedy's refund settled; the last one resolves the complaint.
+pub(super) fn settled(mut c: Change, refund: String) -> Result<Change, Refusal> {
+    let illegal = c.illegal();
+    let now = c.now;
+    let r =
+        c.t.remedies
+            .iter_mut()
+            .find(|r| r.reference == refund && r.execution != Execution::Done)
+            .ok_or(illegal)?;
+    r.execution = Execution::Done;
+    r.done = Some(now);
+    if c.t.state == Executing && c.t.remedies.iter().all(|r| r.execution == Execution::Done) {
+        return Ok(resolved(c));
+    }
+    Ok(c)
+}
+
+/// A remedy's refund failed: shown on the ticket, the owner and the desk told.
+pub(super) fn failed(mut c: Change, refund: String) -> Result<Change, Refusal> {
+    let illegal = c.illegal();
+    let r =
+        c.t.remedies
+            .iter_mut()
+            .find(|r| r.reference == refund && r.execution == Execution::InProgress)
+            .ok_or(illegal)?;
+    r.execution = Execution::Failed;
+    Ok(c.notify(Party::Owner, "remedy_failed")
+        .notify(Party::Desk, "remedy_failed"))
+}
+
+/// An agent (or the service carrying it out) records a remedy's execution: a reship's
+/// shipment, a repair's order. Money remedies are recorded by refunds' events.
+pub(super) fn record(
+    mut c: Change,
+    remedy: String,
+    execution: Execution,
+    reference: String,
+) -> Result<Change, Refusal> {
+    c.only_in(&[Executing])?;
+    let now = c.now;
+    let Some(r) = c.t.remedies.iter_mut().find(|r| r.id == remedy) else {
+        return Err(Refusal::Invalid {
+            field: "remedy_id",
+            why: "no such remedy on this complaint".into(),
+        });
+    };
+    if r.kind.is_money() {
+        return Err(Refusal::Precondition {
+            reason: "PAID_THROUGH_REFUNDS",
+            why: "a money remedy is recorded by its refund's settlement".into(),
+        });
+    }
+    r.execution = execution;
+    r.reference = reference;
+    if execution == Execution::Done {
+        r.done = Some(now);
+    }
+    if c.t.remedies.iter().all(|r| r.execution == Execution::Done) {
+        return Ok(resolved(c));
+    }
+    Ok(c)
+}

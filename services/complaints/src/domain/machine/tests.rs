@@ -1,0 +1,351 @@
+use chrono::Duration as Span;
+use uuid::Uuid;
+
+use super::*;
+use crate::domain::{
+    kinds::{Origin, Priority, RemedyKind},
+    ticket::Contact,
+};
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-12-03T10:00:00+08:00")
+        .unwrap()
+        .to_utc()
+}
+
+fn spans() -> Spans {
+    Spans::default()
+}
+
+fn ticket() -> Ticket {
+    let mut t = Ticket {
+        id: Uuid::nil(),
+        number: "TS20261203-000001".into(),
+        state: Open,
+        channel: 2,
+        priority: Priority::Normal,
+        origin: Origin::Buyer,
+        subject_case: None,
+        order_id: "demo-1".into(),
+        order_line_id: "l1".into(),
+        buyer_id: "buyer-1".into(),
+        merchant_id: "merchant-1".into(),
+        category: "apparel".into(),
+        region: "CN-31".into(),
+        problem: "torn".into(),
+        demand: "refund".into(),
+        contact: Contact::default(),
+        claim_minor: 19_900,
+        currency: "CNY".into(),
+        evidence: Vec::new(),
+        owner: None,
+        claimed: None,
+        evidence_request: None,
+        proposal: None,
+        ruling: None,
+        remedies: Vec::new(),
+        escalation: None,
+        clocks: Vec::new(),
+        clock_seq: 0,
+        breaches: Vec::new(),
+        facts: Vec::new(),
+        cause: String::new(),
+        close_summary: String::new(),
+        created: t0(),
+        updated: t0(),
+        resolved: None,
+        closed: None,
+        step: 0,
+    };
+    open(&mut t, t0(), &spans());
+    t
+}
+
+fn agent(id: &str) -> Actor {
+    Actor {
+        role: "agent".into(),
+        id: id.into(),
+        expert: false,
+    }
+}
+
+fn arbitrator(expert: bool) -> Actor {
+    Actor {
+        role: "arbitrator".into(),
+        id: "arb-1".into(),
+        expert,
+    }
+}
+
+fn at(t: &Ticket, cmd: Command, hours: i64) -> Result<(Ticket, Vec<Effect>), Refusal> {
+    apply(t, cmd, t0() + Span::hours(hours), &spans())
+}
+
+fn claimed() -> Ticket {
+    at(
+        &ticket(),
+        Command::Claim {
+            agent: "cs-1".into(),
+        },
+        1,
+    )
+    .unwrap()
+    .0
+}
+
+fn refund(amount: i64) -> Remedy {
+    Remedy {
+        id: String::new(),
+        kind: RemedyKind::Refund,
+        amount_minor: amount,
+        borne_by: Some(Liability::Merchant),
+        note: String::new(),
+        execution: Execution::Pending,
+        reference: String::new(),
+        done: None,
+    }
+}
+
+fn rule_cmd(by: Actor, remedies: Vec<Remedy>) -> Command {
+    Command::Rule {
+        by,
+        basis: "the photos show the defect".into(),
+        liability: Liability::Merchant,
+        outcome: Outcome::BuyerUpheld,
+        remedies,
+        summary: "refund".into(),
+    }
+}
+
+#[test]
+fn a_new_ticket_runs_its_resolution_and_first_response_clocks() {
+    let t = ticket();
+    let kinds: Vec<ClockKind> = t.clocks.iter().map(|k| k.kind).collect();
+    assert_eq!(kinds, [ClockKind::Resolution, ClockKind::FirstResponse]);
+    assert_eq!(
+        t.clock(ClockKind::Resolution).unwrap().due,
+        Some(t0() + Span::hours(48)),
+        "normal: 48 h"
+    );
+}
+
+#[test]
+fn the_first_agent_owns_it_and_a_second_claim_is_refused() {
+    let (t, fx) = at(
+        &ticket(),
+        Command::Claim {
+            agent: "cs-1".into(),
+        },
+        1,
+    )
+    .unwrap();
+    assert_eq!((t.state, t.owner.as_deref()), (Investigating, Some("cs-1")));
+    assert!(t.clock(ClockKind::FirstResponse).is_none(), "answered");
+    assert!(fx.contains(&Effect::StopClock { seq: 2 }));
+    let again = at(
+        &t,
+        Command::Claim {
+            agent: "cs-2".into(),
+        },
+        2,
+    )
+    .unwrap_err();
+    assert!(matches!(
+        again,
+        Refusal::Precondition {
+            reason: "ALREADY_OWNED",
+            ..
+        }
+    ));
+}
+
+#[test]
+fn only_the_owner_or_an_admin_transfers() {
+    let t = claimed();
+    let transfer = |by: Actor| Command::Transfer {
+        by,
+        to: "cs-3".into(),
+        reason: "shift ends".into(),
+    };
+    assert!(matches!(
+        at(&t, transfer(agent("cs-2")), 2),
+        Err(Refusal::NotYours(_))
+    ));
+    let (moved, fx) = at(&t, transfer(agent("cs-1")), 2).unwrap();
+    assert_eq!(moved.owner.as_deref(), Some("cs-3"));
+    assert!(fx.contains(&Effect::Notify {
+        to: Party::Owner,
+        template: "complaint_transferred"
+    }));
+    let admin = Actor {
+        role: "admin".into(),
+        ..agent("ops-1")
+    };
+    assert!(at(&t, transfer(admin), 2).is_ok());
+}
+
+#[test]
+fn a_ruling_needs_a_claimed_ticket_and_an_escalated_one_an_expert() {
+    let err = at(&ticket(), rule_cmd(arbitrator(false), vec![]), 1).unwrap_err();
+    assert_eq!(
+        err,
+        Refusal::IllegalState {
+            state: Open,
+            action: "rule"
+        }
+    );
+    let mut t = claimed();
+    t.escalation = Some(Escalation {
+        group: "expert".into(),
+        reason: "high_value".into(),
+        automatic: true,
+        at: t0(),
+    });
+    assert!(matches!(
+        at(&t, rule_cmd(arbitrator(false), vec![]), 2),
+        Err(Refusal::NotYours(_))
+    ));
+    let (ruled, fx) = at(&t, rule_cmd(arbitrator(true), vec![]), 2).unwrap();
+    assert_eq!(ruled.state, Resolved, "nothing owed: resolved at once");
+    assert!(fx.contains(&Effect::Publish(Event::RulingIssued)));
+}
+
+#[test]
+fn waiting_on_the_buyer_pauses_the_resolution_clock_and_keeps_its_time() {
+    let t = claimed();
+    let propose = Command::Propose {
+        by: agent("cs-1"),
+        summary: "a partial refund".into(),
+        remedies: vec![refund(5_000)],
+    };
+    // proposed 10 h in: 38 h of the 48 were left
+    let (p, fx) = at(&t, propose, 10).unwrap();
+    assert_eq!(p.state, Proposed);
+    let res = p.clock(ClockKind::Resolution).unwrap();
+    assert_eq!((res.due, res.remaining_ms), (None, Some(38 * 3_600_000)));
+    assert!(
+        fx.contains(&Effect::StopClock { seq: 1 }),
+        "its timer cancelled"
+    );
+    // declined 20 h later: the 38 h run again from then
+    let decline = Command::Respond {
+        accept: false,
+        comment: "too little".into(),
+    };
+    let (d, _) = at(&p, decline, 30).unwrap();
+    assert_eq!(d.state, Arbitrating);
+    let res = d.clock(ClockKind::Resolution).unwrap();
+    assert_eq!(res.due, Some(t0() + Span::hours(30 + 38)));
+    assert!(res.seq > 3, "a fresh timer");
+}
+
+#[test]
+fn an_unanswered_evidence_request_moves_on_and_its_silence_grounds_the_ruling() {
+    let t = claimed();
+    let ask = Command::RequestEvidence {
+        by: agent("cs-1"),
+        text: "the factory QC report".into(),
+        deadline: None,
+    };
+    let (asked, _) = at(&t, ask, 2).unwrap();
+    assert_eq!(asked.state, AwaitingEvidence);
+    let (moved, fx) = at(
+        &asked,
+        Command::Expired {
+            kind: ClockKind::MerchantEvidence,
+        },
+        50,
+    )
+    .unwrap();
+    assert_eq!(moved.state, Investigating);
+    assert!(moved.evidence_request.as_ref().unwrap().expired);
+    assert!(fx.contains(&Effect::Notify {
+        to: Party::Owner,
+        template: "evidence_deadline_passed"
+    }));
+    let (ruled, _) = at(&moved, rule_cmd(arbitrator(false), vec![]), 51).unwrap();
+    let facts = &ruled.ruling.unwrap().facts;
+    assert_eq!(facts.len(), 1);
+    assert!(facts[0].starts_with("the merchant did not answer the evidence request"));
+}
+
+#[test]
+fn a_breach_is_recorded_and_the_ticket_goes_on() {
+    let t = ticket();
+    let (b, fx) = at(
+        &t,
+        Command::Expired {
+            kind: ClockKind::Resolution,
+        },
+        48,
+    )
+    .unwrap();
+    assert_eq!(b.state, Open);
+    assert_eq!(b.breaches.len(), 1);
+    assert_eq!(b.breaches[0].clock, ClockKind::Resolution);
+    assert!(fx.contains(&Effect::Notify {
+        to: Party::Desk,
+        template: "clock_breached"
+    }));
+    assert!(
+        at(
+            &b,
+            Command::Expired {
+                kind: ClockKind::Resolution
+            },
+            49
+        )
+        .is_err(),
+        "a clock breaches once"
+    );
+}
+
+#[test]
+fn remedies_are_followed_to_settlement_and_only_then_may_it_close() {
+    let (ruled, fx) = at(
+        &claimed(),
+        rule_cmd(arbitrator(false), vec![refund(19_900)]),
+        3,
+    )
+    .unwrap();
+    assert_eq!(ruled.state, Executing);
+    assert!(fx.contains(&Effect::RequestRefund { remedy: "1".into() }));
+    let close = Command::Close {
+        cause: "quality_defect".into(),
+        summary: String::new(),
+    };
+    assert!(matches!(
+        at(&ruled, close.clone(), 4),
+        Err(Refusal::Precondition {
+            reason: "REMEDIES_PENDING",
+            ..
+        })
+    ));
+    let requested = Command::RefundRequested {
+        remedy: "1".into(),
+        refund: "refunds/9".into(),
+    };
+    let (r, _) = at(&ruled, requested, 4).unwrap();
+    let (s, _) = at(
+        &r,
+        Command::RefundSettled {
+            refund: "refunds/9".into(),
+        },
+        5,
+    )
+    .unwrap();
+    assert_eq!(s.state, Resolved);
+    assert!(
+        at(
+            &s,
+            Command::RefundSettled {
+                refund: "refunds/9".into()
+            },
+            6
+        )
+        .is_err()
+    );
+    let (closed, fx) = at(&s, close, 6).unwrap();
+    assert_eq!(closed.state, Closed);
+    assert!(fx.contains(&Effect::Publish(Event::Closed)));
+}

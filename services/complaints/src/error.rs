@@ -1,0 +1,55 @@
+//! The service's one error mapping: refusals of the domain and the store as the
+//! `kit::Error` the caller is answered with.
+
+use kit::Error;
+
+use crate::{domain::machine::Refusal, store::WriteError, transition::TransitionError};
+
+/// A complaint the caller may not see does not exist for it.
+pub fn not_found(name: &str) -> Error {
+    Error::NotFound {
+        resource: "complaint",
+        name: name.to_string(),
+    }
+}
+
+impl From<Refusal> for Error {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::IllegalState { state, action } => Error::FailedPrecondition {
+                reason: "ILLEGAL_STATE_TRANSITION",
+                kind: "STATE",
+                subject: state.as_str().into(),
+                description: format!("cannot {action} in state {}", state.as_str()),
+            },
+            Refusal::Precondition { reason, why } => Error::FailedPrecondition {
+                reason,
+                kind: "STATE",
+                subject: "complaint".into(),
+                description: why,
+            },
+            Refusal::NotYours(why) => Error::PermissionDenied(why),
+            Refusal::Invalid { field, why } => Error::invalid(field, why),
+        }
+    }
+}
+
+impl From<WriteError> for Error {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::DisputeTaken => {
+                Error::AlreadyExists("the dispute already has a ticket".into())
+            }
+            WriteError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<TransitionError> for Error {
+    fn from(e: TransitionError) -> Self {
+        match e {
+            TransitionError::Refused(r) => r.into(),
+            TransitionError::Db(e) => e.into(),
+        }
+    }
+}

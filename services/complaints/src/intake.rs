@@ -1,0 +1,130 @@
+//! Opening a ticket, for both doors it comes through: a call (a buyer, or an agent
+//! taking a hotline or social complaint) and a dispute from returns (an event). The
+//! order's facts (buyer, merchant, amount, regions) come from the order directory or the
+//! dispute's own case facts, never from the caller; the number, the first clocks, the
+//! expert group when the rule says so, the audit row and the outbox rows are written in
+//! the caller's transaction.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::{
+    domain::{
+        clocks::ClockKind,
+        escalation::{self, EXPERT_GROUP},
+        kinds::{Origin, Priority, State},
+        machine, number,
+        ticket::{Contact, Escalation, Submission, Ticket},
+    },
+    effects,
+    settings::Settings,
+    store::{self, AuditRow, WriteError},
+};
+
+/// What a new ticket is made of.
+pub struct Intake {
+    pub channel: i32,
+    pub priority: Priority,
+    pub origin: Origin,
+    pub subject_case: Option<String>,
+    pub order_id: String,
+    pub order_line_id: String,
+    pub buyer_id: String,
+    pub merchant_id: String,
+    pub category: String,
+    pub region: String,
+    pub merchant_region: String,
+    pub problem: String,
+    pub demand: String,
+    pub contact: Contact,
+    pub claim_minor: i64,
+    pub currency: String,
+    pub first_evidence: Option<Submission>,
+}
+
+/// Writes a new ticket; `actor` for its audit row.
+pub async fn open(
+    tx: &mut PgConnection,
+    settings: &Settings,
+    i: Intake,
+    actor: (&str, &str),
+    request_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Ticket, WriteError> {
+    let seq = store::next_number(tx).await?;
+    let mut t = Ticket {
+        id: Uuid::now_v7(),
+        number: number::format(now, seq),
+        state: State::Open,
+        channel: i.channel,
+        priority: i.priority,
+        origin: i.origin,
+        subject_case: i.subject_case,
+        order_id: i.order_id,
+        order_line_id: i.order_line_id,
+        buyer_id: i.buyer_id,
+        merchant_id: i.merchant_id,
+        category: i.category,
+        region: i.region.clone(),
+        problem: i.problem,
+        demand: i.demand,
+        contact: i.contact,
+        claim_minor: i.claim_minor,
+        currency: i.currency.clone(),
+        evidence: i.first_evidence.into_iter().collect(),
+        owner: None,
+        claimed: None,
+        evidence_request: None,
+        proposal: None,
+        ruling: None,
+        remedies: Vec::new(),
+        escalation: None,
+        clocks: Vec::new(),
+        clock_seq: 0,
+        breaches: Vec::new(),
+        facts: Vec::new(),
+        cause: String::new(),
+        close_summary: String::new(),
+        created: now,
+        updated: now,
+        resolved: None,
+        closed: None,
+        step: 0,
+    };
+    let fx = machine::open(&mut t, now, &settings.spans);
+    if let Some(reason) = escalation::automatic(
+        t.claim_minor,
+        &i.currency,
+        &i.region,
+        &i.merchant_region,
+        settings.expert_threshold,
+    ) {
+        t.escalation = Some(Escalation {
+            group: EXPERT_GROUP.into(),
+            reason: reason.into(),
+            automatic: true,
+            at: now,
+        });
+    }
+    debug_assert!(t.clock(ClockKind::Resolution).is_some());
+    store::insert(tx, &t).await?;
+    let mut out = kit::outbox::Batch::default();
+    effects::opened(&mut out, &t);
+    effects::write(&mut out, &t, State::Open, &fx);
+    out.flush(tx).await?;
+    store::audit(
+        tx,
+        t.id,
+        &AuditRow {
+            actor,
+            from: None,
+            to: t.state,
+            action: "create",
+            reason: t.escalation.as_ref().map_or("", |e| e.reason.as_str()),
+            request_id,
+        },
+    )
+    .await?;
+    Ok(t)
+}

@@ -1,0 +1,233 @@
+//! The complaints schema: the only file that knows table names. Writes take the caller's
+//! transaction so a transition, its audit row and its outbox rows commit together.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, types::Json};
+use uuid::Uuid;
+
+use kit::db::ResultExt;
+
+use crate::domain::{kinds::State, ticket::Ticket};
+
+/// The partial unique index that keeps one ticket per dispute.
+const ONE_PER_DISPUTE: &str = "complaints_one_per_dispute";
+
+/// Why an insert was refused by the database's own rules.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The dispute already has its ticket.
+    #[error("the dispute already has a ticket")]
+    DisputeTaken,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// The next ticket sequence number.
+pub async fn next_number(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT nextval('ticket_seq')")
+        .fetch_one(&mut *conn)
+        .await
+}
+
+fn due_first(t: &Ticket) -> Option<DateTime<Utc>> {
+    t.clocks.iter().filter_map(|k| k.due).min()
+}
+
+/// Inserts a new ticket.
+pub async fn insert(tx: &mut PgConnection, t: &Ticket) -> Result<(), WriteError> {
+    sqlx::query(
+        "INSERT INTO complaints (id, number, state, buyer_id, merchant_id, owner_id, order_id,
+             subject_case, priority, channel, category, region, due_time, create_time,
+             update_time, ticket)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15)",
+    )
+    .bind(t.id)
+    .bind(&t.number)
+    .bind(t.state as i16)
+    .bind(&t.buyer_id)
+    .bind(&t.merchant_id)
+    .bind(&t.owner)
+    .bind(&t.order_id)
+    .bind(&t.subject_case)
+    .bind(t.priority as i16)
+    .bind(t.channel as i16)
+    .bind(&t.category)
+    .bind(&t.region)
+    .bind(due_first(t))
+    .bind(t.created)
+    .bind(Json(t))
+    .execute(&mut *tx)
+    .await
+    .on_constraint(ONE_PER_DISPUTE, || WriteError::DisputeTaken)?;
+    Ok(())
+}
+
+/// Stores a changed ticket.
+pub async fn update(tx: &mut PgConnection, t: &Ticket) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE complaints SET state = $2, owner_id = $3, due_time = $4, update_time = $5,
+             ticket = $6 WHERE id = $1",
+    )
+    .bind(t.id)
+    .bind(t.state as i16)
+    .bind(&t.owner)
+    .bind(due_first(t))
+    .bind(t.updated)
+    .bind(Json(t))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// A ticket, unlocked.
+pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Ticket>, sqlx::Error> {
+    let row: Option<(Json<Ticket>,)> =
+        sqlx::query_as("SELECT ticket FROM complaints WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|r| r.0.0))
+}
+
+/// A ticket by its number.
+pub async fn by_number(pool: &PgPool, number: &str) -> Result<Option<Ticket>, sqlx::Error> {
+    let row: Option<(Json<Ticket>,)> =
+        sqlx::query_as("SELECT ticket FROM complaints WHERE number = $1")
+            .bind(number)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|r| r.0.0))
+}
+
+/// A ticket locked for a transition (`FOR UPDATE`: concurrent steps serialise on it).
+pub async fn lock(tx: &mut PgConnection, id: Uuid) -> Result<Option<Ticket>, sqlx::Error> {
+    let row: Option<(Json<Ticket>,)> =
+        sqlx::query_as("SELECT ticket FROM complaints WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    Ok(row.map(|r| r.0.0))
+}
+
+/// An audit row to append.
+pub struct AuditRow<'a> {
+    pub actor: (&'a str, &'a str),
+    pub from: Option<State>,
+    pub to: State,
+    pub action: &'a str,
+    pub reason: &'a str,
+    pub request_id: &'a str,
+}
+
+/// Appends an audit row.
+pub async fn audit(tx: &mut PgConnection, id: Uuid, a: &AuditRow<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit (complaint_id, actor_role, actor_id, from_state, to_state, action,
+             reason, request_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(a.actor.0)
+    .bind(a.actor.1)
+    .bind(a.from.map(|s| s as i16))
+    .bind(a.to as i16)
+    .bind(a.action)
+    .bind(a.reason)
+    .bind(a.request_id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// A stored audit row.
+#[derive(sqlx::FromRow)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_role: String,
+    pub actor_id: String,
+    pub from_state: Option<i16>,
+    pub to_state: i16,
+    pub action: String,
+    pub reason: String,
+    pub request_id: String,
+}
+
+/// A page of a ticket's audit trail, oldest first.
+pub async fn audit_page(
+    pool: &PgPool,
+    id: Uuid,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, at, actor_role, actor_id, from_state, to_state, action, reason, request_id
+         FROM audit WHERE complaint_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+    )
+    .bind(id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// A list query.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub buyer_id: Option<String>,
+    pub merchant_id: Option<String>,
+    pub owner_id: Option<String>,
+    /// The claim queue: tickets nobody owns.
+    pub unowned: bool,
+    pub order_id: Option<String>,
+    pub subject_case: Option<String>,
+    pub category: Option<String>,
+    pub region: Option<String>,
+    pub priority: Option<i16>,
+    pub channel: Option<i16>,
+    pub states: Vec<i16>,
+}
+
+/// A page of tickets, newest first, from below `after`.
+pub async fn list(
+    pool: &PgPool,
+    f: &Filter,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Ticket>, sqlx::Error> {
+    let mut q: QueryBuilder<'_, Postgres> =
+        QueryBuilder::new("SELECT ticket FROM complaints WHERE true");
+    for (col, v) in [
+        ("buyer_id", &f.buyer_id),
+        ("merchant_id", &f.merchant_id),
+        ("owner_id", &f.owner_id),
+        ("order_id", &f.order_id),
+        ("subject_case", &f.subject_case),
+        ("category", &f.category),
+        ("region", &f.region),
+    ] {
+        if let Some(v) = v {
+            q.push(format!(" AND {col} = ")).push_bind(v.clone());
+        }
+    }
+    if f.unowned {
+        q.push(" AND owner_id IS NULL");
+    }
+    if let Some(p) = f.priority {
+        q.push(" AND priority = ").push_bind(p);
+    }
+    if let Some(c) = f.channel {
+        q.push(" AND channel = ").push_bind(c);
+    }
+    if !f.states.is_empty() {
+        q.push(" AND state = ANY(")
+            .push_bind(f.states.clone())
+            .push(")");
+    }
+    if let Some(id) = after {
+        q.push(" AND id < ").push_bind(id);
+    }
+    q.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
+    let rows: Vec<(Json<Ticket>,)> = q.build_query_as().fetch_all(pool).await?;
+    Ok(rows.into_iter().map(|r| r.0.0).collect())
+}
