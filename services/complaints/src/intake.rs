@@ -91,6 +91,7 @@ pub async fn open(
         resolved: None,
         closed: None,
         step: 0,
+        follow_up: None,
     };
     let fx = machine::open(&mut t, now, &settings.spans);
     if let Some(reason) = escalation::automatic(

@@ -9,8 +9,9 @@ use aftersales_proto::aftersales::{
     complaints::v1::{
         CloseComplaintRequest, ComplaintChannel, CreateComplaintRequest, EscalateComplaintRequest,
         IssueRulingRequest, ListComplaintsRequest, ProposeResolutionRequest,
-        RecordExecutionRequest, Remedy as ProtoRemedy, RequestMerchantEvidenceRequest,
-        RespondToProposalRequest, SubmitEvidenceRequest, TransferComplaintRequest,
+        RecordExecutionRequest, RecordFollowUpRequest, Remedy as ProtoRemedy,
+        RequestMerchantEvidenceRequest, RespondToProposalRequest, SubmitEvidenceRequest,
+        TransferComplaintRequest,
     },
 };
 use kit::{
@@ -281,6 +282,17 @@ pub fn record_execution(r: &RecordExecutionRequest) -> kit::Result<(String, Exec
     validate::request_id(&mut v, &r.request_id);
     v.finish()?;
     Ok((r.remedy_id.clone(), execution, r.reference.clone()))
+}
+
+pub fn follow_up(r: &RecordFollowUpRequest) -> kit::Result<(u32, bool, String)> {
+    let mut v = Violations::new();
+    if !(1..=5).contains(&r.satisfaction) {
+        v.add("satisfaction", "1 to 5");
+    }
+    validate::text(&mut v, "comment", &r.comment, TEXT_MAX);
+    validate::request_id(&mut v, &r.request_id);
+    v.finish()?;
+    Ok((r.satisfaction, r.resolved, r.comment.clone()))
 }
 
 pub fn close(r: &CloseComplaintRequest) -> kit::Result<(String, String)> {

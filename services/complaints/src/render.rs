@@ -5,8 +5,8 @@ use aftersales_proto::aftersales::{
     common::v1::{Actor, ActorRole, AuditEntry, Clock as ProtoClock, EvidenceRef, Money},
     complaints::v1::{
         Breach as ProtoBreach, Complaint, Contact as ProtoContact, Escalation as ProtoEscalation,
-        EvidenceRequest as ProtoRequest, EvidenceSubmission, Proposal as ProtoProposal,
-        Remedy as ProtoRemedy, Ruling as ProtoRuling,
+        EvidenceRequest as ProtoRequest, EvidenceSubmission, FollowUp as ProtoFollowUp,
+        Proposal as ProtoProposal, Remedy as ProtoRemedy, Ruling as ProtoRuling,
     },
 };
 use kit::{auth::Principal, time::ts};
@@ -156,7 +156,13 @@ pub fn complaint(t: &Ticket, who: &Principal) -> Complaint {
         clock: clocks.first().map(|k| clock(t, k)),
         cause: t.cause.clone(),
         close_summary: t.close_summary.clone(),
-        follow_up: None,
+        follow_up: t.follow_up.as_ref().map(|f| ProtoFollowUp {
+            satisfaction: f.satisfaction,
+            resolved: f.resolved,
+            comment: f.comment.clone(),
+            agent_id: f.agent.clone(),
+            visit_time: Some(ts(f.at)),
+        }),
         create_time: Some(ts(t.created)),
         update_time: Some(ts(t.updated)),
         resolve_time: t.resolved.map(ts),

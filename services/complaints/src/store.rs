@@ -231,3 +231,54 @@ pub async fn list(
     let rows: Vec<(Json<Ticket>,)> = q.build_query_as().fetch_all(pool).await?;
     Ok(rows.into_iter().map(|r| r.0.0).collect())
 }
+
+/// Tickets that may count in `[from, to)`: created before its end and touched since its
+/// start (a superset; `domain::stats` decides what counts).
+pub async fn touched_in(
+    pool: &PgPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    region: Option<&str>,
+    category: Option<&str>,
+) -> Result<Vec<Ticket>, sqlx::Error> {
+    let rows: Vec<(Json<Ticket>,)> = sqlx::query_as(
+        "SELECT ticket FROM complaints
+         WHERE create_time < $2 AND update_time >= $1
+           AND ($3::text IS NULL OR region = $3) AND ($4::text IS NULL OR category = $4)",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(region)
+    .bind(category)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.0.0).collect())
+}
+
+/// A page of closed tickets, newest first, optionally of one category and closed in
+/// `[from, to)`.
+pub async fn closed_page(
+    pool: &PgPool,
+    category: Option<&str>,
+    within: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Ticket>, sqlx::Error> {
+    let rows: Vec<(Json<Ticket>,)> = sqlx::query_as(
+        "SELECT ticket FROM complaints
+         WHERE state = $1 AND ($2::text IS NULL OR category = $2)
+           AND ($3::timestamptz IS NULL OR (ticket->>'closed')::timestamptz >= $3)
+           AND ($4::timestamptz IS NULL OR (ticket->>'closed')::timestamptz < $4)
+           AND ($5::uuid IS NULL OR id < $5)
+         ORDER BY id DESC LIMIT $6",
+    )
+    .bind(State::Closed as i16)
+    .bind(category)
+    .bind(within.map(|w| w.0))
+    .bind(within.map(|w| w.1))
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.0.0).collect())
+}

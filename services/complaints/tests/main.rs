@@ -8,4 +8,5 @@ mod clocks;
 mod disputes;
 mod escalation;
 mod input;
+mod lifecycle;
 mod ownership;

@@ -5,6 +5,7 @@
 //! (follow-up, statistics, early warnings, public outcomes) keep the trait's default:
 //! UNIMPLEMENTED, after authentication.
 
+mod analysis;
 mod create;
 mod reads;
 mod steps;
@@ -12,10 +13,12 @@ mod steps;
 use std::sync::Arc;
 
 use aftersales_proto::aftersales::complaints::v1::{
-    ClaimComplaintRequest, CloseComplaintRequest, Complaint, CreateComplaintRequest,
-    EscalateComplaintRequest, GetComplaintRequest, IssueRulingRequest, ListComplaintAuditRequest,
+    ClaimComplaintRequest, CloseComplaintRequest, Complaint, ComplaintStats,
+    CreateComplaintRequest, EscalateComplaintRequest, GetComplaintRequest,
+    GetComplaintStatsRequest, IssueRulingRequest, ListComplaintAuditRequest,
     ListComplaintAuditResponse, ListComplaintsRequest, ListComplaintsResponse,
-    ProposeResolutionRequest, RecordExecutionRequest, RequestMerchantEvidenceRequest,
+    ListPublicOutcomesRequest, ListPublicOutcomesResponse, ProposeResolutionRequest,
+    RecordExecutionRequest, RecordFollowUpRequest, RequestMerchantEvidenceRequest,
     RespondToProposalRequest, SubmitEvidenceRequest, TransferComplaintRequest,
     complaints_service_server::ComplaintsService,
 };
@@ -138,6 +141,30 @@ impl ComplaintsService for Api {
     ) -> Result<Response<Complaint>, Status> {
         let who = principal(&req)?;
         answer(self.escalate(&who, req.into_inner()).await)
+    }
+
+    async fn record_follow_up(
+        &self,
+        req: Request<RecordFollowUpRequest>,
+    ) -> Result<Response<Complaint>, Status> {
+        let who = principal(&req)?;
+        answer(self.follow_up(&who, req.into_inner()).await)
+    }
+
+    async fn get_complaint_stats(
+        &self,
+        req: Request<GetComplaintStatsRequest>,
+    ) -> Result<Response<ComplaintStats>, Status> {
+        let who = principal(&req)?;
+        answer(self.stats(&who, req.into_inner()).await)
+    }
+
+    async fn list_public_outcomes(
+        &self,
+        req: Request<ListPublicOutcomesRequest>,
+    ) -> Result<Response<ListPublicOutcomesResponse>, Status> {
+        let who = principal(&req)?;
+        answer(self.public_outcomes(&who, req.into_inner()).await)
     }
 
     async fn close_complaint(

@@ -4,7 +4,7 @@
 
 use aftersales_proto::aftersales::complaints::v1::{
     ClaimComplaintRequest, CloseComplaintRequest, Complaint, EscalateComplaintRequest,
-    IssueRulingRequest, ProposeResolutionRequest, RecordExecutionRequest,
+    IssueRulingRequest, ProposeResolutionRequest, RecordExecutionRequest, RecordFollowUpRequest,
     RequestMerchantEvidenceRequest, RespondToProposalRequest, SubmitEvidenceRequest,
     TransferComplaintRequest,
 };
@@ -278,6 +278,30 @@ impl Api {
                 remedy,
                 execution,
                 reference,
+            })
+        })
+        .await
+    }
+
+    pub(super) async fn follow_up(
+        &self,
+        who: &Principal,
+        r: RecordFollowUpRequest,
+    ) -> kit::Result<Complaint> {
+        let (satisfaction, resolved, comment) = parse::follow_up(&r)?;
+        let step = Step {
+            name: &r.name,
+            method: "RecordFollowUp",
+            request_id: &r.request_id,
+            reason: &r.comment,
+        };
+        let agent = who.id.clone();
+        self.act(who, step, &r, |_| {
+            Ok(Command::FollowUp {
+                agent,
+                satisfaction,
+                resolved,
+                comment,
             })
         })
         .await

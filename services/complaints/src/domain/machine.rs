@@ -109,6 +109,13 @@ pub enum Command {
         cause: String,
         summary: String,
     },
+    /// The follow-up visit after closure (once).
+    FollowUp {
+        agent: String,
+        satisfaction: u32,
+        resolved: bool,
+        comment: String,
+    },
 }
 
 impl Command {
@@ -135,6 +142,7 @@ impl Command {
             Self::RefundFailed { .. } => "refund_failed",
             Self::RecordExecution { .. } => "record_execution",
             Self::Close { .. } => "close",
+            Self::FollowUp { .. } => "follow_up",
         }
     }
 }
@@ -237,6 +245,12 @@ pub fn apply(
             reference,
         } => money::record(c, remedy, execution, reference)?,
         Command::Close { cause, summary } => close(c, cause, summary)?,
+        Command::FollowUp {
+            agent,
+            satisfaction,
+            resolved,
+            comment,
+        } => follow_up(c, agent, satisfaction, resolved, comment)?,
     };
     Ok(c.finish())
 }
@@ -445,6 +459,32 @@ fn close(c: Change, cause: String, summary: String) -> Result<Change, Refusal> {
     Ok(c.to(Closed)
         .publish(Event::Closed)
         .notify(Party::Buyer, "complaint_closed"))
+}
+
+/// The follow-up visit: after closure, once (the buyer's satisfaction with the handling).
+fn follow_up(
+    c: Change,
+    agent: String,
+    satisfaction: u32,
+    resolved: bool,
+    comment: String,
+) -> Result<Change, Refusal> {
+    c.only_in(&[Closed])?;
+    if c.t.follow_up.is_some() {
+        return Err(Refusal::Precondition {
+            reason: "ALREADY_FOLLOWED_UP",
+            why: "the follow-up visit is already recorded".into(),
+        });
+    }
+    let mut c = c;
+    c.t.follow_up = Some(crate::domain::ticket::FollowUp {
+        satisfaction,
+        resolved,
+        comment,
+        agent,
+        at: c.now,
+    });
+    Ok(c)
 }
 
 /// The remedies of a proposal or ruling, numbered within the ticket.

@@ -4,7 +4,11 @@
 
 pub mod clocks;
 pub mod escalation;
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod kinds;
 pub mod machine;
 pub mod number;
+pub mod outcome;
+pub mod stats;
 pub mod ticket;

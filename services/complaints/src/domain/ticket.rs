@@ -97,6 +97,17 @@ pub struct Escalation {
     pub at: DateTime<Utc>,
 }
 
+/// The follow-up visit after closure.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUp {
+    /// 1-5.
+    pub satisfaction: u32,
+    pub resolved: bool,
+    pub comment: String,
+    pub agent: String,
+    pub at: DateTime<Utc>,
+}
+
 /// A complaint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ticket {
@@ -146,6 +157,8 @@ pub struct Ticket {
     pub closed: Option<DateTime<Utc>>,
     /// Transitions applied: the step a notification belongs to (once per step and party).
     pub step: u32,
+    #[serde(default)]
+    pub follow_up: Option<FollowUp>,
 }
 
 impl Ticket {

@@ -1,11 +1,7 @@
 use chrono::Duration as Span;
-use uuid::Uuid;
 
 use super::*;
-use crate::domain::{
-    kinds::{Origin, Priority, RemedyKind},
-    ticket::Contact,
-};
+use crate::domain::{fixture, kinds::RemedyKind};
 
 fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-12-03T10:00:00+08:00")
@@ -18,45 +14,7 @@ fn spans() -> Spans {
 }
 
 fn ticket() -> Ticket {
-    let mut t = Ticket {
-        id: Uuid::nil(),
-        number: "TS20261203-000001".into(),
-        state: Open,
-        channel: 2,
-        priority: Priority::Normal,
-        origin: Origin::Buyer,
-        subject_case: None,
-        order_id: "demo-1".into(),
-        order_line_id: "l1".into(),
-        buyer_id: "buyer-1".into(),
-        merchant_id: "merchant-1".into(),
-        category: "apparel".into(),
-        region: "CN-31".into(),
-        problem: "torn".into(),
-        demand: "refund".into(),
-        contact: Contact::default(),
-        claim_minor: 19_900,
-        currency: "CNY".into(),
-        evidence: Vec::new(),
-        owner: None,
-        claimed: None,
-        evidence_request: None,
-        proposal: None,
-        ruling: None,
-        remedies: Vec::new(),
-        escalation: None,
-        clocks: Vec::new(),
-        clock_seq: 0,
-        breaches: Vec::new(),
-        facts: Vec::new(),
-        cause: String::new(),
-        close_summary: String::new(),
-        created: t0(),
-        updated: t0(),
-        resolved: None,
-        closed: None,
-        step: 0,
-    };
+    let mut t = fixture::ticket(t0());
     open(&mut t, t0(), &spans());
     t
 }
