@@ -18,6 +18,7 @@ use super::{
 };
 
 mod change;
+mod closing;
 mod decide;
 mod money;
 
@@ -244,13 +245,13 @@ pub fn apply(
             execution,
             reference,
         } => money::record(c, remedy, execution, reference)?,
-        Command::Close { cause, summary } => close(c, cause, summary)?,
+        Command::Close { cause, summary } => closing::close(c, cause, summary)?,
         Command::FollowUp {
             agent,
             satisfaction,
             resolved,
             comment,
-        } => follow_up(c, agent, satisfaction, resolved, comment)?,
+        } => closing::follow_up(c, agent, satisfaction, resolved, comment)?,
     };
     Ok(c.finish())
 }
@@ -442,49 +443,6 @@ fn expired(c: Change, kind: ClockKind) -> Result<Change, Refusal> {
                 .notify(Party::Buyer, "proposal_unanswered"))
         }
     }
-}
-
-fn close(c: Change, cause: String, summary: String) -> Result<Change, Refusal> {
-    if c.t.state == Executing {
-        return Err(Refusal::Precondition {
-            reason: "REMEDIES_PENDING",
-            why: "a remedy is still being carried out (state EXECUTING)".into(),
-        });
-    }
-    c.only_in(&[Resolved])?;
-    let mut c = c;
-    c.t.cause = cause;
-    c.t.close_summary = summary;
-    c.t.closed = Some(c.now);
-    Ok(c.to(Closed)
-        .publish(Event::Closed)
-        .notify(Party::Buyer, "complaint_closed"))
-}
-
-/// The follow-up visit: after closure, once (the buyer's satisfaction with the handling).
-fn follow_up(
-    c: Change,
-    agent: String,
-    satisfaction: u32,
-    resolved: bool,
-    comment: String,
-) -> Result<Change, Refusal> {
-    c.only_in(&[Closed])?;
-    if c.t.follow_up.is_some() {
-        return Err(Refusal::Precondition {
-            reason: "ALREADY_FOLLOWED_UP",
-            why: "the follow-up visit is already recorded".into(),
-        });
-    }
-    let mut c = c;
-    c.t.follow_up = Some(crate::domain::ticket::FollowUp {
-        satisfaction,
-        resolved,
-        comment,
-        agent,
-        at: c.now,
-    });
-    Ok(c)
 }
 
 /// The remedies of a proposal or ruling, numbered within the ticket.
