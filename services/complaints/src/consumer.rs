@@ -145,6 +145,7 @@ impl Consumer {
             category: ctx.category,
             region: ctx.region,
             merchant_region: order.merchant_region,
+            carrier: order.carrier_code,
             problem: format!("dispute over {}: {}", ctx.case_name, d.statement),
             demand: "the platform's ruling on the return".into(),
             contact: Contact::default(),

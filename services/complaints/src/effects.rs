@@ -7,7 +7,9 @@ use aftersales_proto::aftersales::{
     common::v1::{Actor, ActorRole, CaseContext, Money},
     complaints::v1::{ComplaintClosed, ComplaintOpened, ComplaintStateChanged, RulingIssued},
     platform::v1::SendRequest,
-    refunds::v1::{CreateRefundRequest, FundingParty, RefundKind},
+    refunds::v1::{
+        CreateRefundRequest, FundingParty, RecordPlatformAdvanceRequest, RecoveryParty, RefundKind,
+    },
 };
 use kit::{
     outbox::{Batch, request_id_for},
@@ -59,6 +61,7 @@ pub fn write(out: &mut Batch, t: &Ticket, before: crate::domain::kinds::State, e
             Effect::Notify { to, template } => notify(out, t, *to, template),
             Effect::Publish(event) => publish(out, t, before, event),
             Effect::RequestRefund { remedy } => refund(out, t, remedy),
+            Effect::RecordAdvance { remedy } => advance(out, t, remedy),
         }
     }
 }
@@ -142,8 +145,11 @@ fn refund(out: &mut Batch, t: &Ticket, remedy: &str) {
         RemedyKind::Refund => RefundKind::Goods,
         _ => RefundKind::Goodwill,
     };
+    // who bears it in the end; for the carrier the platform pays first (the advance
+    // recorded once refunds has the refund) and recovers from it
     let funded_by = match r.borne_by {
         Some(Liability::Platform) => FundingParty::Platform,
+        Some(Liability::Carrier) => FundingParty::Carrier,
         _ => FundingParty::Merchant,
     };
     let req = CreateRefundRequest {
@@ -162,6 +168,30 @@ fn refund(out: &mut Batch, t: &Ticket, remedy: &str) {
     out.command(
         "refunds",
         "/aftersales.refunds.v1.RefundsService/CreateRefund",
+        &key,
+        &req,
+    );
+}
+
+/// Records the platform's advance on remedy `remedy`'s refund, owed by the carrier.
+fn advance(out: &mut Batch, t: &Ticket, remedy: &str) {
+    let Some(r) = t.remedies.iter().find(|r| r.id == remedy) else {
+        return;
+    };
+    let key = format!("{}:remedy:{}:advance", t.name(), r.id);
+    let req = RecordPlatformAdvanceRequest {
+        name: r.reference.clone(),
+        recover_from: RecoveryParty::Carrier as i32,
+        debtor_id: t.carrier.clone(),
+        reason: format!(
+            "complaint {}: loss in transit, the carrier is liable",
+            t.number
+        ),
+        request_id: request_id_for(&key),
+    };
+    out.command(
+        "refunds",
+        "/aftersales.refunds.v1.RefundsService/RecordPlatformAdvance",
         &key,
         &req,
     );

@@ -41,6 +41,8 @@ pub struct Intake {
     pub claim_minor: i64,
     pub currency: String,
     pub first_evidence: Option<Submission>,
+    /// The original delivery's carrier.
+    pub carrier: String,
 }
 
 /// Writes a new ticket; `actor` for its audit row.
@@ -92,6 +94,7 @@ pub async fn open(
         closed: None,
         step: 0,
         follow_up: None,
+        carrier: i.carrier,
     };
     let fx = machine::open(&mut t, now, &settings.spans);
     if let Some(reason) = escalation::automatic(

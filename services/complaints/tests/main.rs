@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod advance;
 mod clocks;
 mod disputes;
 mod escalation;

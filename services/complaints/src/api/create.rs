@@ -69,6 +69,7 @@ impl Api {
             contact: new.contact,
             claim_minor,
             currency,
+            carrier: order.carrier_code.clone(),
             first_evidence: (!evidence.is_empty()).then(|| Submission {
                 role: who.role.to_string(),
                 actor_id: who.id.clone(),

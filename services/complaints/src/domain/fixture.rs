@@ -48,5 +48,6 @@ pub fn ticket(t0: DateTime<Utc>) -> Ticket {
         closed: None,
         step: 0,
         follow_up: None,
+        carrier: "sf".into(),
     }
 }

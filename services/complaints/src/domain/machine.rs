@@ -176,6 +176,11 @@ pub enum Effect {
     RequestRefund {
         remedy: String,
     },
+    /// The platform paid remedy `remedy` first: refunds records the advance, to recover
+    /// from the carrier.
+    RecordAdvance {
+        remedy: String,
+    },
 }
 
 /// Why a command was refused. Nothing changed.

@@ -159,6 +159,10 @@ pub struct Ticket {
     pub step: u32,
     #[serde(default)]
     pub follow_up: Option<FollowUp>,
+    /// The carrier of the original delivery (who owes what the platform paid first for
+    /// a loss in transit).
+    #[serde(default)]
+    pub carrier: String,
 }
 
 impl Ticket {

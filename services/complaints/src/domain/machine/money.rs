@@ -48,7 +48,13 @@ pub(super) fn requested(mut c: Change, remedy: String, refund: String) -> Result
         return Err(illegal);
     }
     r.reference = refund;
-    Ok(c)
+    // a loss in transit: the platform pays the buyer now and recovers from the carrier
+    let advance = r.borne_by == Some(crate::domain::kinds::Liability::Carrier);
+    Ok(if advance {
+        c.emit(Effect::RecordAdvance { remedy })
+    } else {
+        c
+    })
 }
 
 /// A remedy's refund settled; the last one resolves the complaint.
