@@ -29,7 +29,7 @@ use crate::{
         ticket::{Contact, Submission, Ticket},
     },
     intake::{self, Intake},
-    names, parse,
+    names, parse, records,
     settings::Settings,
     store::{self, WriteError},
     transition::{self, By, TransitionError},
@@ -133,6 +133,8 @@ impl Consumer {
         let amount = d.amount.unwrap_or_default();
         let now = Utc::now();
         let raised_by = d.raised_by.unwrap_or_default();
+        let platform_records =
+            records::attach(&self.peers, &order, Some(&ctx.case_name), now).await;
         let intake = Intake {
             channel: 8,
             priority: Priority::Normal,
@@ -146,6 +148,7 @@ impl Consumer {
             region: ctx.region,
             merchant_region: order.merchant_region,
             carrier: order.carrier_code,
+            platform_records,
             problem: format!("dispute over {}: {}", ctx.case_name, d.statement),
             demand: "the platform's ruling on the return".into(),
             contact: Contact::default(),

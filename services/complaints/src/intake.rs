@@ -43,6 +43,8 @@ pub struct Intake {
     pub first_evidence: Option<Submission>,
     /// The original delivery's carrier.
     pub carrier: String,
+    /// The platform's own records (`records::attach`).
+    pub platform_records: Submission,
 }
 
 /// Writes a new ticket; `actor` for its audit row.
@@ -74,7 +76,9 @@ pub async fn open(
         contact: i.contact,
         claim_minor: i.claim_minor,
         currency: i.currency.clone(),
-        evidence: i.first_evidence.into_iter().collect(),
+        evidence: std::iter::once(i.platform_records)
+            .chain(i.first_evidence)
+            .collect(),
         owner: None,
         claimed: None,
         evidence_request: None,

@@ -12,7 +12,8 @@
 //! - `names.rs`: `complaints/{id}`, timer ids and clock keys, the desk's queue.
 //! - `domain/`: the rules, pure: kinds, the ticket, clocks, escalation, ticket numbers,
 //!   the state machine.
-//! - `intake.rs`: opening a ticket (a call or a dispute from returns).
+//! - `intake.rs`: opening a ticket (a call or a dispute from returns); `records.rs`:
+//!   the platform's transaction and logistics records attached to it.
 //! - `transition.rs`: the one path every step takes: apply, store, effects, audit.
 //! - `effects.rs`: what a transition causes elsewhere, as outbox rows.
 //! - `store.rs`: the schema (sqlx only).
@@ -31,6 +32,7 @@ mod error;
 mod intake;
 mod names;
 mod parse;
+mod records;
 mod render;
 pub mod settings;
 mod store;

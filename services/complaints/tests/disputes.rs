@@ -164,7 +164,23 @@ async fn a_failed_inspection_is_ruled_for_the_buyer_and_the_goods_are_paid_once(
     let t = list().await.pop().unwrap();
     assert_eq!(t.origin, ComplaintOrigin::InspectionDispute as i32);
     assert_eq!(t.channel, 8, "raised by the platform");
-    assert_eq!(t.evidence.len(), 1, "the merchant's inspection evidence");
+    assert_eq!(
+        t.evidence.len(),
+        2,
+        "the platform's records, the merchant's evidence"
+    );
+    let records = &t.evidence[0];
+    assert_eq!(records.submitted_by.as_ref().unwrap().id, "platform");
+    assert!(
+        records.statement.contains("SF880001") && records.statement.contains("paid"),
+        "the transaction facts and the return parcel's timeline: {}",
+        records.statement
+    );
+    assert!(
+        !records.statement.contains("pay-demo-1"),
+        "no payment reference"
+    );
+    assert_eq!(t.evidence[1].evidence.len(), 1, "the inspection's photo");
     let mut c = s.client();
     c.claim_complaint(authed(
         ClaimComplaintRequest {

@@ -14,7 +14,7 @@ use crate::{
     domain::kinds::Origin,
     domain::ticket::Submission,
     intake::{self, Intake},
-    parse, render,
+    parse, records, render,
     store::WriteError,
 };
 
@@ -70,6 +70,13 @@ impl Api {
             claim_minor,
             currency,
             carrier: order.carrier_code.clone(),
+            platform_records: records::attach(
+                &self.peers,
+                &order,
+                (!r.subject_case.is_empty()).then_some(r.subject_case.as_str()),
+                now,
+            )
+            .await,
             first_evidence: (!evidence.is_empty()).then(|| Submission {
                 role: who.role.to_string(),
                 actor_id: who.id.clone(),
