@@ -79,8 +79,11 @@ fn schedule(out: &mut Batch, t: &Ticket, seq: u32) {
         start: k.start,
         span: sla::Span::After(span),
         // the desk's own clocks warn their owner (or the queue) before they breach
-        remind_at: matches!(k.kind, ClockKind::Resolution | ClockKind::FirstResponse)
-            .then_some(REMIND_AT),
+        remind_at: matches!(
+            k.kind,
+            ClockKind::Resolution | ClockKind::FirstResponse | ClockKind::NextUpdate
+        )
+        .then_some(REMIND_AT),
     };
     sla::schedule(out, &clock_key(t, seq), &clock);
 }

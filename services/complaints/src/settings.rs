@@ -43,6 +43,9 @@ impl Settings {
                 }
                 ClockKind::MerchantEvidence => spans.merchant_evidence = d,
                 ClockKind::ProposalResponse => spans.proposal_response = d,
+                ClockKind::NextUpdate => {
+                    (spans.urgent_next_update, spans.normal_next_update) = (d, d)
+                }
             }
         }
         let threshold = match env.get("COMPLAINTS_EXPERT_THRESHOLD") {

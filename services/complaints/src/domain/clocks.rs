@@ -23,14 +23,18 @@ pub enum ClockKind {
     MerchantEvidence,
     /// The buyer's answer to a proposal.
     ProposalResponse,
+    /// While a claimed ticket is undecided: the owner's next update (restarted by each
+    /// of the owner's steps), so the buyer never goes unheard.
+    NextUpdate,
 }
 
 impl ClockKind {
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::Resolution,
         Self::FirstResponse,
         Self::MerchantEvidence,
         Self::ProposalResponse,
+        Self::NextUpdate,
     ];
 
     /// The timer kind on the SLA service.
@@ -40,6 +44,7 @@ impl ClockKind {
             Self::FirstResponse => "first_response",
             Self::MerchantEvidence => "merchant_evidence",
             Self::ProposalResponse => "proposal_response",
+            Self::NextUpdate => "next_update",
         }
     }
 
@@ -78,6 +83,8 @@ pub struct Spans {
     pub normal_first_response: Duration,
     pub merchant_evidence: Duration,
     pub proposal_response: Duration,
+    pub urgent_next_update: Duration,
+    pub normal_next_update: Duration,
 }
 
 const HOUR: u64 = 3600;
@@ -91,6 +98,8 @@ impl Default for Spans {
             normal_first_response: Duration::from_secs(4 * HOUR),
             merchant_evidence: Duration::from_secs(48 * HOUR),
             proposal_response: Duration::from_secs(72 * HOUR),
+            urgent_next_update: Duration::from_secs(12 * HOUR),
+            normal_next_update: Duration::from_secs(24 * HOUR),
         }
     }
 }
@@ -106,6 +115,8 @@ impl Spans {
             ClockKind::FirstResponse => self.normal_first_response,
             ClockKind::MerchantEvidence => self.merchant_evidence,
             ClockKind::ProposalResponse => self.proposal_response,
+            ClockKind::NextUpdate if urgent => self.urgent_next_update,
+            ClockKind::NextUpdate => self.normal_next_update,
         }
     }
 }

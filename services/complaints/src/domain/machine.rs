@@ -135,6 +135,7 @@ impl Command {
             Self::Expired { kind } => match kind {
                 ClockKind::Resolution => "resolution_breached",
                 ClockKind::FirstResponse => "first_response_breached",
+                ClockKind::NextUpdate => "next_update_breached",
                 ClockKind::MerchantEvidence => "evidence_deadline_passed",
                 ClockKind::ProposalResponse => "proposal_unanswered",
             },
@@ -258,7 +259,22 @@ pub fn apply(
             comment,
         } => closing::follow_up(c, agent, satisfaction, resolved, comment)?,
     };
-    Ok(c.finish())
+    Ok(next_update(c, action).finish())
+}
+
+/// The owner's next-update clock runs while the ticket is in the desk's court
+/// (INVESTIGATING, ARBITRATING) and owned: started when it gets there, restarted by the
+/// owner's own steps, stopped while another party is awaited or once decided.
+fn next_update<'a>(c: Change<'a>, action: &str) -> Change<'a> {
+    const OWNER_STEPS: [&str; 3] = ["claim", "transfer", "escalate"];
+    let runs = matches!(c.t.state, Investigating | Arbitrating) && c.t.owner.is_some();
+    let running = c.t.clock(ClockKind::NextUpdate).is_some();
+    match (runs, running) {
+        (false, true) => c.stop(ClockKind::NextUpdate),
+        (true, false) => c.start(ClockKind::NextUpdate),
+        (true, true) if OWNER_STEPS.contains(&action) => c.start(ClockKind::NextUpdate),
+        _ => c,
+    }
 }
 
 /// A new ticket's clocks: resolution and first response (`transition` schedules them).
@@ -414,7 +430,7 @@ fn expired(c: Change, kind: ClockKind) -> Result<Change, Refusal> {
     let due = clock.due.unwrap_or(c.now);
     c.t.clocks.retain(|k| k.kind != kind);
     match kind {
-        ClockKind::Resolution | ClockKind::FirstResponse => {
+        ClockKind::Resolution | ClockKind::FirstResponse | ClockKind::NextUpdate => {
             c.t.breaches.push(Breach {
                 clock: kind,
                 due,

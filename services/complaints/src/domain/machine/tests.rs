@@ -307,3 +307,46 @@ fn remedies_are_followed_to_settlement_and_only_then_may_it_close() {
     assert_eq!(closed.state, Closed);
     assert!(fx.contains(&Effect::Publish(Event::Closed)));
 }
+
+#[test]
+fn the_owner_owes_the_buyer_a_next_update_while_the_ticket_is_in_the_desks_court() {
+    let t = claimed();
+    let next = t.clock(ClockKind::NextUpdate).expect("runs once claimed");
+    assert_eq!(next.due, Some(t0() + Span::hours(1 + 24)));
+    // waiting on the merchant: not the owner's to update
+    let ask = Command::RequestEvidence {
+        by: agent("cs-1"),
+        text: "the QC report".into(),
+        deadline: None,
+    };
+    let (asked, _) = at(&t, ask, 2).unwrap();
+    assert!(asked.clock(ClockKind::NextUpdate).is_none());
+    // back with the owner: running again
+    let answer = Command::SubmitEvidence {
+        by: Actor {
+            role: "merchant".into(),
+            id: "merchant-1".into(),
+            expert: false,
+        },
+        statement: "attached".into(),
+        evidence: Vec::new(),
+    };
+    let (back, _) = at(&asked, answer, 3).unwrap();
+    assert_eq!(
+        back.clock(ClockKind::NextUpdate).unwrap().due,
+        Some(t0() + Span::hours(3 + 24))
+    );
+    // overdue: a breach, and it is owed again
+    let (late, _) = at(
+        &back,
+        Command::Expired {
+            kind: ClockKind::NextUpdate,
+        },
+        27,
+    )
+    .unwrap();
+    assert_eq!(late.breaches.last().unwrap().clock, ClockKind::NextUpdate);
+    // decided: nothing more owed
+    let (ruled, _) = at(&late, rule_cmd(arbitrator(false), vec![]), 28).unwrap();
+    assert!(ruled.clock(ClockKind::NextUpdate).is_none());
+}
