@@ -4,8 +4,9 @@
 # concurrency on the same Postgres, in the same run:
 #   webhook        carrier events into the logistics webhook (issue 7)
 #   create-return  CreateReturn over gRPC (issue 5; target: at least 50 % of the raw TPS)
+#   create-complaint  CreateComplaint over gRPC (issue 24; target: at least 50 %)
 #
-# Overrides: BENCH_MODES="webhook create-return" BENCH_REQUESTS=20000 BENCH_CONCURRENCY=32
+# Overrides: BENCH_MODES="webhook create-return create-complaint" BENCH_REQUESTS=20000 BENCH_CONCURRENCY=32
 #            BENCH_SHIPMENTS=1000 BENCH_PGBENCH_SECONDS=10
 set -euo pipefail
 
@@ -30,14 +31,14 @@ if ! command -v pgbench >/dev/null; then
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-contrib >/dev/null
 fi
 
-log "cargo build --release -p logistics -p returns -p sla -p platform-sandbox -p ingest-bench"
-cargo build --release -p logistics -p returns -p sla -p platform-sandbox -p ingest-bench
+log "cargo build --release -p logistics -p returns -p complaints -p sla -p platform-sandbox -p ingest-bench"
+cargo build --release -p logistics -p returns -p complaints -p sla -p platform-sandbox -p ingest-bench
 
 mkdir -p "$OUT_DIR"
 RESULTS=$OUT_DIR/ingest-bench-$(date +%Y%m%d-%H%M%S).jsonl
 : >"$RESULTS"
 status=0
-for mode in ${BENCH_MODES:-webhook create-return}; do
+for mode in ${BENCH_MODES:-webhook create-return create-complaint}; do
   log "run $mode"
   out=$(mktemp)
   if "$TARGET_DIR/release/ingest-bench" "$mode" --bin-dir "$TARGET_DIR/release" \

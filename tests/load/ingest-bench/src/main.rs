@@ -9,6 +9,8 @@
 //! Prints one human line and one JSON line (`{"system":...}`); exits non-zero when a
 //! request failed or an acknowledged write is missing.
 
+mod complaints;
+mod load;
 mod pg;
 mod returns;
 mod service;
@@ -31,7 +33,10 @@ pub struct Args {
 fn parse_args() -> anyhow::Result<Args> {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut it = argv.iter();
-    let mode = it.next().context("mode: webhook or create-return")?.clone();
+    let mode = it
+        .next()
+        .context("mode: webhook, create-return or create-complaint")?
+        .clone();
     let mut a = Args {
         mode,
         bin_dir: "target/release".into(),
@@ -148,7 +153,8 @@ async fn main() -> anyhow::Result<()> {
             webhook::run(&a, &token).await?
         }
         "create-return" => returns::run(&a, &secret).await?,
-        other => bail!("unknown mode {other}: webhook or create-return"),
+        "create-complaint" => complaints::run(&a, &secret).await?,
+        other => bail!("unknown mode {other}: webhook, create-return or create-complaint"),
     };
     outcome.print();
     if outcome.failed > 0 || outcome.lost != 0 {

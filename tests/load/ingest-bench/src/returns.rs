@@ -3,14 +3,7 @@
 //! clock on the SLA service); the reference is pgbench inserting an equivalent request
 //! row and its outbox row in one transaction.
 
-use std::{
-    path::Path,
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
-    time::Instant,
-};
+use std::{path::Path, time::Instant};
 
 use aftersales_proto::aftersales::{
     common::v1::Money,
@@ -23,7 +16,7 @@ use aftersales_proto::aftersales::{
 };
 use kit::auth::{Role, Tokens};
 
-use crate::{Args, Outcome, pg, service};
+use crate::{Args, Outcome, load, pg, service};
 
 const REFERENCE: &str = "BEGIN;\n\
 INSERT INTO returns (id, state, kind, order_id, order_line_id, buyer_id, merchant_id, clock_due, doc, create_time, update_time)\n\
@@ -105,16 +98,7 @@ pub async fn run(a: &Args, secret: &str) -> anyhow::Result<Outcome> {
             .await?;
     }
 
-    // a few HTTP/2 connections, shared by the workers
-    let mut channels = Vec::new();
-    for _ in 0..4 {
-        channels.push(
-            tonic::transport::Endpoint::from_shared(returns.url.clone())?
-                .tcp_nodelay(true)
-                .connect()
-                .await?,
-        );
-    }
+    let channels = load::channels(&returns.url).await?;
     // The reference before and after the load; the better one counts.
     let before = pg::best_tps(
         &a.db_url,
@@ -123,20 +107,17 @@ pub async fn run(a: &Args, secret: &str) -> anyhow::Result<Outcome> {
         a.concurrency,
         a.pgbench_seconds,
     )?;
-    let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
-    let mut workers = tokio::task::JoinSet::new();
-    for w in 0..a.concurrency {
-        let (next, n, orders) = (next.clone(), a.requests, a.shipments);
-        let mut client = ReturnsServiceClient::new(channels[w % channels.len()].clone());
-        let auth: tonic::metadata::MetadataValue<_> = format!("Bearer {buyer}").parse()?;
-        workers.spawn(async move {
-            let (mut lat, mut failed) = (Vec::new(), 0usize);
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= n {
-                    break;
-                }
+    let auth: tonic::metadata::MetadataValue<_> = format!("Bearer {buyer}").parse()?;
+    let orders = a.shipments;
+    let (lat, failed) = load::drive(
+        &channels,
+        a.concurrency,
+        a.requests,
+        "CreateReturn",
+        move |ch, i| {
+            let auth = auth.clone();
+            async move {
                 let mut req = tonic::Request::new(CreateReturnRequest {
                     kind: ReturnKind::ReturnRefund as i32,
                     order_id: format!("bench-{}", i % orders),
@@ -146,27 +127,15 @@ pub async fn run(a: &Args, secret: &str) -> anyhow::Result<Outcome> {
                     request_id: uuid::Uuid::new_v4().to_string(),
                     ..Default::default()
                 });
-                req.metadata_mut().insert("authorization", auth.clone());
-                let t = Instant::now();
-                match client.create_return(req).await {
-                    Ok(_) => lat.push(t.elapsed().as_secs_f64() * 1000.0),
-                    Err(e) => {
-                        failed += 1;
-                        if failed <= 3 {
-                            eprintln!("CreateReturn failed: {e:?}");
-                        }
-                    }
-                }
+                req.metadata_mut().insert("authorization", auth);
+                ReturnsServiceClient::new(ch)
+                    .create_return(req)
+                    .await
+                    .map(|_| ())
             }
-            anyhow::Ok((lat, failed))
-        });
-    }
-    let (mut lat, mut failed) = (Vec::new(), 0);
-    while let Some(r) = workers.join_next().await {
-        let (l, f) = r??;
-        lat.extend(l);
-        failed += f;
-    }
+        },
+    )
+    .await?;
     let seconds = started.elapsed().as_secs_f64();
     drop((returns, sla, sandbox));
     let stored = pg::count(
