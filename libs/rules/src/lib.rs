@@ -1,9 +1,11 @@
 //! Pure platform rules that more than one service applies, so that returns, repairs and
 //! refunds charge the same fen for the same facts: money in integer minor units and the
-//! late penalty (SPEC §4). No I/O, no proto, no SQL: plain functions and their tests.
+//! late penalty (SPEC §4); and the complaint-surge early warning (SPEC §6). No I/O, no
+//! proto, no SQL: plain functions and their tests.
 
 pub mod money;
 pub mod penalty;
+pub mod surge;
 
 pub use money::{Currency, Money};
 pub use penalty::{Penalty, PenaltyError, late_penalty};
