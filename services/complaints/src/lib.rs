@@ -20,6 +20,7 @@
 //! - `error.rs`: the one mapping of domain and store errors to `kit::Error`.
 //! - `timers.rs`: the SLA service's callback (a leaf).
 //! - `consumer.rs`: returns' disputes and refunds' settlements (a leaf).
+//! - `warnings.rs`: early warning, a consumer of the service's own intake (a leaf).
 //! - `settings.rs`: values from the environment.
 //! - `access.rs`: who may call each method (people by role, services by name).
 
@@ -38,6 +39,7 @@ pub mod settings;
 mod store;
 mod timers;
 mod transition;
+mod warnings;
 
 use std::sync::Arc;
 
@@ -65,8 +67,8 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     access: access::ACCESS,
 };
 
-/// Builds the service: the API, the timer callback and the consumer of the returns and
-/// refunds streams.
+/// Builds the service: the API, the timer callback, the consumer of the returns and
+/// refunds streams and the early-warning consumer of its own.
 pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
     let settings = Arc::new(Settings::from_env(ctx.cfg.env())?);
     let pool = ctx.pool();
@@ -75,6 +77,7 @@ pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
         pool: pool.clone(),
         settings: settings.clone(),
     };
+    let warnings = warnings::Warnings { pool: pool.clone() };
     let consumer = consumer::Consumer {
         pool,
         peers: ctx.peers.clone(),
@@ -87,8 +90,13 @@ pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
         ctx.cfg.redis_prefix.clone(),
         ctx.shutdown.clone(),
     );
+    let surge = warnings.run(
+        ctx.redis.clone(),
+        ctx.cfg.redis_prefix.clone(),
+        ctx.shutdown.clone(),
+    );
     Ok(App {
         routes,
-        tasks: vec![Box::pin(task)],
+        tasks: vec![Box::pin(task), Box::pin(surge)],
     })
 }

@@ -11,3 +11,4 @@ mod escalation;
 mod input;
 mod lifecycle;
 mod ownership;
+mod warnings;

@@ -3,8 +3,9 @@
 //! choosing a shop, merchants, staff; no personal data in it).
 
 use aftersales_proto::aftersales::complaints::v1::{
-    ComplaintStats, CountEntry, GetComplaintStatsRequest, ListPublicOutcomesRequest,
-    ListPublicOutcomesResponse, PublicOutcome,
+    ComplaintStats, CountEntry, EarlyWarning, GetComplaintStatsRequest, ListEarlyWarningsRequest,
+    ListEarlyWarningsResponse, ListPublicOutcomesRequest, ListPublicOutcomesResponse,
+    PublicOutcome,
 };
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use kit::{
@@ -61,6 +62,46 @@ fn duration(d: Option<chrono::Duration>) -> Option<prost_types::Duration> {
 }
 
 impl Api {
+    pub(super) async fn early_warnings(
+        &self,
+        _who: &Principal,
+        r: ListEarlyWarningsRequest,
+    ) -> kit::Result<ListEarlyWarningsResponse> {
+        let mut v = Violations::new();
+        let page = Page::parse(&mut v, r.page_size, &r.page_token, page::parse_id);
+        v.finish()?;
+        let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        let (region, category) = (opt(&r.region), opt(&r.category));
+        let since = r.start_time.as_ref().and_then(kit::time::from_ts);
+        let mut rows = store::warnings_page(
+            &self.pool,
+            region.as_deref(),
+            category.as_deref(),
+            since,
+            page.after,
+            page.fetch(),
+        )
+        .await?;
+        let next_page_token = page.finish(&mut rows, |w| w.id.to_string());
+        Ok(ListEarlyWarningsResponse {
+            early_warnings: rows
+                .iter()
+                .map(|w| EarlyWarning {
+                    name: format!("earlyWarnings/{}", w.id),
+                    category: w.category.clone(),
+                    region: w.region.clone(),
+                    window_start_time: Some(ts(w.window_start)),
+                    window_end_time: Some(ts(w.window_end)),
+                    count: w.count as u32,
+                    baseline: w.baseline,
+                    ratio: w.ratio,
+                    create_time: Some(ts(w.create_time)),
+                })
+                .collect(),
+            next_page_token,
+        })
+    }
+
     pub(super) async fn stats(
         &self,
         _who: &Principal,

@@ -17,10 +17,10 @@ use aftersales_proto::aftersales::complaints::v1::{
     CreateComplaintRequest, EscalateComplaintRequest, GetComplaintRequest,
     GetComplaintStatsRequest, IssueRulingRequest, ListComplaintAuditRequest,
     ListComplaintAuditResponse, ListComplaintsRequest, ListComplaintsResponse,
-    ListPublicOutcomesRequest, ListPublicOutcomesResponse, ProposeResolutionRequest,
-    RecordExecutionRequest, RecordFollowUpRequest, RequestMerchantEvidenceRequest,
-    RespondToProposalRequest, SubmitEvidenceRequest, TransferComplaintRequest,
-    complaints_service_server::ComplaintsService,
+    ListEarlyWarningsRequest, ListEarlyWarningsResponse, ListPublicOutcomesRequest,
+    ListPublicOutcomesResponse, ProposeResolutionRequest, RecordExecutionRequest,
+    RecordFollowUpRequest, RequestMerchantEvidenceRequest, RespondToProposalRequest,
+    SubmitEvidenceRequest, TransferComplaintRequest, complaints_service_server::ComplaintsService,
 };
 use kit::{answer, auth::principal, client::Peers};
 use sqlx::PgPool;
@@ -157,6 +157,14 @@ impl ComplaintsService for Api {
     ) -> Result<Response<ComplaintStats>, Status> {
         let who = principal(&req)?;
         answer(self.stats(&who, req.into_inner()).await)
+    }
+
+    async fn list_early_warnings(
+        &self,
+        req: Request<ListEarlyWarningsRequest>,
+    ) -> Result<Response<ListEarlyWarningsResponse>, Status> {
+        let who = principal(&req)?;
+        answer(self.early_warnings(&who, req.into_inner()).await)
     }
 
     async fn list_public_outcomes(

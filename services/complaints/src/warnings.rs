@@ -1,0 +1,175 @@
+//! Early warning (SPEC §6, seed 002: a surge of one category's complaints in one region
+//! triggers a check). A consumer of the service's own `ComplaintOpened` events keeps one
+//! surge detector per (category, region) (`rules::surge`: a Poisson upper tail against a
+//! weekday-aware trailing 28-day baseline, at least 5 a day, once per surge), fed with the
+//! day's count as complaints arrive. Off the filing's own transaction, so a busy key
+//! never slows intake; the count is read from the tickets themselves, so a redelivered
+//! event observes the same count again and changes nothing. A key seen for the first time
+//! starts from the daily counts its tickets already have.
+
+use aftersales_proto::aftersales::{
+    common::v1::EventEnvelope,
+    complaints::v1::{ComplaintOpened, EarlyWarning, EarlyWarningRaised},
+};
+use chrono::{DateTime, Duration, Utc};
+use kit::{
+    events::{Subscription, consume},
+    time::ts,
+};
+use prost::Message;
+use rules::surge::{Detector, Params as SurgeParams, State as SurgeState, Warning as SurgeWarning};
+use sqlx::{PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::{names, store};
+
+const DAY_SECS: i64 = 86_400;
+const CHINA_SECS: i64 = 8 * 3600;
+
+/// The day number (days since the epoch in UTC+8) of `t`.
+pub fn day_of(t: DateTime<Utc>) -> i64 {
+    (t.timestamp() + CHINA_SECS).div_euclid(DAY_SECS)
+}
+
+/// When day `d` starts (00:00 UTC+8).
+pub fn day_start(d: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(d * DAY_SECS - CHINA_SECS, 0).expect("in range")
+}
+
+/// The warnings task.
+pub struct Warnings {
+    pub pool: PgPool,
+}
+
+impl Warnings {
+    pub async fn run(self, redis: redis::Client, prefix: String, shutdown: CancellationToken) {
+        let sub = Subscription {
+            prefix,
+            topics: vec!["complaints".into()],
+            group: "complaints-warnings".into(),
+            consumer: format!("complaints-warnings-{}", Uuid::new_v4().simple()),
+            reclaim_after: std::time::Duration::from_secs(30),
+        };
+        let pool = self.pool;
+        consume(redis, sub, shutdown, move |e| {
+            let pool = pool.clone();
+            async move { handle(&pool, e).await }
+        })
+        .await;
+    }
+}
+
+async fn handle(pool: &PgPool, e: EventEnvelope) -> anyhow::Result<()> {
+    if e.r#type != "aftersales.complaints.v1.ComplaintOpened" {
+        return Ok(());
+    }
+    let opened = ComplaintOpened::decode(e.data.as_slice())?;
+    let Some(ctx) = opened.context else {
+        return Ok(());
+    };
+    let Some(id) = kit::names::id(names::COMPLAINTS, &ctx.case_name) else {
+        return Ok(());
+    };
+    let Some(ticket) = store::get(pool, id).await? else {
+        return Ok(());
+    };
+    let mut tx = pool.begin().await?;
+    let raised = observe(
+        &mut tx,
+        &ticket.category,
+        &ticket.region,
+        day_of(ticket.created),
+    )
+    .await?;
+    if let Some(w) = raised {
+        let id = Uuid::now_v7();
+        store::insert_warning(&mut tx, id, &ticket.category, &ticket.region, &w).await?;
+        let warning = render(id, &ticket.category, &ticket.region, &w, Utc::now());
+        let mut out = kit::outbox::Batch::default();
+        out.event(
+            "complaints",
+            "complaints",
+            &warning.name,
+            &EarlyWarningRaised {
+                warning: Some(warning.clone()),
+            },
+        );
+        out.flush(&mut tx).await?;
+        tracing::warn!(category = %ticket.category, region = %ticket.region, count = w.count, baseline = w.baseline, "complaint surge: early warning raised");
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Observes the count of `day` for the key, under its row lock; the warning it raises.
+async fn observe(
+    tx: &mut PgConnection,
+    category: &str,
+    region: &str,
+    day: i64,
+) -> Result<Option<SurgeWarning>, sqlx::Error> {
+    let state = match store::lock_surge_key(tx, category, region).await? {
+        Some(s) => s,
+        None => bootstrap(tx, category, region, day).await?,
+    };
+    let count =
+        store::count_between(tx, category, region, day_start(day), day_start(day + 1)).await?;
+    let mut d = Detector::from_state(SurgeParams::default(), state);
+    let raised = d.observe(day, count);
+    store::put_surge_key(tx, category, region, &d.state()).await?;
+    Ok(raised)
+}
+
+/// A key seen for the first time: the 28 days before `day` as its tickets count them,
+/// its history from its first day with a complaint (a brand-new key has none, so it
+/// warms up before it can warn).
+async fn bootstrap(
+    tx: &mut PgConnection,
+    category: &str,
+    region: &str,
+    day: i64,
+) -> Result<SurgeState, sqlx::Error> {
+    let first = day - rules::surge::WINDOW as i64;
+    let mut window = [0u32; rules::surge::WINDOW];
+    let mut earliest = None;
+    for (d, n) in
+        store::daily_counts(tx, category, region, day_start(first), day_start(day)).await?
+    {
+        let i = (d - first) as usize;
+        if i < window.len() {
+            window[i] = n;
+            earliest = Some(earliest.map_or(d, |e: i64| e.min(d)));
+        }
+    }
+    Ok(SurgeState {
+        // the window is the 28 days before `day`, which the first observation opens
+        day: None,
+        today: 0,
+        window,
+        history: earliest.map_or(0, |e| (day - e) as u32),
+        in_surge: false,
+        quiet: 0,
+    })
+}
+
+/// The contract's view of a warning.
+pub fn render(
+    id: Uuid,
+    category: &str,
+    region: &str,
+    w: &SurgeWarning,
+    at: DateTime<Utc>,
+) -> EarlyWarning {
+    EarlyWarning {
+        name: format!("earlyWarnings/{id}"),
+        category: category.into(),
+        region: region.into(),
+        window_start_time: Some(ts(day_start(w.day))),
+        window_end_time: Some(ts(day_start(w.day) + Duration::days(1))),
+        count: w.count,
+        baseline: w.baseline,
+        ratio: w.ratio,
+        create_time: Some(ts(at)),
+    }
+}
