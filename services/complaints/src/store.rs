@@ -405,7 +405,7 @@ pub async fn insert_warning(
     region: &str,
     w: &rules::surge::Warning,
 ) -> Result<(), sqlx::Error> {
-    let start = crate::warnings::day_start(w.day);
+    let start = crate::domain::days::day_start(w.day);
     sqlx::query(
         "INSERT INTO early_warnings (id, category, region, day, window_start, window_end, count,
              baseline, ratio, p_value)

@@ -22,20 +22,10 @@ use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::{names, store};
-
-const DAY_SECS: i64 = 86_400;
-const CHINA_SECS: i64 = 8 * 3600;
-
-/// The day number (days since the epoch in UTC+8) of `t`.
-pub fn day_of(t: DateTime<Utc>) -> i64 {
-    (t.timestamp() + CHINA_SECS).div_euclid(DAY_SECS)
-}
-
-/// When day `d` starts (00:00 UTC+8).
-pub fn day_start(d: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(d * DAY_SECS - CHINA_SECS, 0).expect("in range")
-}
+use crate::{
+    domain::days::{day_of, day_start},
+    names, store,
+};
 
 /// The warnings task.
 pub struct Warnings {

@@ -3,6 +3,7 @@
 //! transitions return the effects they cause instead of performing them.
 
 pub mod clocks;
+pub mod days;
 pub mod escalation;
 #[cfg(test)]
 pub(crate) mod fixture;
