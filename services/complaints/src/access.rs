@@ -19,7 +19,8 @@ pub const ACCESS: &[Rule] = &[
     rule(SERVICE, "GetComplaint", READERS, &[]),
     rule(SERVICE, "ListComplaints", READERS, &[]),
     rule(SERVICE, "ListComplaintAudit", READERS, &[]),
-    rule(SERVICE, "ClaimComplaint", DESK, &[]),
+    // agents own tickets; arbitrators rule on them
+    rule(SERVICE, "ClaimComplaint", &[Agent], &[]),
     rule(SERVICE, "TransferComplaint", &[Agent], &[]),
     rule(SERVICE, "RequestMerchantEvidence", DESK, &[]),
     rule(SERVICE, "SubmitEvidence", &[Buyer, Merchant, Agent], &[]),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use aftersales_proto::aftersales::{
     common::v1::EventEnvelope,
-    refunds::v1::{RefundFailed, RefundRequested, RefundSettled},
+    refunds::v1::{RefundEscalated, RefundFailed, RefundRequested, RefundSettled},
     returns::v1::{DisputeOpened, dispute_opened::Origin as DisputeOrigin},
 };
 use chrono::Utc;
@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
-        kinds::{Origin, Priority},
+        kinds::{Execution, Origin, Priority},
         machine::Command,
         ticket::{Contact, Submission, Ticket},
     },
@@ -56,6 +56,21 @@ fn role_name(role: i32) -> &'static str {
         Ok(ActorRole::Arbitrator) => "arbitrator",
         _ => "service",
     }
+}
+
+/// Whether `refund` is one of `t`'s remedies' refunds. One not known yet while a money
+/// remedy still waits for its `RefundRequested` (events of one stream can be applied out
+/// of order: a failed delivery is retried later, replicas run side by side) is an error,
+/// so the event is delivered again rather than lost.
+fn known(t: &Ticket, refund: &str) -> anyhow::Result<bool> {
+    if t.remedies.iter().any(|r| r.reference == refund) {
+        return Ok(true);
+    }
+    let waiting = t.remedies.iter().any(|r| {
+        r.kind.is_money() && r.reference.is_empty() && r.execution == Execution::InProgress
+    });
+    anyhow::ensure!(!waiting, "{refund} is not yet known on {}: retry", t.name());
+    Ok(false)
 }
 
 /// The remedy of `t` whose CreateRefund carried `request_id`.
@@ -94,25 +109,38 @@ impl Consumer {
                 let r = RefundRequested::decode(data)?;
                 let request_id = r.request_id.clone();
                 self.step(&e, &r.source_case, move |t| {
-                    let remedy = remedy_of(t, &request_id)?;
-                    Some(Command::RefundRequested {
-                        remedy,
-                        refund: r.refund,
-                    })
+                    Ok(
+                        remedy_of(t, &request_id).map(|remedy| Command::RefundRequested {
+                            remedy,
+                            refund: r.refund,
+                        }),
+                    )
                 })
                 .await
             }
             "aftersales.refunds.v1.RefundSettled" => {
                 let r = RefundSettled::decode(data)?;
-                self.step(&e, &r.source_case, |_| {
-                    Some(Command::RefundSettled { refund: r.refund })
+                self.step(&e, &r.source_case, |t| {
+                    known(t, &r.refund)
+                        .map(|k| k.then_some(Command::RefundSettled { refund: r.refund }))
                 })
                 .await
             }
             "aftersales.refunds.v1.RefundFailed" => {
                 let r = RefundFailed::decode(data)?;
-                self.step(&e, &r.source_case, |_| {
-                    Some(Command::RefundFailed { refund: r.refund })
+                self.step(&e, &r.source_case, |t| {
+                    known(t, &r.refund)
+                        .map(|k| k.then_some(Command::RefundFailed { refund: r.refund }))
+                })
+                .await
+            }
+            // retries exhausted or the settlement clock ran out: on the ticket as failed
+            // (the owner and the desk are told), retried by an agent on refunds
+            "aftersales.refunds.v1.RefundEscalated" => {
+                let r = RefundEscalated::decode(data)?;
+                self.step(&e, &r.source_case, |t| {
+                    known(t, &r.refund)
+                        .map(|k| k.then_some(Command::RefundFailed { refund: r.refund }))
                 })
                 .await
             }
@@ -153,6 +181,7 @@ impl Consumer {
             demand: "the platform's ruling on the return".into(),
             contact: Contact::default(),
             claim_minor: amount.amount_minor,
+            paid_minor: amount.amount_minor,
             currency: amount.currency,
             first_evidence: Some(Submission {
                 role: role_name(raised_by.role).into(),
@@ -192,7 +221,7 @@ impl Consumer {
         &self,
         e: &EventEnvelope,
         case: &str,
-        of: impl FnOnce(&Ticket) -> Option<Command>,
+        of: impl FnOnce(&Ticket) -> anyhow::Result<Option<Command>>,
     ) -> anyhow::Result<()> {
         let Some(id) = complaint_id(case) else {
             return Ok(());
@@ -205,7 +234,8 @@ impl Consumer {
             tx.commit().await?;
             return Ok(());
         };
-        let Some(cmd) = of(&before) else {
+        // an error rolls back: the inbox forgets the delivery, which comes again
+        let Some(cmd) = of(&before)? else {
             tx.commit().await?;
             return Ok(());
         };

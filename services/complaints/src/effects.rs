@@ -114,9 +114,16 @@ fn publish(out: &mut Batch, t: &Ticket, before: crate::domain::kinds::State, e: 
             out.event(SOURCE, TOPIC, &id, &ev);
         }
         Event::RulingIssued => {
+            // only a return's own dispute moves the return: a buyer's complaint that names
+            // a case is about it, not its arbitration
+            let dispute = t.channel == crate::domain::kinds::SYSTEM_CHANNEL;
             let ev = RulingIssued {
                 context: context(t),
-                subject_case: t.subject_case.clone().unwrap_or_default(),
+                subject_case: t
+                    .subject_case
+                    .clone()
+                    .filter(|_| dispute)
+                    .unwrap_or_default(),
                 ruling: t.ruling.as_ref().map(|r| render::ruling(t, r)),
             };
             out.event(SOURCE, TOPIC, &id, &ev);

@@ -39,6 +39,8 @@ pub struct Intake {
     pub demand: String,
     pub contact: Contact,
     pub claim_minor: i64,
+    /// What the line cost: the amount at stake for escalation and the bound of remedies.
+    pub paid_minor: i64,
     pub currency: String,
     pub first_evidence: Option<Submission>,
     /// The original delivery's carrier.
@@ -75,6 +77,7 @@ pub async fn open(
         demand: i.demand,
         contact: i.contact,
         claim_minor: i.claim_minor,
+        paid_minor: i.paid_minor,
         currency: i.currency.clone(),
         evidence: std::iter::once(i.platform_records)
             .chain(i.first_evidence)
@@ -102,7 +105,7 @@ pub async fn open(
     };
     let fx = machine::open(&mut t, now, &settings.spans);
     if let Some(reason) = escalation::automatic(
-        t.claim_minor,
+        i.paid_minor.max(t.claim_minor),
         &i.currency,
         &i.region,
         &i.merchant_region,

@@ -158,13 +158,17 @@ pub fn complaint(t: &Ticket, who: &Principal) -> Complaint {
         clock: clocks.first().map(|k| clock(t, k)),
         cause: t.cause.clone(),
         close_summary: t.close_summary.clone(),
-        follow_up: t.follow_up.as_ref().map(|f| ProtoFollowUp {
-            satisfaction: f.satisfaction,
-            resolved: f.resolved,
-            comment: f.comment.clone(),
-            agent_id: f.agent.clone(),
-            visit_time: Some(ts(f.at)),
-        }),
+        follow_up: t
+            .follow_up
+            .as_ref()
+            .filter(|_| staff_or_buyer)
+            .map(|f| ProtoFollowUp {
+                satisfaction: f.satisfaction,
+                resolved: f.resolved,
+                comment: f.comment.clone(),
+                agent_id: f.agent.clone(),
+                visit_time: Some(ts(f.at)),
+            }),
         create_time: Some(ts(t.created)),
         update_time: Some(ts(t.updated)),
         resolve_time: t.resolved.map(ts),

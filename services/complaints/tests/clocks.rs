@@ -33,9 +33,15 @@ async fn an_unresolved_ticket_is_reminded_then_breached_and_shows_it() {
         ComplaintState::Open as i32,
         "it goes on, now late"
     );
+    let next = breached
+        .clocks
+        .iter()
+        .find(|k| k.kind == "resolution")
+        .expect("a new period runs: a late ticket is never unwatched");
     assert!(
-        breached.clocks.iter().all(|k| k.kind != "resolution"),
-        "the clock that breached is gone"
+        next.due_time.as_ref().unwrap().seconds
+            > breached.breaches[0].due_time.as_ref().unwrap().seconds,
+        "on a fresh timer after the breach"
     );
     // the desk's queue (nobody owns it) was reminded at 80 %, then told of the breach
     testkit::eventually(Duration::from_secs(10), || async {
@@ -139,6 +145,11 @@ async fn waiting_on_the_buyer_keeps_the_remaining_time() {
     // and it runs out after that remaining time
     let late = s.until(&t.name, |c| !c.breaches.is_empty()).await;
     assert_eq!(late.breaches[0].clock, "resolution");
+    assert_eq!(
+        late.breaches[0].due_time.as_ref(),
+        Some(due),
+        "it ran out when the time left after the pause did"
+    );
 }
 
 #[tokio::test]

@@ -270,6 +270,19 @@ async fn a_failed_inspection_is_ruled_for_the_buyer_and_the_goods_are_paid_once(
         .filter(|x| x.kind == RefundKind::Goods as i32)
         .collect();
     assert_eq!(goods.len(), 1, "the goods refunded once: {refunds:?}");
+    let by_complaint = RefundsServiceClient::new(s.refunds.channel())
+        .list_refunds(authed(
+            ListRefundsRequest {
+                source_case: t.name.clone(),
+                ..Default::default()
+            },
+            &s.agent,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .refunds;
+    assert!(by_complaint.is_empty(), "and not by the complaint as well");
     assert_eq!(goods[0].state, RefundState::Settled as i32);
     let payouts = SandboxControlClient::new(s.sandbox.channel())
         .list_payouts(authed(

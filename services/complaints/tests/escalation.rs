@@ -12,7 +12,8 @@ use tonic::Code;
 #[tokio::test]
 async fn high_value_and_cross_region_cases_go_to_the_experts_who_alone_rule() {
     let s = Suite::start(&[]).await;
-    s.put_order(order("big-1", 2_000_000, "CN-31")).await;
+    s.put_order(order("big-below", 999_999, "CN-31")).await;
+    s.put_order(order("big-1", 1_000_000, "CN-31")).await;
     s.put_order(order("far-1", 10_000, "CN-44")).await;
     let file = |order: &str, claim: i64| {
         let mut c = s.client();
@@ -26,9 +27,10 @@ async fn high_value_and_cross_region_cases_go_to_the_experts_who_alone_rule() {
                 .into_inner()
         }
     };
-    let below = file("big-1", 999_999).await;
+    // the amount at stake is the line's price, whatever the buyer claims
+    let below = file("big-below", 999_999).await;
     assert!(below.escalation.is_none(), "9,999.99 stays with the desk");
-    let at = file("big-1", 1_000_000).await;
+    let at = file("big-1", 100).await;
     let e = at.escalation.clone().unwrap();
     assert_eq!((e.reason.as_str(), e.automatic), ("high_value", true));
     let far = file("far-1", 10_000).await;

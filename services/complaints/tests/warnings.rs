@@ -47,9 +47,9 @@ async fn a_surge_against_four_steady_weeks_raises_one_warning() {
     o.region = "CN-11".into();
     s.put_order(o).await;
     history(&s, "toys", 3).await;
-    history(&s, "books", 3).await;
+    history(&s, "books", 6).await;
     // books as usual, toys four and more times their baseline
-    file(&s, "north-1", "books", 3).await;
+    file(&s, "north-1", "books", 6).await;
     file(&s, "north-1", "toys", 16).await;
     let warnings = |category: &'static str| {
         let mut c = s.client();
@@ -89,19 +89,27 @@ async fn a_surge_against_four_steady_weeks_raises_one_warning() {
     testkit::eventually(Duration::from_secs(10), || async {
         s.scalar("SELECT today::int8 FROM {s}.surge_keys WHERE category = 'books'")
             .await
-            == 3
+            == 6
     })
     .await;
     assert!(
         warnings("books").await.is_empty(),
         "a steady key raises nothing"
     );
-    assert!(
+    testkit::eventually(Duration::from_secs(10), || async {
+        testkit::published(&s.world, "complaints")
+            .await
+            .iter()
+            .any(|e| e.r#type == "aftersales.complaints.v1.EarlyWarningRaised")
+    })
+    .await;
+    assert_eq!(
         testkit::published(&s.world, "complaints")
             .await
             .iter()
             .filter(|e| e.r#type == "aftersales.complaints.v1.EarlyWarningRaised")
-            .count()
-            <= 1
+            .count(),
+        1,
+        "one EarlyWarningRaised"
     );
 }

@@ -42,10 +42,19 @@ impl Api {
         }
         .ok_or_else(|| Error::invalid("order_line_id", "no such line on the order"))?;
         let paid = line.paid_amount.clone().unwrap_or_default();
-        let (claim_minor, currency) = new
-            .claim_minor
-            .clone()
-            .unwrap_or((paid.amount_minor, paid.currency.clone()));
+        // money is in the order's currency; the claim is what the buyer asks, the amount
+        // at stake (escalation, remedy bounds) is what the line cost
+        let claim_minor = match &new.claim_minor {
+            Some((_, c)) if *c != paid.currency => {
+                return Err(Error::invalid(
+                    "claim_amount.currency",
+                    format!("the order was paid in {}", paid.currency),
+                ));
+            }
+            Some((a, _)) => *a,
+            None => paid.amount_minor,
+        };
+        let currency = paid.currency.clone();
         let now = Utc::now();
         let evidence = parse::evidence(&r.evidence);
         let intake = Intake {
@@ -70,13 +79,10 @@ impl Api {
             claim_minor,
             currency,
             carrier: order.carrier_code.clone(),
-            platform_records: records::attach(
-                &self.peers,
-                &order,
-                (!r.subject_case.is_empty()).then_some(r.subject_case.as_str()),
-                now,
-            )
-            .await,
+            paid_minor: paid.amount_minor,
+            // a case the caller names is a label: its records are attached only to the
+            // platform's own dispute tickets (a caller could name anybody's case)
+            platform_records: records::attach(&self.peers, &order, None, now).await,
             first_evidence: (!evidence.is_empty()).then(|| Submission {
                 role: who.role.to_string(),
                 actor_id: who.id.clone(),

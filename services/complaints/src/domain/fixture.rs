@@ -27,6 +27,7 @@ pub fn ticket(t0: DateTime<Utc>) -> Ticket {
         demand: "refund".into(),
         contact: Contact::default(),
         claim_minor: 19_900,
+        paid_minor: 19_900,
         currency: "CNY".into(),
         evidence: Vec::new(),
         owner: None,

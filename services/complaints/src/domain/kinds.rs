@@ -52,6 +52,9 @@ impl State {
     }
 }
 
+/// The channel of tickets the platform raises itself (returns' disputes).
+pub const SYSTEM_CHANNEL: i32 = 8;
+
 /// Handling priority (seed 004): urgent within 24 h, normal within 48 h.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Priority {

@@ -436,8 +436,20 @@ fn expired(c: Change, kind: ClockKind) -> Result<Change, Refusal> {
                 due,
                 owner: c.t.owner.clone(),
             });
-            Ok(c.notify(Party::Owner, "clock_breached")
-                .notify(Party::Desk, "clock_breached"))
+            let c = if c.t.owner.is_some() {
+                c.notify(Party::Owner, "clock_breached")
+            } else {
+                c
+            };
+            // still owed: a new period starts, so a late ticket never waits unwatched
+            // (each period that runs out is one more breach on it)
+            let owed = match kind {
+                ClockKind::Resolution => !c.t.state.decided() && c.t.state != Proposed,
+                ClockKind::FirstResponse => c.t.state == Open,
+                _ => false,
+            };
+            let c = if owed { c.start(kind) } else { c };
+            Ok(c.notify(Party::Desk, "clock_breached"))
         }
         ClockKind::MerchantEvidence => {
             c.only_in(&[AwaitingEvidence])?;

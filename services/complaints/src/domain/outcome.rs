@@ -19,6 +19,7 @@ pub fn redact(t: &Ticket, text: &str) -> String {
         t.buyer_id.as_str(),
         t.order_id.as_str(),
         t.number.as_str(),
+        t.subject_case.as_deref().unwrap_or(""),
     ];
     for k in known.iter().filter(|k| k.chars().count() >= 2) {
         out = out.replace(k, STRUCK);

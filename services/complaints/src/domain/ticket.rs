@@ -132,6 +132,9 @@ pub struct Ticket {
     pub demand: String,
     pub contact: Contact,
     pub claim_minor: i64,
+    /// What the line cost (from the order directory): the most money remedies may pay.
+    #[serde(default)]
+    pub paid_minor: i64,
     pub currency: String,
     pub evidence: Vec<Submission>,
     pub owner: Option<String>,

@@ -9,6 +9,27 @@ use crate::domain::{
     ticket::{Proposal, Remedy, Ruling},
 };
 
+/// Money remedies never add up to more than the line cost (refunds would refuse the
+/// excess, and the ticket would wait on a payment that cannot happen).
+fn within_paid(c: &Change, remedies: &[Remedy]) -> Result<(), Refusal> {
+    let money: i64 = remedies
+        .iter()
+        .chain(c.t.remedies.iter())
+        .filter(|r| r.kind.is_money())
+        .map(|r| r.amount_minor)
+        .sum();
+    if c.t.paid_minor > 0 && money > c.t.paid_minor {
+        return Err(Refusal::Invalid {
+            field: "remedies",
+            why: format!(
+                "money remedies total {money}, more than the {} the line cost",
+                c.t.paid_minor
+            ),
+        });
+    }
+    Ok(())
+}
+
 pub(super) fn propose(
     c: Change,
     by: Actor,
@@ -17,6 +38,15 @@ pub(super) fn propose(
 ) -> Result<Change, Refusal> {
     c.only_in(&[Investigating])?;
     owner_only(&c, &by)?;
+    // a return's dispute is decided by the platform's ruling (SPEC §3), which the return
+    // acts on; an agreement would leave the return in dispute
+    if c.t.channel == crate::domain::kinds::SYSTEM_CHANNEL {
+        return Err(Refusal::Precondition {
+            reason: "DISPUTE_NEEDS_RULING",
+            why: "a return's dispute is decided by arbitration, not by a proposal".into(),
+        });
+    }
+    within_paid(&c, &remedies)?;
     let mut c = c;
     let remedies = numbered(&c.t, remedies);
     c.t.proposal = Some(Proposal {
@@ -73,6 +103,7 @@ pub(super) fn rule(
             e.group
         )));
     }
+    within_paid(&c, &remedies)?;
     let mut c = c;
     let remedies = numbered(&c.t, remedies);
     c.t.ruling = Some(Ruling {
