@@ -13,8 +13,9 @@ use crate::{
     domain::{
         clocks::ClockKind,
         escalation::{self, EXPERT_GROUP},
-        kinds::{Origin, Priority, State},
-        machine, number,
+        kinds::{Origin, Party, Priority, State},
+        machine::{self, Effect},
+        number,
         ticket::{Contact, Escalation, Submission, Ticket},
     },
     effects,
@@ -103,7 +104,7 @@ pub async fn open(
         follow_up: None,
         carrier: i.carrier,
     };
-    let fx = machine::open(&mut t, now, &settings.spans);
+    let mut fx = machine::open(&mut t, now, &settings.spans);
     if let Some(reason) = escalation::automatic(
         i.paid_minor.max(t.claim_minor),
         &i.currency,
@@ -116,6 +117,11 @@ pub async fn open(
             reason: reason.into(),
             automatic: true,
             at: now,
+        });
+        // the expert group's queue hears of it at once
+        fx.push(Effect::Notify {
+            to: Party::Desk,
+            template: "complaint_escalated",
         });
     }
     debug_assert!(t.clock(ClockKind::Resolution).is_some());

@@ -35,6 +35,16 @@ async fn high_value_and_cross_region_cases_go_to_the_experts_who_alone_rule() {
     assert_eq!((e.reason.as_str(), e.automatic), ("high_value", true));
     let far = file("far-1", 10_000).await;
     assert_eq!(far.escalation.unwrap().reason, "cross_region");
+    // the desk hears of both escalations at once (and of none for the ticket below)
+    testkit::eventually(std::time::Duration::from_secs(10), || async {
+        s.told(3, "complaints-desk")
+            .await
+            .iter()
+            .filter(|t| *t == "complaint_escalated")
+            .count()
+            == 2
+    })
+    .await;
 
     let mut c = s.client();
     c.claim_complaint(authed(

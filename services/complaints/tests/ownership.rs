@@ -148,3 +148,48 @@ async fn each_party_sees_its_own_tickets_and_the_merchant_no_contact() {
         assert_eq!(err.code(), Code::NotFound);
     }
 }
+
+/// A hotline agent files for a buyer (the buyer's own order only); the buyer then sees
+/// the ticket as their own.
+#[tokio::test]
+async fn an_agent_files_for_a_buyer_who_then_sees_it() {
+    let s = Suite::start(&[]).await;
+    let mut req = crate::harness::complaint("demo-1");
+    req.on_behalf_of_buyer_id = "buyer-1".into();
+    let t = s
+        .client()
+        .create_complaint(authed(req, &s.agent))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(t.buyer_id, "buyer-1");
+    let mine = s
+        .client()
+        .get_complaint(authed(
+            GetComplaintRequest {
+                name: t.name.clone(),
+                ..Default::default()
+            },
+            &s.buyer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(mine.name, t.name);
+    // for someone who does not own the order: no such order for them
+    let mut other = crate::harness::complaint("demo-1");
+    other.on_behalf_of_buyer_id = "buyer-2".into();
+    let err = s
+        .client()
+        .create_complaint(authed(other, &s.agent))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    // and without naming the buyer at all
+    let err = s
+        .client()
+        .create_complaint(authed(crate::harness::complaint("demo-1"), &s.agent))
+        .await
+        .unwrap_err();
+    assert_eq!(testkit::bad_fields(&err), ["on_behalf_of_buyer_id"]);
+}
