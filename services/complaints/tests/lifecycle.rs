@@ -79,6 +79,20 @@ async fn a_complaint_is_paid_closed_followed_up_counted_and_published_anonymised
         remedy.execution_reference.starts_with("refunds/"),
         "{remedy:?}"
     );
+    // first-contact ownership: another agent cannot close it
+    let err = c
+        .close_complaint(authed(
+            CloseComplaintRequest {
+                name: t.name.clone(),
+                cause: "quality_defect".into(),
+                request_id: rid(),
+                ..Default::default()
+            },
+            &s.world.token(kit::auth::Role::Agent, "cs-2"),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
     c.close_complaint(authed(
         CloseComplaintRequest {
             name: t.name.clone(),

@@ -31,6 +31,17 @@ struct Step<'a> {
     reason: &'a str,
 }
 
+/// First-contact ownership (seed 002) for the steps the domain leaves to the caller's
+/// door: only the owner, or an admin explicitly, `does` them.
+fn owners_step(who: &Principal, t: &Ticket, does: &str) -> kit::Result<()> {
+    if who.role == Role::Admin || t.owner.as_deref() == Some(who.id.as_str()) {
+        return Ok(());
+    }
+    Err(kit::Error::PermissionDenied(format!(
+        "only the complaint's owner {does} it"
+    )))
+}
+
 impl Api {
     async fn act<M: Message>(
         &self,
@@ -244,14 +255,9 @@ impl Api {
             request_id: &r.request_id,
             reason: &r.reason,
         };
-        let by = self.actor(who);
         self.act(who, step, &r, |t| {
             // the owner's call (or an admin's); an unowned ticket is the queue's
-            if !(by.role == "admin" || t.owner.as_deref() == Some(by.id.as_str())) {
-                return Err(kit::Error::PermissionDenied(
-                    "only the complaint's owner escalates it".into(),
-                ));
-            }
+            owners_step(who, t, "escalates")?;
             Ok(Command::Escalate {
                 group,
                 reason,
@@ -273,7 +279,10 @@ impl Api {
             request_id: &r.request_id,
             reason: &r.note,
         };
-        self.act(who, step, &r, |_| {
+        self.act(who, step, &r, |t| {
+            if t.owner.is_some() {
+                owners_step(who, t, "records a remedy's execution on")?;
+            }
             Ok(Command::RecordExecution {
                 remedy,
                 execution,
@@ -319,7 +328,13 @@ impl Api {
             request_id: &r.request_id,
             reason: &r.cause,
         };
-        self.act(who, step, &r, |_| Ok(Command::Close { cause, summary }))
-            .await
+        self.act(who, step, &r, |t| {
+            // an unowned ticket cannot be resolved: the state check refuses it
+            if t.owner.is_some() {
+                owners_step(who, t, "closes")?;
+            }
+            Ok(Command::Close { cause, summary })
+        })
+        .await
     }
 }
