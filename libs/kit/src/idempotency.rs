@@ -244,6 +244,80 @@ pub async fn complete(
     Ok(())
 }
 
+/// A claim written inside a caller's larger statement, so a create costs one round trip:
+/// the key, the request's hash and the answer, stored together (see [`claim_answered`]).
+pub struct Answered<'a> {
+    pub caller: &'a str,
+    pub method: &'a str,
+    pub request_id: &'a str,
+    request_hash: Vec<u8>,
+    response: Vec<u8>,
+}
+
+impl<'a> Answered<'a> {
+    pub fn new(
+        (caller, method, request_id): (&'a str, &'a str, &'a str),
+        request: &impl prost::Message,
+        response: &impl prost::Message,
+    ) -> Self {
+        Answered {
+            caller,
+            method,
+            request_id,
+            request_hash: request_hash(request),
+            response: response.encode_to_vec(),
+        }
+    }
+
+    /// The claim's `INSERT ... RETURNING 1`, with parameters `$first` to `$first + 4`
+    /// (caller, method, request_id, hash, answer): as a CTE it yields one row when the
+    /// claim is fresh and none for a duplicate (waited on while the first is in flight),
+    /// so every other part of the statement can be conditional on it.
+    pub fn insert_sql(first: usize) -> String {
+        let p = |i: usize| first + i;
+        format!(
+            "INSERT INTO idempotency (caller, method, request_id, request_hash, response)
+             VALUES (${}, ${}, ${}, ${}, ${})
+             ON CONFLICT ON CONSTRAINT idempotency_pk DO NOTHING RETURNING 1",
+            p(0),
+            p(1),
+            p(2),
+            p(3),
+            p(4)
+        )
+    }
+
+    /// Binds the five parameters of [`Answered::insert_sql`], in order.
+    pub fn bind<'q>(
+        self,
+        q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>
+    where
+        'a: 'q,
+    {
+        q.bind(self.caller)
+            .bind(self.method)
+            .bind(self.request_id)
+            .bind(self.request_hash)
+            .bind(self.response)
+    }
+}
+
+/// The answer to a duplicate that a one-statement create found ([`Answered`] was not
+/// fresh): the first call's answer, or its refusals (another payload, past the retention).
+pub async fn replay_duplicate<M: prost::Message + Default>(
+    conn: &mut PgConnection,
+    (caller, method, request_id): (&str, &str, &str),
+    request: &impl prost::Message,
+) -> Result<M, Error> {
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    match claim(&mut tx, caller, method, request_id, request).await? {
+        Claim::Replay(bytes) => decode_replay(&bytes),
+        // the claim just taken is rolled back with `tx`
+        Claim::Fresh => Err(Error::Aborted("request_id claim vanished; retry".into())),
+    }
+}
+
 /// Decodes a replayed answer.
 pub fn decode_replay<M: prost::Message + Default>(bytes: &[u8]) -> Result<M, Error> {
     M::decode(bytes).map_err(|e| Error::Internal(anyhow::anyhow!("stored response corrupt: {e}")))

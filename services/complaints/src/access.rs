@@ -27,7 +27,13 @@ pub const ACCESS: &[Rule] = &[
     rule(SERVICE, "ProposeResolution", DESK, &[]),
     rule(SERVICE, "RespondToProposal", &[Buyer, Agent], &[]),
     rule(SERVICE, "IssueRuling", &[Arbitrator], &[]),
-    rule(SERVICE, "RecordExecution", DESK, &[]),
+    // the merchant records its reship's parcel (the handler allows it nothing else)
+    rule(
+        SERVICE,
+        "RecordExecution",
+        &[Agent, Arbitrator, Merchant],
+        &[],
+    ),
     rule(SERVICE, "EscalateComplaint", DESK, &[]),
     rule(SERVICE, "CloseComplaint", DESK, &[]),
     rule(SERVICE, "RecordFollowUp", &[Agent], &[]),

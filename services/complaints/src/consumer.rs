@@ -1,12 +1,17 @@
 //! Other services' events that open or move tickets: returns' `DisputeOpened` opens the
 //! dispute's ticket by itself (one per dispute: the inbox and a unique index), refunds'
-//! events follow a remedy's refund to its settlement. Each event is applied once; a
+//! events follow a remedy's refund to its settlement, logistics' a reship's parcel to
+//! its delivery. Each event is applied once; a
 //! duplicate or out-of-order one finds the ticket moved on and changes nothing.
 
 use std::sync::Arc;
 
 use aftersales_proto::aftersales::{
     common::v1::EventEnvelope,
+    logistics::v1::{
+        Shipment, ShipmentDelivered, ShipmentException, ShipmentLeg, ShipmentStatus,
+        ShipmentStatusChanged,
+    },
     refunds::v1::{RefundEscalated, RefundFailed, RefundRequested, RefundSettled},
     returns::v1::{DisputeOpened, dispute_opened::Origin as DisputeOrigin},
 };
@@ -35,7 +40,7 @@ use crate::{
     transition::{self, By, TransitionError},
 };
 
-/// The consumer of the `returns` and `refunds` streams.
+/// The consumer of the `returns`, `refunds` and `logistics` streams.
 pub struct Consumer {
     pub pool: PgPool,
     pub peers: Peers,
@@ -86,7 +91,7 @@ impl Consumer {
     pub async fn run(self, redis: redis::Client, prefix: String, shutdown: CancellationToken) {
         let sub = Subscription {
             prefix,
-            topics: vec!["returns".into(), "refunds".into()],
+            topics: vec!["returns".into(), "refunds".into(), "logistics".into()],
             group: "complaints".into(),
             consumer: format!("complaints-{}", Uuid::new_v4().simple()),
             reclaim_after: std::time::Duration::from_secs(30),
@@ -144,8 +149,48 @@ impl Consumer {
                 })
                 .await
             }
+            // a reship's parcel (the ticket's replacement leg)
+            "aftersales.logistics.v1.ShipmentDelivered" => {
+                let d = ShipmentDelivered::decode(data)?;
+                self.parcel(&e, d.shipment, true).await
+            }
+            "aftersales.logistics.v1.ShipmentException" => {
+                let d = ShipmentException::decode(data)?;
+                self.parcel(&e, d.shipment, false).await
+            }
+            "aftersales.logistics.v1.ShipmentStatusChanged" => {
+                let d = ShipmentStatusChanged::decode(data)?;
+                let back = d
+                    .shipment
+                    .as_ref()
+                    .is_some_and(|s| s.status == ShipmentStatus::ReturnedToSender as i32);
+                match back {
+                    true => self.parcel(&e, d.shipment, false).await,
+                    false => Ok(()),
+                }
+            }
             _ => Ok(()),
         }
+    }
+
+    /// A reship's parcel delivered (or lost, damaged, sent back), if it is a ticket's.
+    async fn parcel(
+        &self,
+        e: &EventEnvelope,
+        s: Option<Shipment>,
+        delivered: bool,
+    ) -> anyhow::Result<()> {
+        let Some(s) = s.filter(|s| s.leg == ShipmentLeg::Replacement as i32) else {
+            return Ok(());
+        };
+        let (carrier, tracking) = (s.carrier_code, s.tracking_number);
+        self.step(e, &s.case_name, |_| {
+            Ok(Some(match delivered {
+                true => Command::ParcelDelivered { carrier, tracking },
+                false => Command::ParcelLost { carrier, tracking },
+            }))
+        })
+        .await
     }
 
     /// A return's dispute: its ticket, opened by the platform (the parties' facts are
@@ -195,17 +240,9 @@ impl Consumer {
         if !inbox::first_delivery(&mut tx, &e.id, &e.source).await? {
             return Ok(());
         }
-        match intake::open(
-            &mut tx,
-            &self.settings,
-            intake,
-            ("service", &e.source),
-            &e.id,
-            now,
-        )
-        .await
-        {
-            Ok(t) => {
+        let (t, out) = intake::prepare(&mut tx, &self.settings, intake, now).await?;
+        match intake::write(&mut tx, &t, out, ("service", &e.source), &e.id, None).await {
+            Ok(_) => {
                 tracing::info!(complaint = %t.name(), number = %t.number, "dispute ticket opened")
             }
             // the dispute already has its ticket (another delivery of it won)

@@ -6,6 +6,7 @@
 use aftersales_proto::aftersales::{
     common::v1::{Actor, ActorRole, CaseContext, Money},
     complaints::v1::{ComplaintClosed, ComplaintOpened, ComplaintStateChanged, RulingIssued},
+    logistics::v1::{RegisterShipmentRequest, ShipmentLeg},
     platform::v1::SendRequest,
     refunds::v1::{
         CreateRefundRequest, FundingParty, RecordPlatformAdvanceRequest, RecoveryParty, RefundKind,
@@ -62,6 +63,7 @@ pub fn write(out: &mut Batch, t: &Ticket, before: crate::domain::kinds::State, e
             Effect::Publish(event) => publish(out, t, before, event),
             Effect::RequestRefund { remedy } => refund(out, t, remedy),
             Effect::RecordAdvance { remedy } => advance(out, t, remedy),
+            Effect::RegisterShipment { remedy } => shipment(out, t, remedy),
         }
     }
 }
@@ -81,7 +83,10 @@ fn schedule(out: &mut Batch, t: &Ticket, seq: u32) {
         // the desk's own clocks warn their owner (or the queue) before they breach
         remind_at: matches!(
             k.kind,
-            ClockKind::Resolution | ClockKind::FirstResponse | ClockKind::NextUpdate
+            ClockKind::Resolution
+                | ClockKind::FirstResponse
+                | ClockKind::NextUpdate
+                | ClockKind::Closing
         )
         .then_some(REMIND_AT),
     };
@@ -178,6 +183,36 @@ fn refund(out: &mut Batch, t: &Ticket, remedy: &str) {
     out.command(
         "refunds",
         "/aftersales.refunds.v1.RefundsService/CreateRefund",
+        &key,
+        &req,
+    );
+}
+
+/// Registers reship `remedy`'s parcel with logistics as the ticket's replacement leg, so
+/// its delivery (or loss) comes back on the `logistics` stream under the ticket's name.
+fn shipment(out: &mut Batch, t: &Ticket, remedy: &str) {
+    let Some(r) = t.remedies.iter().find(|r| r.id == remedy) else {
+        return;
+    };
+    let Some((carrier, tracking)) = r.reference.split_once('/') else {
+        return;
+    };
+    // per parcel: a reship whose parcel was lost is sent again under a new number
+    let key = format!("{}:reship:{}:{tracking}", t.name(), r.id);
+    let req = RegisterShipmentRequest {
+        case_name: t.name(),
+        leg: ShipmentLeg::Replacement as i32,
+        carrier_code: carrier.into(),
+        tracking_number: tracking.into(),
+        request_id: request_id_for(&key),
+        // so the buyer and the merchant can follow the parcel themselves
+        buyer_id: t.buyer_id.clone(),
+        merchant_id: t.merchant_id.clone(),
+        ..Default::default()
+    };
+    out.command(
+        "logistics",
+        "/aftersales.logistics.v1.LogisticsService/RegisterShipment",
         &key,
         &req,
     );

@@ -3,7 +3,7 @@
 //! order's facts (buyer, merchant, amount, regions) come from the order directory or the
 //! dispute's own case facts, never from the caller; the number, the first clocks, the
 //! expert group when the rule says so, the audit row and the outbox rows are written in
-//! the caller's transaction.
+//! one statement (with the call's idempotency claim).
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
@@ -22,6 +22,7 @@ use crate::{
     settings::Settings,
     store::{self, AuditRow, WriteError},
 };
+use kit::{idempotency::Answered, outbox::Batch};
 
 /// What a new ticket is made of.
 pub struct Intake {
@@ -50,16 +51,15 @@ pub struct Intake {
     pub platform_records: Submission,
 }
 
-/// Writes a new ticket; `actor` for its audit row.
-pub async fn open(
-    tx: &mut PgConnection,
+/// A new ticket and its first outbox rows (the opened event, its clocks, its
+/// notifications), not yet written; the ticket number is taken from the sequence.
+pub async fn prepare(
+    conn: &mut PgConnection,
     settings: &Settings,
     i: Intake,
-    actor: (&str, &str),
-    request_id: &str,
     now: DateTime<Utc>,
-) -> Result<Ticket, WriteError> {
-    let seq = store::next_number(tx).await?;
+) -> Result<(Ticket, Batch), sqlx::Error> {
+    let seq = store::next_number(conn).await?;
     let mut t = Ticket {
         id: Uuid::now_v7(),
         number: number::format(now, seq),
@@ -125,23 +125,29 @@ pub async fn open(
         });
     }
     debug_assert!(t.clock(ClockKind::Resolution).is_some());
-    store::insert(tx, &t).await?;
-    let mut out = kit::outbox::Batch::default();
+    let mut out = Batch::default();
     effects::opened(&mut out, &t);
     effects::write(&mut out, &t, State::Open, &fx);
-    out.flush(tx).await?;
-    store::audit(
-        tx,
-        t.id,
-        &AuditRow {
-            actor,
-            from: None,
-            to: t.state,
-            action: "create",
-            reason: t.escalation.as_ref().map_or("", |e| e.reason.as_str()),
-            request_id,
-        },
-    )
-    .await?;
-    Ok(t)
+    Ok((t, out))
+}
+
+/// Writes a prepared ticket with its audit row (`actor`'s) and outbox rows in one
+/// statement, conditional on `claim` when there is one: false for a duplicate.
+pub async fn write(
+    conn: &mut PgConnection,
+    t: &Ticket,
+    out: Batch,
+    actor: (&str, &str),
+    request_id: &str,
+    claim: Option<Answered<'_>>,
+) -> Result<bool, WriteError> {
+    let audit = AuditRow {
+        actor,
+        from: None,
+        to: t.state,
+        action: "create",
+        reason: t.escalation.as_ref().map_or("", |e| e.reason.as_str()),
+        request_id,
+    };
+    store::create(conn, t, &audit, claim, out).await
 }

@@ -266,22 +266,54 @@ pub fn escalate(r: &EscalateComplaintRequest) -> kit::Result<(String, String)> {
     Ok((r.expert_group.clone(), r.reason.clone()))
 }
 
-pub fn record_execution(r: &RecordExecutionRequest) -> kit::Result<(String, Execution, String)> {
+/// What RecordExecution records: a reship's parcel, or a remedy's new state.
+pub enum Recorded {
+    Parcel {
+        carrier: String,
+        tracking: String,
+    },
+    State {
+        execution: Execution,
+        reference: String,
+    },
+}
+
+pub fn record_execution(r: &RecordExecutionRequest) -> kit::Result<(String, Recorded)> {
     let mut v = Violations::new();
     validate::required_text(&mut v, "remedy_id", &r.remedy_id, 16);
-    let execution = match r.state {
-        1 => Execution::InProgress,
-        2 => Execution::Done,
-        3 => Execution::Failed,
-        _ => {
-            v.add("state", "IN_PROGRESS, DONE or FAILED");
-            Execution::Pending
-        }
-    };
     validate::text(&mut v, "reference", &r.reference, SHORT_MAX);
     validate::request_id(&mut v, &r.request_id);
+    let parcel = !r.carrier_code.is_empty() || !r.tracking_number.is_empty();
+    let recorded = if parcel {
+        validate::required_text(&mut v, "carrier_code", &r.carrier_code, 32);
+        validate::required_text(&mut v, "tracking_number", &r.tracking_number, 64);
+        if r.tracking_number.contains(char::is_whitespace) {
+            v.add("tracking_number", "no spaces");
+        }
+        if !matches!(r.state, 0 | 1) {
+            v.add("state", "a parcel sent is IN_PROGRESS (or unset)");
+        }
+        Recorded::Parcel {
+            carrier: r.carrier_code.trim().to_string(),
+            tracking: r.tracking_number.clone(),
+        }
+    } else {
+        let execution = match r.state {
+            1 => Execution::InProgress,
+            2 => Execution::Done,
+            3 => Execution::Failed,
+            _ => {
+                v.add("state", "IN_PROGRESS, DONE or FAILED");
+                Execution::Pending
+            }
+        };
+        Recorded::State {
+            execution,
+            reference: r.reference.clone(),
+        }
+    };
     v.finish()?;
-    Ok((r.remedy_id.clone(), execution, r.reference.clone()))
+    Ok((r.remedy_id.clone(), recorded))
 }
 
 pub fn follow_up(r: &RecordFollowUpRequest) -> kit::Result<(u32, bool, String)> {

@@ -69,9 +69,11 @@ pub fn ruling(t: &Ticket, r: &Ruling) -> ProtoRuling {
 /// Who must act before a clock of `kind` runs out.
 fn waiting_on(kind: ClockKind) -> ActorRole {
     match kind {
-        ClockKind::Resolution | ClockKind::FirstResponse | ClockKind::NextUpdate => {
-            ActorRole::Agent
-        }
+        ClockKind::Resolution
+        | ClockKind::FirstResponse
+        | ClockKind::NextUpdate
+        | ClockKind::Execution
+        | ClockKind::Closing => ActorRole::Agent,
         ClockKind::MerchantEvidence => ActorRole::Merchant,
         ClockKind::ProposalResponse => ActorRole::Buyer,
     }

@@ -43,6 +43,8 @@ impl Settings {
                 }
                 ClockKind::MerchantEvidence => spans.merchant_evidence = d,
                 ClockKind::ProposalResponse => spans.proposal_response = d,
+                ClockKind::Execution => spans.execution = d,
+                ClockKind::Closing => spans.closing = d,
                 ClockKind::NextUpdate => {
                     (spans.urgent_next_update, spans.normal_next_update) = (d, d)
                 }

@@ -3,9 +3,10 @@
 //! surge detector per (category, region) (`rules::surge`: a Poisson upper tail against a
 //! weekday-aware trailing 28-day baseline, at least 5 a day, once per surge), fed with the
 //! day's count as complaints arrive. Off the filing's own transaction, so a busy key
-//! never slows intake; the count is read from the tickets themselves, so a redelivered
-//! event observes the same count again and changes nothing. A key seen for the first time
-//! starts from the daily counts its tickets already have.
+//! never slows intake; incremental (the detector's state keeps the open day's count, one
+//! more per ticket: O(1) per complaint however busy the day), each ticket counted once
+//! (the inbox). A key seen for the first time starts from the daily counts its tickets
+//! already have.
 
 use aftersales_proto::aftersales::{
     common::v1::EventEnvelope,
@@ -65,6 +66,10 @@ async fn handle(pool: &PgPool, e: EventEnvelope) -> anyhow::Result<()> {
         return Ok(());
     };
     let mut tx = pool.begin().await?;
+    // each ticket counts once, however often its event is delivered
+    if !kit::inbox::first_delivery(&mut tx, &format!("warnings:{}", e.id), &e.source).await? {
+        return Ok(());
+    }
     let raised = observe(
         &mut tx,
         &ticket.category,
@@ -74,7 +79,7 @@ async fn handle(pool: &PgPool, e: EventEnvelope) -> anyhow::Result<()> {
     .await?;
     if let Some(w) = raised {
         let id = Uuid::now_v7();
-        store::insert_warning(&mut tx, id, &ticket.category, &ticket.region, &w).await?;
+        store::surge::insert_warning(&mut tx, id, &ticket.category, &ticket.region, &w).await?;
         let warning = render(id, &ticket.category, &ticket.region, &w, Utc::now());
         let mut out = kit::outbox::Batch::default();
         out.event(
@@ -99,15 +104,23 @@ async fn observe(
     region: &str,
     day: i64,
 ) -> Result<Option<SurgeWarning>, sqlx::Error> {
-    let state = match store::lock_surge_key(tx, category, region).await? {
-        Some(s) => s,
-        None => bootstrap(tx, category, region, day).await?,
+    let (state, count) = match store::surge::lock_surge_key(tx, category, region).await? {
+        // one more of the open day, or the first of a later one (an earlier day's is
+        // ignored by the detector: its window has moved on)
+        Some(s) => {
+            let count = match s.day {
+                Some(open) if open == day => s.today.saturating_add(1),
+                _ => 1,
+            };
+            (s, count)
+        }
+        // the key's first ticket: its window from the tickets before the day; the day's
+        // other tickets count as their own events come (none came yet: no key row)
+        None => (bootstrap(tx, category, region, day).await?, 1),
     };
-    let count =
-        store::count_between(tx, category, region, day_start(day), day_start(day + 1)).await?;
     let mut d = Detector::from_state(SurgeParams::default(), state);
     let raised = d.observe(day, count);
-    store::put_surge_key(tx, category, region, &d.state()).await?;
+    store::surge::put_surge_key(tx, category, region, &d.state()).await?;
     Ok(raised)
 }
 
@@ -124,7 +137,7 @@ async fn bootstrap(
     let mut window = [0u32; rules::surge::WINDOW];
     let mut earliest = None;
     for (d, n) in
-        store::daily_counts(tx, category, region, day_start(first), day_start(day)).await?
+        store::surge::daily_counts(tx, category, region, day_start(first), day_start(day)).await?
     {
         let i = (d - first) as usize;
         if i < window.len() {

@@ -11,6 +11,7 @@ use aftersales_proto::aftersales::{
         Complaint, ComplaintChannel, CreateComplaintRequest, GetComplaintRequest,
         complaints_service_client::ComplaintsServiceClient,
     },
+    logistics::v1::{ReportCarrierEventRequest, logistics_service_client::LogisticsServiceClient},
     platform::v1::{
         ListNotificationsRequest, Order, OrderLine, PutOrderRequest,
         sandbox_control_client::SandboxControlClient,
@@ -26,7 +27,6 @@ pub struct Suite {
     pub sandbox: Running,
     #[allow(dead_code)]
     pub sla: Running,
-    #[allow(dead_code)]
     pub logistics: Running,
     pub refunds: Running,
     pub returns: Running,
@@ -140,6 +140,35 @@ impl Suite {
             .into_iter()
             .map(|n| n.template)
             .collect()
+    }
+
+    /// SF reports `status` (a `CarrierEventStatus`) for `tracking` through logistics,
+    /// retried until logistics has the shipment (complaints registers it through its
+    /// outbox).
+    pub async fn carrier_reports(&self, tracking: &str, status: i32) {
+        let c = LogisticsServiceClient::new(self.logistics.channel());
+        let token = self.world.partner_token("sf-express", "sf");
+        eventually(Duration::from_secs(20), || {
+            let (mut c, token) = (c.clone(), token.clone());
+            async move {
+                let req = ReportCarrierEventRequest {
+                    event_id: uuid::Uuid::new_v4().to_string(),
+                    carrier_code: "sf".into(),
+                    tracking_number: tracking.into(),
+                    status,
+                    event_time: Some(prost_types::Timestamp {
+                        seconds: chrono::Utc::now().timestamp() - 5,
+                        nanos: 0,
+                    }),
+                    ..Default::default()
+                };
+                // only an event that found the registered shipment counts
+                c.report_carrier_event(authed(req, &token))
+                    .await
+                    .is_ok_and(|r| !r.into_inner().shipment.is_empty())
+            }
+        })
+        .await;
     }
 
     /// `SELECT` on the complaints schema (`{s}` is replaced by it).

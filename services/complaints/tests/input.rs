@@ -83,3 +83,57 @@ async fn bad_requests_name_every_field_and_illegal_steps_name_the_state() {
         "the creation only"
     );
 }
+
+#[tokio::test]
+async fn a_filing_retried_at_once_opens_one_ticket_and_a_reused_id_with_another_payload_is_refused()
+{
+    let s = Suite::start(&[]).await;
+    let first = crate::harness::complaint("demo-1");
+    // six copies of one call racing (a client's retries, two gateway replicas)
+    let calls = (0..6).map(|_| {
+        let (mut c, r, who) = (s.client(), first.clone(), s.buyer.clone());
+        tokio::spawn(async move { c.create_complaint(authed(r, &who)).await })
+    });
+    let mut names = Vec::new();
+    for call in calls {
+        match call.await.unwrap() {
+            Ok(a) => names.push(a.into_inner()),
+            // a copy that found the first still in flight may be told to retry
+            Err(e) => assert_eq!(e.code(), Code::Aborted, "{e:?}"),
+        }
+    }
+    assert!(!names.is_empty());
+    assert!(
+        names
+            .iter()
+            .all(|t| t.name == names[0].name && t.ticket_number == names[0].ticket_number),
+        "every copy answers with the one ticket"
+    );
+    assert_eq!(s.scalar("SELECT count(*) FROM {s}.complaints").await, 1);
+    assert_eq!(s.scalar("SELECT count(*) FROM {s}.audit").await, 1);
+    let opened = "SELECT count(*) FROM {s}.outbox WHERE kind = 'event' AND topic = 'complaints'";
+    assert_eq!(s.scalar(opened).await, 1, "one ComplaintOpened");
+
+    // a later retry still answers the same
+    let again = s
+        .client()
+        .create_complaint(authed(first.clone(), &s.buyer))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.name, names[0].name);
+
+    // the same id for another complaint is refused and writes nothing
+    let other = CreateComplaintRequest {
+        problem: "something else entirely".into(),
+        ..first
+    };
+    let err = s
+        .client()
+        .create_complaint(authed(other, &s.buyer))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(bad_fields(&err), ["request_id"]);
+    assert_eq!(s.scalar("SELECT count(*) FROM {s}.complaints").await, 1);
+}

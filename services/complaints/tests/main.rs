@@ -11,4 +11,5 @@ mod escalation;
 mod input;
 mod lifecycle;
 mod ownership;
+mod reship;
 mod warnings;

@@ -18,7 +18,13 @@ const READING_SERVICES: &[&str] = &["returns", "repairs", "complaints"];
 
 /// The access table of the logistics port.
 pub const ACCESS: &[Rule] = &[
-    rule(SERVICE, "RegisterShipment", &[Agent], CASE_OWNERS),
+    // and complaints, whose reship remedies go out as a replacement leg
+    rule(
+        SERVICE,
+        "RegisterShipment",
+        &[Agent],
+        &["returns", "repairs", "complaints"],
+    ),
     rule(SERVICE, "BookPickup", &[Agent], CASE_OWNERS),
     rule(SERVICE, "ReportCarrierEvent", &[Partner, Agent], &[]),
     rule(SERVICE, "GetShipment", READERS, READING_SERVICES),

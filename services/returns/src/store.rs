@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, types::Json};
 use uuid::Uuid;
 
-use kit::{db::ResultExt, outbox::Batch};
+use kit::{db::ResultExt, idempotency::Answered, outbox::Batch};
 
 use crate::domain::{case::Case, kinds::State, platform_policy::PlatformPolicy, policy::Policy};
 
@@ -116,16 +116,6 @@ pub async fn claim_units(
     Ok(())
 }
 
-/// The idempotency claim a new request is written with.
-pub struct Claim<'a> {
-    pub caller: &'a str,
-    pub method: &'a str,
-    pub request_id: &'a str,
-    pub request_hash: Vec<u8>,
-    /// The answer, stored with the claim for replays.
-    pub response: Vec<u8>,
-}
-
 /// Writes a new request in one statement (one round trip, one implicit transaction):
 /// its idempotency claim with the answer, its units of the line (`bought` in all), the
 /// request, its first audit row and its outbox rows. Every part after the claim is
@@ -136,17 +126,14 @@ pub async fn create(
     c: &Case,
     bought: u32,
     actor: (&str, &str),
-    claim: Claim<'_>,
+    claim: Answered<'_>,
     outbox: Batch,
 ) -> Result<bool, WriteError> {
     let sql = format!(
-        "WITH c AS (
-             INSERT INTO idempotency (caller, method, request_id, request_hash, response)
-             VALUES ($16, $17, $13, $18, $19)
-             ON CONFLICT ON CONSTRAINT idempotency_pk DO NOTHING RETURNING 1),
+        "WITH c AS ({}),
          u AS (
              INSERT INTO line_units AS u (order_id, order_line_id, bought, claimed)
-             SELECT $4, $5, $14, $15 FROM c
+             SELECT $4, $5, $13, $14 FROM c
              ON CONFLICT ON CONSTRAINT line_units_pk DO UPDATE SET claimed = u.claimed + EXCLUDED.claimed),
          r AS (
              INSERT INTO returns (id, state, kind, order_id, order_line_id, buyer_id, merchant_id,
@@ -154,12 +141,13 @@ pub async fn create(
              SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10 FROM c RETURNING id),
          a AS (
              INSERT INTO audit (return_id, actor_role, actor_id, from_state, to_state, action, reason, request_id)
-             SELECT id, $11, $12, NULL, $2, 'create', '', $13 FROM r),
+             SELECT id, $11, $12, NULL, $2, 'create', '', $17 FROM r),
          o AS (
              INSERT INTO outbox (kind, topic, method, key, payload, traceparent)
              SELECT rows.* FROM ({}) AS rows, c
              ON CONFLICT ON CONSTRAINT outbox_key_unique DO NOTHING)
          SELECT count(*) FROM c",
+        Answered::insert_sql(15),
         Batch::rows_sql(20)
     );
     let query = sqlx::query(&sql)
@@ -175,15 +163,10 @@ pub async fn create(
         .bind(c.created)
         .bind(actor.0)
         .bind(actor.1)
-        .bind(claim.request_id)
         .bind(bought as i32)
-        .bind(c.quantity as i32)
-        .bind(claim.caller)
-        .bind(claim.method)
-        .bind(claim.request_hash)
-        .bind(claim.response);
+        .bind(c.quantity as i32);
     let row = outbox
-        .bind(query)
+        .bind(claim.bind(query))
         .fetch_one(&mut *conn)
         .await
         .on_constraint(UNITS_WITHIN_BOUGHT, || WriteError::Units)?;

@@ -142,8 +142,9 @@ async fn only_case_owners_request_refunds_and_register_shipments() {
         logistics::SPEC,
         logistics::setup,
         "/aftersales.logistics.v1.LogisticsService/RegisterShipment",
-        &["refunds", "complaints", "satisfaction", "sla"],
-        &["returns", "repairs"],
+        &["refunds", "satisfaction", "sla"],
+        // complaints sends a reship remedy's parcel as the ticket's replacement leg
+        &["returns", "repairs", "complaints"],
         false,
     )
     .await;

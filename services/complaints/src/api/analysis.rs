@@ -5,7 +5,7 @@
 use aftersales_proto::aftersales::complaints::v1::{
     ComplaintStats, CountEntry, EarlyWarning, GetComplaintStatsRequest, ListEarlyWarningsRequest,
     ListEarlyWarningsResponse, ListPublicOutcomesRequest, ListPublicOutcomesResponse,
-    PublicOutcome,
+    PriorityOnTime, PublicOutcome,
 };
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use kit::{
@@ -73,7 +73,7 @@ impl Api {
         let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
         let (region, category) = (opt(&r.region), opt(&r.category));
         let since = r.start_time.as_ref().and_then(kit::time::from_ts);
-        let mut rows = store::warnings_page(
+        let mut rows = store::surge::warnings_page(
             &self.pool,
             region.as_deref(),
             category.as_deref(),
@@ -112,12 +112,20 @@ impl Api {
         if !(0..=100).contains(&r.top_n) {
             v.add("top_n", "0 (default 10) to 100");
         }
+        kit::validate::text(&mut v, "merchant_id", &r.merchant_id, 64);
         v.finish()?;
         let (from, to) = range.expect("checked");
         let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
-        let (region, category) = (opt(&r.region), opt(&r.category));
-        let tickets =
-            store::touched_in(&self.pool, from, to, region.as_deref(), category.as_deref()).await?;
+        let (region, category, merchant) = (opt(&r.region), opt(&r.category), opt(&r.merchant_id));
+        let tickets = store::touched_in(
+            &self.pool,
+            from,
+            to,
+            region.as_deref(),
+            category.as_deref(),
+            merchant.as_deref(),
+        )
+        .await?;
         let top = if r.top_n == 0 { 10 } else { r.top_n as usize };
         let m = stats::month(&tickets, from, to, top);
         let ruled: u32 = m.by_liability.iter().map(|(_, n)| n).sum();
@@ -130,6 +138,22 @@ impl Api {
             by_channel: entries(&m.by_channel, m.created),
             by_liability: entries(&m.by_liability, ruled),
             on_time_share: m.on_time_share,
+            by_region: entries(&m.by_region, m.created),
+            by_merchant: entries(&m.by_merchant, m.created),
+            on_time_by_priority: m
+                .on_time_by_priority
+                .iter()
+                .map(|&(p, resolved, on_time)| PriorityOnTime {
+                    priority: p as i32,
+                    resolved,
+                    on_time,
+                    share: if resolved == 0 {
+                        0.0
+                    } else {
+                        on_time as f64 / resolved as f64
+                    },
+                })
+                .collect(),
             mean_first_response: duration(m.mean_first_response),
             mean_resolution: duration(m.mean_resolution),
         })

@@ -3,11 +3,7 @@
 
 use aftersales_proto::aftersales::complaints::v1::{Complaint, CreateComplaintRequest};
 use chrono::Utc;
-use kit::{
-    Error,
-    auth::Principal,
-    idempotency::{self, Claim},
-};
+use kit::{Error, auth::Principal, idempotency};
 
 use super::Api;
 use crate::{
@@ -15,7 +11,6 @@ use crate::{
     domain::ticket::Submission,
     intake::{self, Intake},
     parse, records, render,
-    store::WriteError,
 };
 
 const CREATE: &str = "CreateComplaint";
@@ -92,29 +87,18 @@ impl Api {
             }),
         };
         let caller = who.caller_key();
-        let mut tx = self.pool.begin().await?;
-        if let Claim::Replay(bytes) =
-            idempotency::claim(&mut tx, &caller, CREATE, &r.request_id, &r).await?
-        {
-            return idempotency::decode_replay(&bytes);
-        }
-        let role = who.role.to_string();
-        let t = intake::open(
-            &mut tx,
-            &self.settings,
-            intake,
-            (&role, &who.id),
-            &r.request_id,
-            now,
-        )
-        .await
-        .map_err(|e| match e {
-            WriteError::Db(e) => Error::from(e),
-            other => other.into(),
-        })?;
+        let key = (caller.as_str(), CREATE, r.request_id.as_str());
+        let mut conn = self.pool.acquire().await?;
+        let (t, out) = intake::prepare(&mut conn, &self.settings, intake, now).await?;
+        // the answer is the ticket as inserted: stored with the claim, in the same statement
         let answer = render::complaint(&t, who);
-        idempotency::complete(&mut tx, &caller, CREATE, &r.request_id, &answer).await?;
-        tx.commit().await?;
+        let claim = idempotency::Answered::new(key, &r, &answer);
+        let actor = (who.role.as_str(), who.id.as_str());
+        let fresh = intake::write(&mut conn, &t, out, actor, &r.request_id, Some(claim)).await?;
+        if !fresh {
+            // a duplicate request_id: the first call's answer (or its refusal)
+            return idempotency::replay_duplicate(&mut conn, key, &r).await;
+        }
         tracing::info!(complaint = %t.name(), number = %t.number, "complaint opened");
         Ok(answer)
     }

@@ -19,7 +19,11 @@ use super::Api;
 use crate::{
     domain::{escalation::EXPERT_GROUP, machine::Command, ticket::Ticket},
     error::not_found,
-    parse, render, store,
+    parse::{
+        self,
+        Recorded::{Parcel, State},
+    },
+    render, store,
     transition::{self, By},
 };
 
@@ -272,7 +276,7 @@ impl Api {
         who: &Principal,
         r: RecordExecutionRequest,
     ) -> kit::Result<Complaint> {
-        let (remedy, execution, reference) = parse::record_execution(&r)?;
+        let (remedy, recorded) = parse::record_execution(&r)?;
         let step = Step {
             name: &r.name,
             method: "RecordExecution",
@@ -280,13 +284,31 @@ impl Api {
             reason: &r.note,
         };
         self.act(who, step, &r, |t| {
-            if t.owner.is_some() {
-                owners_step(who, t, "records a remedy's execution on")?;
+            match &recorded {
+                // the shop's own reship (`act` found the ticket the merchant's)
+                Parcel { .. } if who.role == Role::Merchant => {}
+                _ if who.role == Role::Merchant => {
+                    return Err(kit::Error::PermissionDenied(
+                        "a merchant records only its reship's parcel".into(),
+                    ));
+                }
+                _ if t.owner.is_some() => owners_step(who, t, "records a remedy's execution on")?,
+                _ => {}
             }
-            Ok(Command::RecordExecution {
-                remedy,
-                execution,
-                reference,
+            Ok(match recorded {
+                Parcel { carrier, tracking } => Command::ReshipShipped {
+                    remedy,
+                    carrier,
+                    tracking,
+                },
+                State {
+                    execution,
+                    reference,
+                } => Command::RecordExecution {
+                    remedy,
+                    execution,
+                    reference,
+                },
             })
         })
         .await

@@ -26,15 +26,23 @@ pub enum ClockKind {
     /// While a claimed ticket is undecided: the owner's next update (restarted by each
     /// of the owner's steps), so the buyer never goes unheard.
     NextUpdate,
+    /// While the remedies are carried out (EXECUTING): each period that runs out with a
+    /// remedy still owed is a breach the owner and the desk hear of.
+    Execution,
+    /// A resolved ticket's closing with its root cause (RESOLVED): the owner is chased
+    /// until it is archived.
+    Closing,
 }
 
 impl ClockKind {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 7] = [
         Self::Resolution,
         Self::FirstResponse,
         Self::MerchantEvidence,
         Self::ProposalResponse,
         Self::NextUpdate,
+        Self::Execution,
+        Self::Closing,
     ];
 
     /// The timer kind on the SLA service.
@@ -45,6 +53,8 @@ impl ClockKind {
             Self::MerchantEvidence => "merchant_evidence",
             Self::ProposalResponse => "proposal_response",
             Self::NextUpdate => "next_update",
+            Self::Execution => "execution",
+            Self::Closing => "closing",
         }
     }
 
@@ -85,6 +95,8 @@ pub struct Spans {
     pub proposal_response: Duration,
     pub urgent_next_update: Duration,
     pub normal_next_update: Duration,
+    pub execution: Duration,
+    pub closing: Duration,
 }
 
 const HOUR: u64 = 3600;
@@ -100,6 +112,10 @@ impl Default for Spans {
             proposal_response: Duration::from_secs(72 * HOUR),
             urgent_next_update: Duration::from_secs(12 * HOUR),
             normal_next_update: Duration::from_secs(24 * HOUR),
+            // the suite's own deadline for carrying out a decision (SPEC §4: a refund or
+            // a replacement within 7 working days)
+            execution: Duration::from_secs(7 * 24 * HOUR),
+            closing: Duration::from_secs(72 * HOUR),
         }
     }
 }
@@ -117,6 +133,8 @@ impl Spans {
             ClockKind::ProposalResponse => self.proposal_response,
             ClockKind::NextUpdate if urgent => self.urgent_next_update,
             ClockKind::NextUpdate => self.normal_next_update,
+            ClockKind::Execution => self.execution,
+            ClockKind::Closing => self.closing,
         }
     }
 }

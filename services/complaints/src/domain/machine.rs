@@ -12,15 +12,21 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::{
-    clocks::{Breach, ClockKind, Spans},
+    clocks::{ClockKind, Spans},
     kinds::{Execution, Liability, Outcome, Party, State, State::*},
-    ticket::{Escalation, Evidence, EvidenceRequest, Remedy, Submission, Ticket},
+    ticket::{Evidence, Remedy, Ticket},
 };
 
 mod change;
 mod closing;
 mod decide;
+mod evidence;
+mod expiry;
 mod money;
+mod ownership;
+mod reship;
+
+pub use reship::parcel_reference;
 
 use change::Change;
 
@@ -106,6 +112,22 @@ pub enum Command {
         execution: Execution,
         reference: String,
     },
+    /// The parcel of reship `remedy` was sent.
+    ReshipShipped {
+        remedy: String,
+        carrier: String,
+        tracking: String,
+    },
+    /// Logistics reports a reship's parcel delivered.
+    ParcelDelivered {
+        carrier: String,
+        tracking: String,
+    },
+    /// Logistics reports a reship's parcel lost, damaged or sent back.
+    ParcelLost {
+        carrier: String,
+        tracking: String,
+    },
     Close {
         cause: String,
         summary: String,
@@ -136,6 +158,8 @@ impl Command {
                 ClockKind::Resolution => "resolution_breached",
                 ClockKind::FirstResponse => "first_response_breached",
                 ClockKind::NextUpdate => "next_update_breached",
+                ClockKind::Execution => "execution_breached",
+                ClockKind::Closing => "closing_breached",
                 ClockKind::MerchantEvidence => "evidence_deadline_passed",
                 ClockKind::ProposalResponse => "proposal_unanswered",
             },
@@ -143,6 +167,9 @@ impl Command {
             Self::RefundSettled { .. } => "refund_settled",
             Self::RefundFailed { .. } => "refund_failed",
             Self::RecordExecution { .. } => "record_execution",
+            Self::ReshipShipped { .. } => "reship_shipped",
+            Self::ParcelDelivered { .. } => "parcel_delivered",
+            Self::ParcelLost { .. } => "parcel_lost",
             Self::Close { .. } => "close",
             Self::FollowUp { .. } => "follow_up",
         }
@@ -182,6 +209,10 @@ pub enum Effect {
     RecordAdvance {
         remedy: String,
     },
+    /// Register reship `remedy`'s parcel with logistics (the case's replacement leg).
+    RegisterShipment {
+        remedy: String,
+    },
 }
 
 /// Why a command was refused. Nothing changed.
@@ -215,14 +246,16 @@ pub fn apply(
     let action = cmd.action();
     let c = Change::new(t, action, now, spans);
     let c = match cmd {
-        Command::Claim { agent } => claim(c, agent)?,
-        Command::Transfer { by, to, reason } => transfer(c, by, to, reason)?,
-        Command::RequestEvidence { by, text, deadline } => request_evidence(c, by, text, deadline)?,
+        Command::Claim { agent } => ownership::claim(c, agent)?,
+        Command::Transfer { by, to, reason } => ownership::transfer(c, by, to, reason)?,
+        Command::RequestEvidence { by, text, deadline } => {
+            evidence::request_evidence(c, by, text, deadline)?
+        }
         Command::SubmitEvidence {
             by,
             statement,
             evidence,
-        } => submit_evidence(c, by, statement, evidence)?,
+        } => evidence::submit_evidence(c, by, statement, evidence)?,
         Command::Propose {
             by,
             summary,
@@ -241,8 +274,8 @@ pub fn apply(
             group,
             reason,
             automatic,
-        } => escalate(c, group, reason, automatic)?,
-        Command::Expired { kind } => expired(c, kind)?,
+        } => ownership::escalate(c, group, reason, automatic)?,
+        Command::Expired { kind } => expiry::expired(c, kind)?,
         Command::RefundRequested { remedy, refund } => money::requested(c, remedy, refund)?,
         Command::RefundSettled { refund } => money::settled(c, refund)?,
         Command::RefundFailed { refund } => money::failed(c, refund)?,
@@ -251,6 +284,13 @@ pub fn apply(
             execution,
             reference,
         } => money::record(c, remedy, execution, reference)?,
+        Command::ReshipShipped {
+            remedy,
+            carrier,
+            tracking,
+        } => reship::shipped(c, remedy, carrier, tracking)?,
+        Command::ParcelDelivered { carrier, tracking } => reship::delivered(c, carrier, tracking)?,
+        Command::ParcelLost { carrier, tracking } => reship::lost(c, carrier, tracking)?,
         Command::Close { cause, summary } => closing::close(c, cause, summary)?,
         Command::FollowUp {
             agent,
@@ -290,192 +330,6 @@ pub fn open(t: &mut Ticket, now: DateTime<Utc>, spans: &Spans) -> Vec<Effect> {
     *t = after;
     t.step = 0;
     fx
-}
-
-fn claim(c: Change, agent: String) -> Result<Change, Refusal> {
-    if let Some(owner) = &c.t.owner {
-        return Err(Refusal::Precondition {
-            reason: "ALREADY_OWNED",
-            why: format!("{owner} owns this complaint until it closes"),
-        });
-    }
-    c.only_in(&[Open])?;
-    let mut c = c;
-    c.t.owner = Some(agent);
-    c.t.claimed = Some(c.now);
-    Ok(c.stop(ClockKind::FirstResponse)
-        .to(Investigating)
-        .notify(Party::Buyer, "complaint_claimed"))
-}
-
-/// Only the owner, or an admin explicitly (with a reason: the audit keeps it).
-fn owner_only(c: &Change, by: &Actor) -> Result<(), Refusal> {
-    match &c.t.owner {
-        Some(owner) if *owner == by.id && by.role == "agent" => Ok(()),
-        _ if by.is_admin() => Ok(()),
-        Some(owner) => Err(Refusal::NotYours(format!("{owner} owns this complaint"))),
-        None => Err(Refusal::Precondition {
-            reason: "NOT_CLAIMED",
-            why: "nobody owns this complaint yet: claim it first".into(),
-        }),
-    }
-}
-
-fn transfer(c: Change, by: Actor, to: String, reason: String) -> Result<Change, Refusal> {
-    if c.t.owner.is_none() {
-        return Err(Refusal::Precondition {
-            reason: "NOT_CLAIMED",
-            why: "an unowned complaint is claimed, not transferred".into(),
-        });
-    }
-    if c.t.state == Closed {
-        return Err(c.illegal());
-    }
-    owner_only(&c, &by)?;
-    if c.t.owner.as_deref() == Some(to.as_str()) {
-        return Err(Refusal::Invalid {
-            field: "to_agent_id",
-            why: "already owns it".into(),
-        });
-    }
-    let _ = reason;
-    let mut c = c;
-    c.t.owner = Some(to);
-    Ok(c.notify(Party::Owner, "complaint_transferred"))
-}
-
-fn request_evidence(
-    c: Change,
-    by: Actor,
-    text: String,
-    deadline: Option<Duration>,
-) -> Result<Change, Refusal> {
-    c.only_in(&[Investigating])?;
-    owner_only(&c, &by)?;
-    let mut c = c;
-    c.t.evidence_request = Some(EvidenceRequest {
-        text,
-        due: None,
-        fulfilled: None,
-        expired: false,
-    });
-    let c = match deadline {
-        Some(d) => c.start_for(ClockKind::MerchantEvidence, d),
-        None => c.start(ClockKind::MerchantEvidence),
-    };
-    let mut c = c.to(AwaitingEvidence);
-    let due = c.t.clock(ClockKind::MerchantEvidence).and_then(|k| k.due);
-    if let Some(r) = c.t.evidence_request.as_mut() {
-        r.due = due;
-    }
-    Ok(c.notify(Party::Merchant, "evidence_requested"))
-}
-
-fn submit_evidence(
-    c: Change,
-    by: Actor,
-    statement: String,
-    evidence: Vec<Evidence>,
-) -> Result<Change, Refusal> {
-    if c.t.state == Closed {
-        return Err(c.illegal());
-    }
-    let merchant_answers = by.role == "merchant" && c.t.state == AwaitingEvidence;
-    let mut c = c;
-    c.t.evidence.push(Submission {
-        role: by.role.clone(),
-        actor_id: by.id.clone(),
-        statement,
-        evidence,
-        at: c.now,
-    });
-    if !merchant_answers {
-        return Ok(c.notify(Party::Owner, "evidence_added"));
-    }
-    if let Some(r) = c.t.evidence_request.as_mut() {
-        r.fulfilled = Some(c.now);
-    }
-    Ok(c.stop(ClockKind::MerchantEvidence)
-        .to(Investigating)
-        .notify(Party::Owner, "evidence_received"))
-}
-
-fn escalate(c: Change, group: String, reason: String, automatic: bool) -> Result<Change, Refusal> {
-    if c.t.state.decided() {
-        return Err(c.illegal());
-    }
-    if c.t.escalation.is_some() {
-        return Err(Refusal::Precondition {
-            reason: "ALREADY_ESCALATED",
-            why: "the expert group already has it".into(),
-        });
-    }
-    let mut c = c;
-    c.t.escalation = Some(Escalation {
-        group,
-        reason,
-        automatic,
-        at: c.now,
-    });
-    Ok(c.notify(Party::Desk, "complaint_escalated"))
-}
-
-/// A clock ran out: a breach is recorded (the ticket goes on under the desk's eyes),
-/// or the awaited party's silence decides the step.
-fn expired(c: Change, kind: ClockKind) -> Result<Change, Refusal> {
-    let Some(clock) = c.t.clock(kind).cloned() else {
-        return Err(c.illegal());
-    };
-    let mut c = c;
-    let due = clock.due.unwrap_or(c.now);
-    c.t.clocks.retain(|k| k.kind != kind);
-    match kind {
-        ClockKind::Resolution | ClockKind::FirstResponse | ClockKind::NextUpdate => {
-            c.t.breaches.push(Breach {
-                clock: kind,
-                due,
-                owner: c.t.owner.clone(),
-            });
-            let c = if c.t.owner.is_some() {
-                c.notify(Party::Owner, "clock_breached")
-            } else {
-                c
-            };
-            // still owed: a new period starts, so a late ticket never waits unwatched
-            // (each period that runs out is one more breach on it)
-            let owed = match kind {
-                ClockKind::Resolution => !c.t.state.decided() && c.t.state != Proposed,
-                ClockKind::FirstResponse => c.t.state == Open,
-                _ => false,
-            };
-            let c = if owed { c.start(kind) } else { c };
-            Ok(c.notify(Party::Desk, "clock_breached"))
-        }
-        ClockKind::MerchantEvidence => {
-            c.only_in(&[AwaitingEvidence])?;
-            if let Some(r) = c.t.evidence_request.as_mut() {
-                r.expired = true;
-            }
-            c.t.facts.push(format!(
-                "the merchant did not answer the evidence request due {}",
-                due.to_rfc3339()
-            ));
-            Ok(c.to(Investigating)
-                .notify(Party::Owner, "evidence_deadline_passed")
-                .notify(Party::Merchant, "evidence_deadline_passed"))
-        }
-        ClockKind::ProposalResponse => {
-            c.only_in(&[Proposed])?;
-            c.t.facts.push(format!(
-                "the buyer did not answer the proposal due {}",
-                due.to_rfc3339()
-            ));
-            Ok(c.resume(ClockKind::Resolution)
-                .to(Arbitrating)
-                .notify(Party::Owner, "proposal_unanswered")
-                .notify(Party::Buyer, "proposal_unanswered"))
-        }
-    }
 }
 
 /// The remedies of a proposal or ruling, numbered within the ticket.

@@ -6,7 +6,11 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{clocks::ClockKind, kinds::Liability, ticket::Ticket};
+use super::{
+    clocks::ClockKind,
+    kinds::{Liability, Priority},
+    ticket::Ticket,
+};
 
 /// Counts of one key, most frequent first (ties by key).
 pub type Counts = Vec<(String, u32)>;
@@ -19,8 +23,12 @@ pub struct Month {
     pub by_category: Counts,
     pub by_channel: Counts,
     pub by_liability: Counts,
+    pub by_region: Counts,
+    pub by_merchant: Counts,
     /// Of the tickets resolved in the month, the share without a resolution breach.
     pub on_time_share: f64,
+    /// Per priority, urgent first: (resolved, of those on time).
+    pub on_time_by_priority: Vec<(Priority, u32, u32)>,
     pub mean_first_response: Option<Duration>,
     pub mean_resolution: Option<Duration>,
 }
@@ -58,13 +66,16 @@ pub fn month(tickets: &[Ticket], from: DateTime<Utc>, to: DateTime<Utc>, top: us
         BTreeMap::new(),
         BTreeMap::new(),
     );
+    let (mut regions, mut merchants) = (BTreeMap::new(), BTreeMap::new());
     let (mut first, mut resolution) = (Vec::new(), Vec::new());
-    let (mut resolved, mut on_time) = (0u32, 0u32);
+    let mut per_priority = [(Priority::Urgent, 0u32, 0u32), (Priority::Normal, 0, 0)];
     for t in tickets {
         if within(Some(t.created)) {
             m.created += 1;
             *categories.entry(t.category.clone()).or_insert(0) += 1;
             *channels.entry(t.channel.to_string()).or_insert(0) += 1;
+            *regions.entry(t.region.clone()).or_insert(0) += 1;
+            *merchants.entry(t.merchant_id.clone()).or_insert(0) += 1;
             if let Some(c) = t.claimed {
                 first.push(c - t.created);
             }
@@ -79,10 +90,11 @@ pub fn month(tickets: &[Ticket], from: DateTime<Utc>, to: DateTime<Utc>, top: us
                 .or_insert(0) += 1;
         }
         if within(t.resolved) {
-            resolved += 1;
             resolution.push(t.resolved.unwrap_or(t.created) - t.created);
-            if !t.breaches.iter().any(|b| b.clock == ClockKind::Resolution) {
-                on_time += 1;
+            let late = t.breaches.iter().any(|b| b.clock == ClockKind::Resolution);
+            if let Some(p) = per_priority.iter_mut().find(|p| p.0 == t.priority) {
+                p.1 += 1;
+                p.2 += u32::from(!late);
             }
         }
     }
@@ -90,6 +102,12 @@ pub fn month(tickets: &[Ticket], from: DateTime<Utc>, to: DateTime<Utc>, top: us
     m.by_category = ranked(categories, usize::MAX);
     m.by_channel = ranked(channels, usize::MAX);
     m.by_liability = ranked(liabilities, usize::MAX);
+    m.by_region = ranked(regions, usize::MAX);
+    m.by_merchant = ranked(merchants, top);
+    let (resolved, on_time) = per_priority
+        .iter()
+        .fold((0, 0), |(r, o), p| (r + p.1, o + p.2));
+    m.on_time_by_priority = per_priority.to_vec();
     m.on_time_share = if resolved == 0 {
         0.0
     } else {
@@ -115,6 +133,7 @@ mod tests {
         a.resolved = Some(t0 + Duration::hours(10));
         a.closed = Some(t0 + Duration::hours(11));
         a.cause = "quality_defect".into();
+        a.priority = Priority::Urgent;
         let mut b = fixture::ticket(t0);
         b.claimed = Some(t0 + Duration::hours(3));
         b.resolved = Some(t0 + Duration::hours(60));
@@ -133,6 +152,12 @@ mod tests {
         assert_eq!((m.created, m.closed), (2, 1));
         assert_eq!(m.top_causes, [("quality_defect".to_string(), 1)]);
         assert_eq!(m.on_time_share, 0.5);
+        assert_eq!(
+            m.on_time_by_priority,
+            [(Priority::Urgent, 1, 1), (Priority::Normal, 1, 0)]
+        );
+        assert_eq!(m.by_region, [("CN-31".to_string(), 2)]);
+        assert_eq!(m.by_merchant, [("merchant-1".to_string(), 2)]);
         assert_eq!(m.mean_first_response, Some(Duration::hours(2)));
         assert_eq!(m.mean_resolution, Some(Duration::hours(35)));
     }

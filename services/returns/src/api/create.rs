@@ -201,25 +201,14 @@ impl Api {
         effects::write(&mut out, &case, &fx, span.as_ref());
         effects::requested(&mut out, &case);
         let caller = who.caller_key();
-        let claim = store::Claim {
-            caller: &caller,
-            method: CREATE,
-            request_id: &r.request_id,
-            request_hash: idempotency::request_hash(&r),
-            response: answer.encode_to_vec(),
-        };
+        let key = (caller.as_str(), CREATE, r.request_id.as_str());
+        let claim = idempotency::Answered::new(key, &r, &answer);
         let mut conn = self.pool.acquire().await?;
         let actor = (who.role.as_str(), who.id.as_str());
         match store::create(&mut conn, &case, line.quantity, actor, claim, out).await {
             Ok(true) => Ok(answer),
             // A duplicate request_id: answer as the first time (or refuse another payload).
-            Ok(false) => {
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-                match idempotency::claim(&mut tx, &caller, CREATE, &r.request_id, &r).await? {
-                    Claim::Replay(bytes) => idempotency::decode_replay(&bytes),
-                    Claim::Fresh => Err(Error::Aborted("request_id claim vanished; retry".into())),
-                }
-            }
+            Ok(false) => idempotency::replay_duplicate(&mut conn, key, &r).await,
             Err(WriteError::Units) => {
                 let claimed = store::claimed(&mut conn, &new.order_id, &line.id).await?;
                 let left = line.quantity.saturating_sub(claimed);

@@ -2,7 +2,10 @@
 //! (`ComplaintClosed` opens the satisfaction survey), and the follow-up visit after.
 
 use super::{Change, Event, Refusal};
-use crate::domain::kinds::{Party, State::*};
+use crate::domain::{
+    clocks::ClockKind,
+    kinds::{Party, State::*},
+};
 
 pub(super) fn close(c: Change, cause: String, summary: String) -> Result<Change, Refusal> {
     if c.t.state == Executing {
@@ -16,7 +19,8 @@ pub(super) fn close(c: Change, cause: String, summary: String) -> Result<Change,
     c.t.cause = cause;
     c.t.close_summary = summary;
     c.t.closed = Some(c.now);
-    Ok(c.to(Closed)
+    Ok(c.stop(ClockKind::Closing)
+        .to(Closed)
         .publish(Event::Closed)
         .notify(Party::Buyer, "complaint_closed"))
 }

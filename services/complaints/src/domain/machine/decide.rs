@@ -2,7 +2,7 @@
 //! stopped while the buyer is awaited), and the platform's ruling when they do not
 //! agree, with its basis, liability and the facts the platform recorded.
 
-use super::{Actor, Change, Event, Refusal, money::execute, numbered, owner_only};
+use super::{Actor, Change, Event, Refusal, money::execute, numbered, ownership::owner_only};
 use crate::domain::{
     clocks::ClockKind,
     kinds::{Liability, Outcome, Party, State::*},

@@ -5,7 +5,8 @@
 
 use super::{Change, Effect, Refusal};
 use crate::domain::{
-    kinds::{Execution, Party, State::*},
+    clocks::ClockKind,
+    kinds::{Execution, Party, RemedyKind, State::*},
     ticket::Remedy,
 };
 
@@ -21,7 +22,12 @@ pub(super) fn execute(c: Change, remedies: Vec<Remedy>) -> Change {
     if c.t.remedies.iter().all(|r| r.execution == Execution::Done) || c.t.remedies.is_empty() {
         return resolved(c);
     }
-    let mut c = c.to(Executing);
+    let reship = c.t.remedies.iter().any(|r| r.kind == RemedyKind::Reship);
+    // carrying the decision out is on a clock too: nothing owed waits unseen
+    let mut c = c.to(Executing).start(ClockKind::Execution);
+    if reship {
+        c = c.notify(Party::Merchant, "reship_requested");
+    }
     for id in money {
         if let Some(r) = c.t.remedies.iter_mut().find(|r| r.id == id) {
             r.execution = Execution::InProgress;
@@ -31,9 +37,12 @@ pub(super) fn execute(c: Change, remedies: Vec<Remedy>) -> Change {
     c
 }
 
-fn resolved(mut c: Change) -> Change {
+pub(super) fn resolved(mut c: Change) -> Change {
     c.t.resolved = Some(c.now);
-    c.to(Resolved).notify(Party::Buyer, "complaint_resolved")
+    c.stop(ClockKind::Execution)
+        .to(Resolved)
+        .start(ClockKind::Closing)
+        .notify(Party::Buyer, "complaint_resolved")
 }
 
 /// Refunds recorded remedy `remedy`'s refund.
@@ -107,6 +116,14 @@ pub(super) fn record(
         return Err(Refusal::Precondition {
             reason: "PAID_THROUGH_REFUNDS",
             why: "a money remedy is recorded by its refund's settlement".into(),
+        });
+    }
+    if r.kind == RemedyKind::Reship && execution != Execution::Failed {
+        return Err(Refusal::Precondition {
+            reason: "SHIPPED_THROUGH_LOGISTICS",
+            why: "a reship is recorded with its parcel (carrier_code, tracking_number) and \
+                  done when logistics reports it delivered"
+                .into(),
         });
     }
     r.execution = execution;

@@ -1,7 +1,7 @@
 use chrono::Duration as Span;
 
 use super::*;
-use crate::domain::{fixture, kinds::RemedyKind};
+use crate::domain::{fixture, kinds::RemedyKind, ticket::Escalation};
 
 fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-12-03T10:00:00+08:00")
@@ -370,4 +370,125 @@ fn the_owner_owes_the_buyer_a_next_update_while_the_ticket_is_in_the_desks_court
     // decided: nothing more owed
     let (ruled, _) = at(&late, rule_cmd(arbitrator(false), vec![]), 28).unwrap();
     assert!(ruled.clock(ClockKind::NextUpdate).is_none());
+}
+
+/// No ticket waits forever: every state short of CLOSED that any sequence of commands
+/// reaches has a running clock (a timer on the SLA service), whatever happened before.
+#[test]
+fn every_state_short_of_closed_has_a_running_clock() {
+    let reship = Remedy {
+        kind: RemedyKind::Reship,
+        amount_minor: 0,
+        ..refund(0)
+    };
+    let parcel = || ("sf".to_string(), "SF1".to_string());
+    let mut commands = vec![
+        Command::Claim {
+            agent: "cs-1".into(),
+        },
+        Command::RequestEvidence {
+            by: agent("cs-1"),
+            text: "photos".into(),
+            deadline: None,
+        },
+        Command::SubmitEvidence {
+            by: Actor {
+                role: "merchant".into(),
+                id: "merchant-1".into(),
+                expert: false,
+            },
+            statement: "fine when sent".into(),
+            evidence: Vec::new(),
+        },
+        Command::Respond {
+            accept: true,
+            comment: String::new(),
+        },
+        Command::Respond {
+            accept: false,
+            comment: String::new(),
+        },
+        rule_cmd(arbitrator(false), vec![refund(100)]),
+        rule_cmd(arbitrator(false), Vec::new()),
+        Command::RefundRequested {
+            remedy: "1".into(),
+            refund: "refunds/9".into(),
+        },
+        Command::RefundSettled {
+            refund: "refunds/9".into(),
+        },
+        Command::RefundFailed {
+            refund: "refunds/9".into(),
+        },
+        Command::ReshipShipped {
+            remedy: "1".into(),
+            carrier: parcel().0,
+            tracking: parcel().1,
+        },
+        Command::ParcelDelivered {
+            carrier: parcel().0,
+            tracking: parcel().1,
+        },
+        Command::ParcelLost {
+            carrier: parcel().0,
+            tracking: parcel().1,
+        },
+        Command::Close {
+            cause: "quality_defect".into(),
+            summary: String::new(),
+        },
+    ];
+    for remedies in [vec![refund(100)], vec![reship]] {
+        commands.push(Command::Propose {
+            by: agent("cs-1"),
+            summary: "an offer".into(),
+            remedies,
+        });
+    }
+    commands.extend(ClockKind::ALL.map(|kind| Command::Expired { kind }));
+
+    let signature = |t: &Ticket| {
+        let clocks: Vec<_> = t.clocks.iter().map(|k| k.kind).collect();
+        let remedies: Vec<_> = t.remedies.iter().map(|r| (r.kind, r.execution)).collect();
+        format!("{:?} {clocks:?} {remedies:?} {:?}", t.state, t.owner)
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let mut states = std::collections::BTreeSet::new();
+    let mut frontier = vec![ticket()];
+    for depth in 0..12 {
+        let mut next = Vec::new();
+        for t in &frontier {
+            for cmd in &commands {
+                let Ok((after, _)) = at(t, cmd.clone(), depth + 1) else {
+                    continue;
+                };
+                if !seen.insert(signature(&after)) {
+                    continue;
+                }
+                states.insert(after.state.as_str());
+                if after.state != Closed {
+                    assert!(
+                        after.clocks.iter().any(|k| k.due.is_some()),
+                        "{} after {} has no running clock: {:?}",
+                        after.state.as_str(),
+                        cmd.action(),
+                        after.clocks
+                    );
+                }
+                next.push(after);
+            }
+        }
+        frontier = next;
+    }
+    for s in [
+        Investigating,
+        AwaitingEvidence,
+        Proposed,
+        Arbitrating,
+        Executing,
+        Resolved,
+        Closed,
+    ] {
+        assert!(states.contains(s.as_str()), "{} never reached", s.as_str());
+    }
 }
