@@ -218,20 +218,30 @@ fn shipment(out: &mut Batch, t: &Ticket, remedy: &str) {
     );
 }
 
-/// Records the platform's advance on remedy `remedy`'s refund, owed by the carrier.
+/// Records the platform's advance on remedy `remedy`'s refund, owed by whoever bears it:
+/// the original delivery's carrier, or the merchant's after-sales deposit.
 fn advance(out: &mut Batch, t: &Ticket, remedy: &str) {
     let Some(r) = t.remedies.iter().find(|r| r.id == remedy) else {
         return;
     };
     let key = format!("{}:remedy:{}:advance", t.name(), r.id);
+    let (from, debtor, why) = match r.borne_by {
+        Some(Liability::Carrier) => (
+            RecoveryParty::Carrier,
+            t.carrier.clone(),
+            "loss in transit, the carrier is liable",
+        ),
+        _ => (
+            RecoveryParty::MerchantDeposit,
+            t.merchant_id.clone(),
+            "the platform paid first, the merchant is liable",
+        ),
+    };
     let req = RecordPlatformAdvanceRequest {
         name: r.reference.clone(),
-        recover_from: RecoveryParty::Carrier as i32,
-        debtor_id: t.carrier.clone(),
-        reason: format!(
-            "complaint {}: loss in transit, the carrier is liable",
-            t.number
-        ),
+        recover_from: from as i32,
+        debtor_id: debtor,
+        reason: format!("complaint {}: {why}", t.number),
         request_id: request_id_for(&key),
     };
     out.command(

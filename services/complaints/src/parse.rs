@@ -231,6 +231,7 @@ pub struct NewRuling {
     pub outcome: Outcome,
     pub remedies: Vec<Remedy>,
     pub summary: String,
+    pub pays_first: bool,
 }
 
 pub fn rule(r: &IssueRulingRequest) -> kit::Result<NewRuling> {
@@ -246,6 +247,15 @@ pub fn rule(r: &IssueRulingRequest) -> kit::Result<NewRuling> {
         v.add("outcome", "BUYER_UPHELD, MERCHANT_UPHELD or PARTIAL");
     }
     let remedies = remedies(&mut v, &r.remedies);
+    let merchants = remedies
+        .iter()
+        .any(|x| x.kind.is_money() && x.borne_by == Some(Liability::Merchant));
+    if r.platform_pays_first && !merchants {
+        v.add(
+            "platform_pays_first",
+            "no money remedy borne by the merchant to pay first",
+        );
+    }
     validate::request_id(&mut v, &r.request_id);
     v.finish()?;
     Ok(NewRuling {
@@ -254,6 +264,7 @@ pub fn rule(r: &IssueRulingRequest) -> kit::Result<NewRuling> {
         outcome: outcome.expect("checked"),
         remedies,
         summary: r.summary.clone(),
+        pays_first: r.platform_pays_first,
     })
 }
 

@@ -63,6 +63,7 @@ pub fn ruling(t: &Ticket, r: &Ruling) -> ProtoRuling {
         arbitrator_id: r.arbitrator.clone(),
         rule_time: Some(ts(r.at)),
         facts: r.facts.clone(),
+        platform_pays_first: r.platform_pays_first,
     }
 }
 

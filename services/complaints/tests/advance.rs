@@ -1,6 +1,7 @@
 //! The platform pays first (seed 000 §一(六), seed 002): a ruling that the carrier lost
-//! the parcel pays the buyer now from the platform, records the advance owed by the
-//! carrier, and the recoveries recorded later add up to it and never beyond.
+//! the parcel, or one that has the platform pay the merchant's remedy first, pays the
+//! buyer now, records the advance owed by the carrier or the merchant's deposit, and the
+//! recoveries recorded later add up to it and never beyond.
 
 use std::time::Duration;
 
@@ -18,8 +19,15 @@ use aftersales_proto::aftersales::{
 use testkit::{authed, eventually};
 use tonic::Code;
 
-#[tokio::test]
-async fn an_advance_for_a_carriers_loss_is_recovered_in_parts_and_never_beyond() {
+/// A ruling for the buyer with one 100.00 refund borne by `liable`; the advance it
+/// records is checked to be owed by `debtor` (`from`), then recovered in two parts,
+/// and a recovery beyond it refused.
+async fn paid_first_and_recovered(
+    liable: Liability,
+    pays_first: bool,
+    from: RecoveryParty,
+    debtor: &str,
+) {
     let s = Suite::start(&[]).await;
     let t = s.file("demo-1").await;
     let mut c = s.client();
@@ -36,15 +44,16 @@ async fn an_advance_for_a_carriers_loss_is_recovered_in_parts_and_never_beyond()
         IssueRulingRequest {
             name: t.name.clone(),
             basis: "the carrier's own record shows the parcel lost at its hub".into(),
-            liability: Liability::Carrier as i32,
+            liability: liable as i32,
             outcome: RulingOutcome::BuyerUpheld as i32,
             remedies: vec![Remedy {
                 kind: RemedyKind::Refund as i32,
                 amount: cny(10_000),
-                borne_by: Liability::Carrier as i32,
+                borne_by: liable as i32,
                 ..Default::default()
             }],
             request_id: rid(),
+            platform_pays_first: pays_first,
             ..Default::default()
         },
         &s.arbitrator,
@@ -72,14 +81,14 @@ async fn an_advance_for_a_carriers_loss_is_recovered_in_parts_and_never_beyond()
     })
     .await;
     let x = get(&r).await;
-    assert_eq!(
-        x.funded_by,
-        FundingParty::Carrier as i32,
-        "the carrier bears it"
-    );
+    let bears = match liable {
+        Liability::Carrier => FundingParty::Carrier,
+        _ => FundingParty::Merchant,
+    };
+    assert_eq!(x.funded_by, bears as i32, "the liable party bears it");
     let a = x.advance.unwrap();
-    assert_eq!(a.recover_from, RecoveryParty::Carrier as i32);
-    assert_eq!(a.debtor_id, "SF", "the original delivery's carrier");
+    assert_eq!(a.recover_from, from as i32);
+    assert_eq!(a.debtor_id, debtor);
     assert_eq!(a.amount.unwrap().amount_minor, 10_000);
 
     let recover = |minor: i64| RecordRecoveryRequest {
@@ -100,4 +109,21 @@ async fn an_advance_for_a_carriers_loss_is_recovered_in_parts_and_never_beyond()
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+}
+
+#[tokio::test]
+async fn an_advance_for_a_carriers_loss_is_recovered_in_parts_and_never_beyond() {
+    // owed by the original delivery's carrier
+    paid_first_and_recovered(Liability::Carrier, false, RecoveryParty::Carrier, "SF").await;
+}
+
+#[tokio::test]
+async fn an_advance_on_the_merchants_behalf_is_owed_by_its_deposit() {
+    paid_first_and_recovered(
+        Liability::Merchant,
+        true,
+        RecoveryParty::MerchantDeposit,
+        "merchant-1",
+    )
+    .await;
 }

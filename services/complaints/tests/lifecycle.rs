@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use crate::harness::{Suite, cny, complaint, rid};
 use aftersales_proto::aftersales::complaints::v1::{
-    ClaimComplaintRequest, CloseComplaintRequest, ComplaintState, Contact, ExecutionState,
-    GetComplaintStatsRequest, Liability, ListPublicOutcomesRequest, ProposeResolutionRequest,
-    RecordFollowUpRequest, Remedy, RemedyKind, RespondToProposalRequest,
+    ClaimComplaintRequest, CloseComplaintRequest, ComplaintPriority, ComplaintState, Contact,
+    CountEntry, ExecutionState, GetComplaintStatsRequest, Liability, ListPublicOutcomesRequest,
+    ProposeResolutionRequest, RecordFollowUpRequest, Remedy, RemedyKind, RespondToProposalRequest,
 };
 use testkit::authed;
 use tonic::Code;
@@ -150,6 +150,39 @@ async fn a_complaint_is_paid_closed_followed_up_counted_and_published_anonymised
     assert_eq!(stats.top_causes[0].key, "quality_defect");
     assert_eq!(stats.on_time_share, 1.0);
     assert!(stats.mean_first_response.is_some());
+    let keys = |v: &[CountEntry]| {
+        v.iter()
+            .map(|e| (e.key.clone(), e.count))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(keys(&stats.by_region), [("CN-31".to_string(), 1)]);
+    assert_eq!(keys(&stats.by_merchant), [("merchant-1".to_string(), 1)]);
+    let per_priority: Vec<_> = stats
+        .on_time_by_priority
+        .iter()
+        .map(|p| (p.priority, p.resolved, p.on_time))
+        .collect();
+    assert_eq!(
+        per_priority,
+        [
+            (ComplaintPriority::Urgent as i32, 0, 0),
+            (ComplaintPriority::Normal as i32, 1, 1)
+        ]
+    );
+    // another merchant's figures hold none of it
+    let theirs = c
+        .get_complaint_stats(authed(
+            GetComplaintStatsRequest {
+                month: month.clone(),
+                merchant_id: "merchant-2".into(),
+                ..Default::default()
+            },
+            &s.agent,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((theirs.created, theirs.closed), (0, 0));
 
     // and the public listing shows its outcome with nothing of the buyer in it
     let listed = c

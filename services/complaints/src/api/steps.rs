@@ -237,6 +237,7 @@ impl Api {
                 outcome: n.outcome,
                 remedies: n.remedies,
                 summary: n.summary,
+                pays_first: n.pays_first,
             })
         })
         .await

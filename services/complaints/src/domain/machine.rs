@@ -85,6 +85,8 @@ pub enum Command {
         outcome: Outcome,
         remedies: Vec<Remedy>,
         summary: String,
+        /// The merchant's money remedies paid first by the platform (seed 000 §一(六)).
+        pays_first: bool,
     },
     Escalate {
         group: String,
@@ -269,7 +271,14 @@ pub fn apply(
             outcome,
             remedies,
             summary,
-        } => decide::rule(c, by, (basis, liability, outcome, summary), remedies)?,
+            pays_first,
+        } => decide::rule(
+            c,
+            by,
+            (basis, liability, outcome, summary),
+            remedies,
+            pays_first,
+        )?,
         Command::Escalate {
             group,
             reason,

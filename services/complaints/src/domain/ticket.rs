@@ -86,6 +86,9 @@ pub struct Ruling {
     pub at: DateTime<Utc>,
     /// Facts the platform recorded that the ruling rests on (e.g. the merchant's silence).
     pub facts: Vec<String>,
+    /// The platform pays the merchant's remedies first, owed by its deposit.
+    #[serde(default)]
+    pub platform_pays_first: bool,
 }
 
 /// Escalation to the expert group.

@@ -92,6 +92,7 @@ pub(super) fn rule(
     by: Actor,
     (basis, liability, outcome, summary): (String, Liability, Outcome, String),
     remedies: Vec<Remedy>,
+    pays_first: bool,
 ) -> Result<Change, Refusal> {
     // an unclaimed (OPEN) ticket has not been investigated: nobody rules on it yet
     c.only_in(&[Investigating, Arbitrating])?;
@@ -115,6 +116,7 @@ pub(super) fn rule(
         arbitrator: by.id,
         at: c.now,
         facts: c.t.facts.clone(),
+        platform_pays_first: pays_first,
     });
     let c = c
         .stop(ClockKind::Resolution)

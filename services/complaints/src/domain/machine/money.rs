@@ -6,7 +6,7 @@
 use super::{Change, Effect, Refusal};
 use crate::domain::{
     clocks::ClockKind,
-    kinds::{Execution, Party, RemedyKind, State::*},
+    kinds::{Execution, Liability, Party, RemedyKind, State::*},
     ticket::Remedy,
 };
 
@@ -57,8 +57,13 @@ pub(super) fn requested(mut c: Change, remedy: String, refund: String) -> Result
         return Err(illegal);
     }
     r.reference = refund;
-    // a loss in transit: the platform pays the buyer now and recovers from the carrier
-    let advance = r.borne_by == Some(crate::domain::kinds::Liability::Carrier);
+    // the platform pays the buyer now and recovers it: from the carrier for a loss in
+    // transit, from the merchant's deposit when the ruling says so
+    let advance = match r.borne_by {
+        Some(Liability::Carrier) => true,
+        Some(Liability::Merchant) => c.t.ruling.as_ref().is_some_and(|x| x.platform_pays_first),
+        _ => false,
+    };
     Ok(if advance {
         c.emit(Effect::RecordAdvance { remedy })
     } else {

@@ -72,6 +72,7 @@ fn rule_cmd(by: Actor, remedies: Vec<Remedy>) -> Command {
         outcome: Outcome::BuyerUpheld,
         remedies,
         summary: "refund".into(),
+        pays_first: false,
     }
 }
 
@@ -490,5 +491,27 @@ fn every_state_short_of_closed_has_a_running_clock() {
         Closed,
     ] {
         assert!(states.contains(s.as_str()), "{} never reached", s.as_str());
+    }
+}
+
+#[test]
+fn the_platform_pays_the_merchants_remedy_first_only_when_the_ruling_says_so() {
+    for pays_first in [false, true] {
+        let mut cmd = rule_cmd(arbitrator(false), vec![refund(5_000)]);
+        if let Command::Rule { pays_first: p, .. } = &mut cmd {
+            *p = pays_first;
+        }
+        let (ruled, _) = at(&claimed(), cmd, 2).unwrap();
+        let requested = Command::RefundRequested {
+            remedy: "1".into(),
+            refund: "refunds/7".into(),
+        };
+        let (_, fx) = at(&ruled, requested, 3).unwrap();
+        let advance = Effect::RecordAdvance { remedy: "1".into() };
+        assert_eq!(
+            fx.contains(&advance),
+            pays_first,
+            "pays first: {pays_first}"
+        );
     }
 }
