@@ -176,6 +176,11 @@ impl World {
         self.tokens.mint(role, sub, None, 3600)
     }
 
+    /// A staff token for `sub` in `groups` (e.g. the complaints expert group).
+    pub fn token_in_groups(&self, role: Role, sub: &str, groups: &[&str]) -> String {
+        self.tokens.mint_in_groups(role, sub, None, groups, 3600)
+    }
+
     /// A partner token for `carrier`.
     pub fn partner_token(&self, sub: &str, carrier: &str) -> String {
         self.tokens.mint(Role::Partner, sub, Some(carrier), 3600)

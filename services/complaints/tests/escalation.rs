@@ -6,6 +6,7 @@ use crate::harness::{Suite, cny, order, rid};
 use aftersales_proto::aftersales::complaints::v1::{
     ClaimComplaintRequest, ComplaintState, IssueRulingRequest, Liability, RulingOutcome,
 };
+use kit::auth::Role;
 use testkit::authed;
 use tonic::Code;
 
@@ -34,7 +35,7 @@ async fn high_value_and_cross_region_cases_go_to_the_experts_who_alone_rule() {
     let e = at.escalation.clone().unwrap();
     assert_eq!((e.reason.as_str(), e.automatic), ("high_value", true));
     let far = file("far-1", 10_000).await;
-    assert_eq!(far.escalation.unwrap().reason, "cross_region");
+    assert_eq!(far.escalation.clone().unwrap().reason, "cross_region");
     // the desk hears of both escalations at once (and of none for the ticket below)
     testkit::eventually(std::time::Duration::from_secs(10), || async {
         s.told(3, "complaints-desk")
@@ -79,4 +80,30 @@ async fn high_value_and_cross_region_cases_go_to_the_experts_who_alone_rule() {
         .unwrap()
         .into_inner();
     assert_eq!(ruled.ruling.unwrap().arbitrator_id, "arb-expert");
+
+    // membership may come with the token instead: the identity provider's group claim
+    c.claim_complaint(authed(
+        ClaimComplaintRequest {
+            name: far.name.clone(),
+            request_id: rid(),
+        },
+        &s.agent,
+    ))
+    .await
+    .unwrap();
+    let elsewhere = s.world.token(Role::Arbitrator, "arb-9");
+    let err = c
+        .issue_ruling(authed(ruling(&far.name), &elsewhere))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    let in_group = s
+        .world
+        .token_in_groups(Role::Arbitrator, "arb-9", &["expert"]);
+    let ruled = c
+        .issue_ruling(authed(ruling(&far.name), &in_group))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ruled.ruling.unwrap().arbitrator_id, "arb-9");
 }

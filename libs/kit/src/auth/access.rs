@@ -172,6 +172,7 @@ mod tests {
             id: id.into(),
             role,
             carrier: None,
+            groups: Vec::new(),
         }
     }
 

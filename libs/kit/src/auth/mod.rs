@@ -94,6 +94,10 @@ pub struct Claims {
     /// For partner tokens: the carrier code the partner may report for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub carrier: Option<String>,
+    /// For staff: the groups the identity provider puts the principal in (e.g. `expert`,
+    /// the complaints expert group whose arbitrators alone rule escalated tickets).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
     /// Issuer.
     pub iss: String,
     /// Expiry (seconds since the epoch).
@@ -111,9 +115,16 @@ pub struct Principal {
     pub role: Role,
     /// See [`Claims::carrier`].
     pub carrier: Option<String>,
+    /// See [`Claims::groups`].
+    pub groups: Vec<String>,
 }
 
 impl Principal {
+    /// Whether the token puts the principal in staff group `group`.
+    pub fn in_group(&self, group: &str) -> bool {
+        self.groups.iter().any(|g| g == group)
+    }
+
     /// True for platform staff and services, who may see every party's cases.
     pub fn is_platform(&self) -> bool {
         matches!(
@@ -190,11 +201,24 @@ impl Tokens {
 
     /// Mints a token valid for `ttl_secs` (dev tokens, service tokens, tests).
     pub fn mint(&self, role: Role, sub: &str, carrier: Option<&str>, ttl_secs: u64) -> String {
+        self.mint_in_groups(role, sub, carrier, &[], ttl_secs)
+    }
+
+    /// Like [`Tokens::mint`], for a principal in staff `groups`.
+    pub fn mint_in_groups(
+        &self,
+        role: Role,
+        sub: &str,
+        carrier: Option<&str>,
+        groups: &[&str],
+        ttl_secs: u64,
+    ) -> String {
         let now = now_secs();
         let claims = Claims {
             sub: sub.to_string(),
             role,
             carrier: carrier.map(str::to_string),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
             iss: self.issuer.clone(),
             exp: now + ttl_secs,
             iat: now,
@@ -254,6 +278,7 @@ impl Tokens {
                 id: c.sub,
                 role: c.role,
                 carrier: c.carrier,
+                groups: c.groups,
             },
             c.exp,
         ))
@@ -327,11 +352,22 @@ mod tests {
     }
 
     #[test]
+    fn groups_are_carried_and_absent_by_default() {
+        let t = Tokens::new(SECRET, "aftersales");
+        let plain = t.verify(&t.mint(Role::Arbitrator, "a1", None, 60)).unwrap();
+        assert!(!plain.in_group("expert"));
+        let tok = t.mint_in_groups(Role::Arbitrator, "a2", None, &["expert"], 60);
+        let p = t.verify(&tok).unwrap();
+        assert!(p.in_group("expert") && !p.in_group("other"));
+    }
+
+    #[test]
     fn ownership() {
         let b = Principal {
             id: "b1".into(),
             role: Role::Buyer,
             carrier: None,
+            groups: Vec::new(),
         };
         assert!(b.can_see_case("b1", "m1"));
         assert!(!b.can_see_case("b2", "m1"));
@@ -339,6 +375,7 @@ mod tests {
             id: "m1".into(),
             role: Role::Merchant,
             carrier: None,
+            groups: Vec::new(),
         };
         assert!(m.can_see_case("b2", "m1"));
         assert!(!m.can_see_case("b2", "m2"));

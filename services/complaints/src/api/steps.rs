@@ -84,7 +84,9 @@ impl Api {
     }
 
     fn actor(&self, who: &Principal) -> crate::domain::machine::Actor {
-        let expert = who.role == Role::Arbitrator && self.settings.experts.contains(&who.id);
+        // the expert group: the token's group claim, or the configured arbitrator ids
+        let expert = who.role == Role::Arbitrator
+            && (who.in_group(EXPERT_GROUP) || self.settings.experts.contains(&who.id));
         parse::actor(who, expert)
     }
 
