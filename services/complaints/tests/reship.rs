@@ -6,8 +6,9 @@
 
 use crate::harness::{Suite, complaint, rid};
 use aftersales_proto::aftersales::complaints::v1::{
-    ClaimComplaintRequest, Complaint, ComplaintState, ExecutionState, Liability,
-    ProposeResolutionRequest, RecordExecutionRequest, Remedy, RemedyKind, RespondToProposalRequest,
+    ClaimComplaintRequest, CloseComplaintRequest, Complaint, ComplaintState, ExecutionState,
+    Liability, ProposeResolutionRequest, RecordExecutionRequest, Remedy, RemedyKind,
+    RespondToProposalRequest,
 };
 use kit::auth::Role;
 use testkit::authed;
@@ -149,6 +150,26 @@ async fn a_reship_is_followed_through_logistics_past_a_lost_parcel_to_its_delive
         desk.contains(&"remedy_failed".to_string()) && owner.contains(&"remedy_failed".to_string())
     })
     .await;
+
+    // nor may it close while the reship is owed
+    let err = c
+        .close_complaint(authed(
+            CloseComplaintRequest {
+                name: t.name.clone(),
+                cause: "quality_defect".into(),
+                request_id: rid(),
+                ..Default::default()
+            },
+            &s.agent,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(
+        err.get_details_error_info().unwrap().reason,
+        "REMEDIES_PENDING"
+    );
+    assert!(err.message().contains("EXECUTING"), "{err:?}");
 
     // a new parcel, delivered: the remedy is done and the ticket resolved
     c.record_execution(authed(parcel(&t, "SF-R2"), &s.merchant))
