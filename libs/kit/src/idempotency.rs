@@ -303,6 +303,22 @@ impl<'a> Answered<'a> {
     }
 }
 
+/// The stored answer of an earlier call with this key, if it completed: for a create
+/// whose fresh checks failed (the order directory down, a window closed since), so a
+/// retry of a call that was applied is answered as the first time, not refused.
+pub async fn earlier_answer<M: prost::Message + Default>(
+    pool: &PgPool,
+    (caller, method, request_id): (&str, &str, &str),
+    request: &impl prost::Message,
+) -> Result<Option<M>, Error> {
+    let mut tx = pool.begin().await?;
+    match claim(&mut tx, caller, method, request_id, request).await? {
+        Claim::Replay(bytes) => Ok(Some(decode_replay(&bytes)?)),
+        // nothing stored: the claim just taken is rolled back with `tx`
+        Claim::Fresh => Ok(None),
+    }
+}
+
 /// The answer to a duplicate that a one-statement create found ([`Answered`] was not
 /// fresh): the first call's answer, or its refusals (another payload, past the retention).
 pub async fn replay_duplicate<M: prost::Message + Default>(

@@ -26,3 +26,16 @@ pub async fn order(peers: &Peers, order_id: &str) -> Result<Order, Error> {
         ))),
     }
 }
+
+/// The order `order_id` of `buyer`: another buyer's order does not exist for this one
+/// (NOT_FOUND, as an unknown order), so a buyer cannot probe others' order numbers.
+pub async fn buyers_order(peers: &Peers, order_id: &str, buyer: &str) -> Result<Order, Error> {
+    match order(peers, order_id).await {
+        Ok(o) if o.buyer_id == buyer => Ok(o),
+        Ok(_) => Err(Error::NotFound {
+            resource: "order",
+            name: format!("orders/{order_id}"),
+        }),
+        Err(e) => Err(e),
+    }
+}

@@ -136,4 +136,39 @@ async fn a_filing_retried_at_once_opens_one_ticket_and_a_reused_id_with_another_
     assert_eq!(err.code(), Code::InvalidArgument);
     assert_eq!(bad_fields(&err), ["request_id"]);
     assert_eq!(s.scalar("SELECT count(*) FROM {s}.complaints").await, 1);
+
+    // a retry is answered as the first time even when the order's facts changed since
+    s.put_order(crate::harness::order("moved-1", 5_000, "CN-31"))
+        .await;
+    let filing = crate::harness::complaint("moved-1");
+    let filed = s
+        .client()
+        .create_complaint(authed(filing.clone(), &s.buyer))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut moved = crate::harness::order("moved-1", 5_000, "CN-31");
+    moved.buyer_id = "buyer-2".into();
+    s.put_order(moved).await;
+    let retried = s
+        .client()
+        .create_complaint(authed(filing.clone(), &s.buyer))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(retried.name, filed.name);
+    let fresh = CreateComplaintRequest {
+        request_id: rid(),
+        ..filing
+    };
+    let err = s
+        .client()
+        .create_complaint(authed(fresh, &s.buyer))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Code::NotFound,
+        "a new filing sees the order as it is"
+    );
 }

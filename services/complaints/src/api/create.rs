@@ -22,14 +22,20 @@ impl Api {
         r: CreateComplaintRequest,
     ) -> kit::Result<Complaint> {
         let new = parse::create(&r, who)?;
-        let order = kit::platform::order(&self.peers, &new.order_id).await?;
-        // another buyer's order does not exist for this buyer
-        if order.buyer_id != new.buyer {
-            return Err(Error::NotFound {
-                resource: "order",
-                name: format!("orders/{}", new.order_id),
-            });
-        }
+        let caller = who.caller_key();
+        let key = (caller.as_str(), CREATE, r.request_id.as_str());
+        let order = match kit::platform::buyers_order(&self.peers, &new.order_id, &new.buyer).await
+        {
+            Ok(o) => o,
+            // a retry of a filing that was made is answered as the first time, even
+            // while the order directory is down or the order has changed since
+            Err(e) => {
+                return match idempotency::earlier_answer(&self.pool, key, &r).await? {
+                    Some(answer) => Ok(answer),
+                    None => Err(e),
+                };
+            }
+        };
         let line = if r.order_line_id.is_empty() {
             order.lines.first()
         } else {
@@ -86,8 +92,6 @@ impl Api {
                 at: now,
             }),
         };
-        let caller = who.caller_key();
-        let key = (caller.as_str(), CREATE, r.request_id.as_str());
         let mut conn = self.pool.acquire().await?;
         let (t, out) = intake::prepare(&mut conn, &self.settings, intake, now).await?;
         // the answer is the ticket as inserted: stored with the claim, in the same statement

@@ -3,16 +3,11 @@
 //! written in one statement with its idempotency claim, units, audit row and outbox.
 
 use aftersales_proto::aftersales::{
-    platform::v1::{Order, OrderLine},
+    platform::v1::OrderLine,
     returns::v1::{CreateReturnRequest, Return, ReviseReturnRequest},
 };
 use chrono::Utc;
-use kit::{
-    Error,
-    auth::Principal,
-    idempotency::{self, Claim},
-    outbox::Batch,
-};
+use kit::{Error, auth::Principal, idempotency, outbox::Batch};
 use prost::Message;
 use uuid::Uuid;
 
@@ -51,24 +46,8 @@ impl Api {
         request_id: &str,
         request: &M,
     ) -> kit::Result<Option<Return>> {
-        let mut tx = self.pool.begin().await?;
-        match idempotency::claim(&mut tx, &who.caller_key(), CREATE, request_id, request).await? {
-            Claim::Replay(bytes) => Ok(Some(idempotency::decode_replay(&bytes)?)),
-            // nothing stored: the claim just taken is rolled back with `tx`
-            Claim::Fresh => Ok(None),
-        }
-    }
-
-    /// The buyer's order; another buyer's order does not exist for this one.
-    async fn buyers_order(&self, order_id: &str, buyer: &str) -> kit::Result<Order> {
-        match kit::platform::order(&self.peers, order_id).await {
-            Ok(o) if o.buyer_id == buyer => Ok(o),
-            Ok(_) | Err(Error::NotFound { .. }) => Err(Error::NotFound {
-                resource: "order",
-                name: format!("orders/{order_id}"),
-            }),
-            Err(e) => Err(e),
-        }
+        let caller = who.caller_key();
+        idempotency::earlier_answer(&self.pool, (&caller, CREATE, request_id), request).await
     }
 
     /// CreateReturn.
@@ -79,7 +58,7 @@ impl Api {
     ) -> kit::Result<Return> {
         let new = parse::create(&r, who)?;
         let (kind, reason) = (new.kind, new.reason);
-        let order = self.buyers_order(&new.order_id, &new.buyer).await?;
+        let order = kit::platform::buyers_order(&self.peers, &new.order_id, &new.buyer).await?;
         let line = order
             .lines
             .iter()
