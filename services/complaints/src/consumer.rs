@@ -40,6 +40,13 @@ use crate::{
     transition::{self, By, TransitionError},
 };
 
+/// What logistics says of a reship's parcel.
+enum Parcel {
+    Delivered(Option<chrono::DateTime<Utc>>),
+    Exception,
+    Returned,
+}
+
 /// The consumer of the `returns`, `refunds` and `logistics` streams.
 pub struct Consumer {
     pub pool: PgPool,
@@ -152,11 +159,12 @@ impl Consumer {
             // a reship's parcel (the ticket's replacement leg)
             "aftersales.logistics.v1.ShipmentDelivered" => {
                 let d = ShipmentDelivered::decode(data)?;
-                self.parcel(&e, d.shipment, true).await
+                let at = d.delivered_time.as_ref().and_then(kit::time::from_ts);
+                self.parcel(&e, d.shipment, Parcel::Delivered(at)).await
             }
             "aftersales.logistics.v1.ShipmentException" => {
                 let d = ShipmentException::decode(data)?;
-                self.parcel(&e, d.shipment, false).await
+                self.parcel(&e, d.shipment, Parcel::Exception).await
             }
             "aftersales.logistics.v1.ShipmentStatusChanged" => {
                 let d = ShipmentStatusChanged::decode(data)?;
@@ -165,7 +173,7 @@ impl Consumer {
                     .as_ref()
                     .is_some_and(|s| s.status == ShipmentStatus::ReturnedToSender as i32);
                 match back {
-                    true => self.parcel(&e, d.shipment, false).await,
+                    true => self.parcel(&e, d.shipment, Parcel::Returned).await,
                     false => Ok(()),
                 }
             }
@@ -173,21 +181,26 @@ impl Consumer {
         }
     }
 
-    /// A reship's parcel delivered (or lost, damaged, sent back), if it is a ticket's.
+    /// What the carrier said of a reship's parcel, if the parcel is a ticket's.
     async fn parcel(
         &self,
         e: &EventEnvelope,
         s: Option<Shipment>,
-        delivered: bool,
+        what: Parcel,
     ) -> anyhow::Result<()> {
         let Some(s) = s.filter(|s| s.leg == ShipmentLeg::Replacement as i32) else {
             return Ok(());
         };
         let (carrier, tracking) = (s.carrier_code, s.tracking_number);
         self.step(e, &s.case_name, |_| {
-            Ok(Some(match delivered {
-                true => Command::ParcelDelivered { carrier, tracking },
-                false => Command::ParcelLost { carrier, tracking },
+            Ok(Some(match what {
+                Parcel::Delivered(at) => Command::ParcelDelivered {
+                    carrier,
+                    tracking,
+                    at,
+                },
+                Parcel::Exception => Command::ParcelException { carrier, tracking },
+                Parcel::Returned => Command::ParcelReturned { carrier, tracking },
             }))
         })
         .await

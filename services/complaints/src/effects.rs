@@ -197,8 +197,8 @@ fn shipment(out: &mut Batch, t: &Ticket, remedy: &str) {
     let Some((carrier, tracking)) = r.reference.split_once('/') else {
         return;
     };
-    // per parcel: a reship whose parcel was lost is sent again under a new number
-    let key = format!("{}:reship:{}:{tracking}", t.name(), r.id);
+    // per parcel: a reship whose parcel was sent back goes again under a new number
+    let key = format!("{}:reship:{}:{}", t.name(), r.id, r.reference);
     let req = RegisterShipmentRequest {
         case_name: t.name(),
         leg: ShipmentLeg::Replacement as i32,

@@ -49,12 +49,12 @@ pub fn evidence(e: &[EvidenceRef]) -> Vec<Evidence> {
         .collect()
 }
 
-/// The caller as the rules see it; `expert` from the caller's token groups.
-pub fn actor(who: &Principal, expert: bool) -> Actor {
+/// The caller as the rules see it, in expert `groups`.
+pub fn actor(who: &Principal, groups: Vec<String>) -> Actor {
     Actor {
         role: who.role.to_string(),
         id: who.id.clone(),
-        expert,
+        groups,
     }
 }
 
@@ -203,6 +203,7 @@ fn remedies(v: &mut Violations, items: &[ProtoRemedy]) -> Vec<Remedy> {
             execution: Execution::Pending,
             reference: String::new(),
             done: None,
+            ordered: None,
         });
     }
     out
@@ -249,7 +250,7 @@ pub fn rule(r: &IssueRulingRequest) -> kit::Result<NewRuling> {
     let remedies = remedies(&mut v, &r.remedies);
     let merchants = remedies
         .iter()
-        .any(|x| x.kind.is_money() && x.borne_by == Some(Liability::Merchant));
+        .any(|x| x.kind.is_money() && matches!(x.borne_by, Some(Liability::Merchant) | None));
     if r.platform_pays_first && !merchants {
         v.add(
             "platform_pays_first",
@@ -296,16 +297,22 @@ pub fn record_execution(r: &RecordExecutionRequest) -> kit::Result<(String, Reco
     validate::request_id(&mut v, &r.request_id);
     let parcel = !r.carrier_code.is_empty() || !r.tracking_number.is_empty();
     let recorded = if parcel {
-        validate::required_text(&mut v, "carrier_code", &r.carrier_code, 32);
-        validate::required_text(&mut v, "tracking_number", &r.tracking_number, 64);
-        if r.tracking_number.contains(char::is_whitespace) {
-            v.add("tracking_number", "no spaces");
+        // the shapes logistics takes (it registers the parcel: a refusal there would
+        // leave the remedy waiting on a parcel it never tracks)
+        validate::carrier_code(&mut v, "carrier_code", &r.carrier_code);
+        if !r
+            .carrier_code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            v.add("carrier_code", "a carrier's code: letters, digits or '-'");
         }
+        validate::tracking_number(&mut v, "tracking_number", &r.tracking_number);
         if !matches!(r.state, 0 | 1) {
             v.add("state", "a parcel sent is IN_PROGRESS (or unset)");
         }
         Recorded::Parcel {
-            carrier: r.carrier_code.trim().to_string(),
+            carrier: r.carrier_code.to_ascii_lowercase(),
             tracking: r.tracking_number.clone(),
         }
     } else {

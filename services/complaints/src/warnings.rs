@@ -5,7 +5,8 @@
 //! day's count as complaints arrive. Off the filing's own transaction, so a busy key
 //! never slows intake; incremental (the detector's state keeps the open day's count, one
 //! more per ticket: O(1) per complaint however busy the day), each ticket counted once
-//! (the inbox). A key seen for the first time starts from the daily counts its tickets
+//! (the inbox); a day is closed with its count from the tickets (one count per key and
+//! day), so a ticket whose event comes late still counts in its own day. A key seen for the first time starts from the daily counts its tickets
 //! already have.
 
 use aftersales_proto::aftersales::{
@@ -107,9 +108,16 @@ async fn observe(
     let (state, count) = match store::surge::lock_surge_key(tx, category, region).await? {
         // one more of the open day, or the first of a later one (an earlier day's is
         // ignored by the detector: its window has moved on)
-        Some(s) => {
+        Some(mut s) => {
             let count = match s.day {
                 Some(open) if open == day => s.today.saturating_add(1),
+                // the first of a later day closes the open one with its count from the
+                // tickets: one whose event comes after this one still counts in it
+                Some(open) if open < day => {
+                    let (from, to) = (day_start(open), day_start(open + 1));
+                    s.today = store::surge::count_between(tx, category, region, from, to).await?;
+                    1
+                }
                 _ => 1,
             };
             (s, count)

@@ -1,8 +1,8 @@
 //! A reship remedy tracked through logistics to the end: the merchant records the parcel
 //! it sent, complaints registers it as the ticket's replacement leg, the carrier's scans
-//! come back through logistics: a lost parcel fails the remedy (the owner and the desk
-//! are told, the merchant asked again), a new parcel delivered does it and resolves the
-//! ticket.
+//! come back through logistics: an exception is told to the owner and the desk, a parcel
+//! sent back fails the remedy (the merchant is asked again), a new parcel delivered does
+//! it and resolves the ticket.
 
 use crate::harness::{Suite, complaint, rid};
 use aftersales_proto::aftersales::complaints::v1::{
@@ -19,6 +19,7 @@ const MERCHANT: i32 = 2;
 const AGENT: i32 = 3;
 const DELIVERED: i32 = 4;
 const EXCEPTION: i32 = 5;
+const RETURNED_TO_SENDER: i32 = 6;
 
 fn parcel(t: &Complaint, tracking: &str) -> RecordExecutionRequest {
     RecordExecutionRequest {
@@ -123,7 +124,23 @@ async fn a_reship_is_followed_through_logistics_past_a_lost_parcel_to_its_delive
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
 
-    // the shop's first parcel is lost on the way
+    // a parcel logistics could not track is refused at the door, never left pending
+    let bad = RecordExecutionRequest {
+        carrier_code: "s/f".into(),
+        tracking_number: "SF 1".into(),
+        ..parcel(&t, "")
+    };
+    let err = c
+        .record_execution(authed(bad, &s.merchant))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(
+        testkit::bad_fields(&err),
+        ["carrier_code", "tracking_number"]
+    );
+
+    // the shop's first parcel does not arrive
     let sent = c
         .record_execution(authed(parcel(&t, "SF-R1"), &s.merchant))
         .await
@@ -137,17 +154,34 @@ async fn a_reship_is_followed_through_logistics_past_a_lost_parcel_to_its_delive
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition, "one parcel at a time");
+    // a carrier's exception is told to the owner and the desk; the parcel may still come
     s.carrier_reports("SF-R1", EXCEPTION).await;
+    let suite = &s;
+    let told = move |template: &'static str| async move {
+        let desk = suite.told(AGENT, "complaints-desk").await;
+        let owner = suite.told(AGENT, "cs-1").await;
+        desk.contains(&template.to_string()) && owner.contains(&template.to_string())
+    };
+    testkit::eventually(std::time::Duration::from_secs(10), || {
+        told("reship_exception")
+    })
+    .await;
+    assert_eq!(
+        s.get(&t.name).await.remedies[0].execution_state,
+        ExecutionState::InProgress as i32
+    );
+    // sent back to the shop: the reship failed, the merchant is asked again
+    s.carrier_reports("SF-R1", RETURNED_TO_SENDER).await;
     let failed = s
         .until(&t.name, |x| {
             x.remedies[0].execution_state == ExecutionState::Failed as i32
         })
         .await;
     assert_eq!(failed.state, ComplaintState::Executing as i32);
+    testkit::eventually(std::time::Duration::from_secs(10), || told("remedy_failed")).await;
     testkit::eventually(std::time::Duration::from_secs(10), || async {
-        let desk = s.told(AGENT, "complaints-desk").await;
-        let owner = s.told(AGENT, "cs-1").await;
-        desk.contains(&"remedy_failed".to_string()) && owner.contains(&"remedy_failed".to_string())
+        let merchant = s.told(MERCHANT, "merchant-1").await;
+        merchant.iter().filter(|x| *x == "reship_requested").count() == 2
     })
     .await;
 

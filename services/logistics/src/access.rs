@@ -1,6 +1,7 @@
 //! Who may call what on this port (SPEC §9), the one table the kit's layer enforces.
-//! People by role; services by name: shipments are registered and pickups booked only by
-//! the services whose cases ship goods (returns, repairs); partners report only for their
+//! People by role; services by name: shipments are registered only by the services whose
+//! cases ship goods (returns, repairs, and complaints for a reship), pickups booked only
+//! by returns and repairs; partners report only for their
 //! own carrier, and buyers and merchants read only their own cases' shipments (both
 //! checked by the handlers).
 

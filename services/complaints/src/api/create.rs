@@ -16,26 +16,16 @@ use crate::{
 const CREATE: &str = "CreateComplaint";
 
 impl Api {
-    pub(super) async fn create(
+    /// The new ticket's facts: the order's from the order directory (a buyer's own order
+    /// only), the line, the claim in the order's currency, the platform's records.
+    async fn intake(
         &self,
         who: &Principal,
-        r: CreateComplaintRequest,
-    ) -> kit::Result<Complaint> {
-        let new = parse::create(&r, who)?;
-        let caller = who.caller_key();
-        let key = (caller.as_str(), CREATE, r.request_id.as_str());
-        let order = match kit::platform::buyers_order(&self.peers, &new.order_id, &new.buyer).await
-        {
-            Ok(o) => o,
-            // a retry of a filing that was made is answered as the first time, even
-            // while the order directory is down or the order has changed since
-            Err(e) => {
-                return match idempotency::earlier_answer(&self.pool, key, &r).await? {
-                    Some(answer) => Ok(answer),
-                    None => Err(e),
-                };
-            }
-        };
+        r: &CreateComplaintRequest,
+        new: parse::NewComplaint,
+        now: chrono::DateTime<Utc>,
+    ) -> kit::Result<Intake> {
+        let order = kit::platform::buyers_order(&self.peers, &new.order_id, &new.buyer).await?;
         let line = if r.order_line_id.is_empty() {
             order.lines.first()
         } else {
@@ -56,9 +46,8 @@ impl Api {
             None => paid.amount_minor,
         };
         let currency = paid.currency.clone();
-        let now = Utc::now();
         let evidence = parse::evidence(&r.evidence);
-        let intake = Intake {
+        Ok(Intake {
             channel: new.channel,
             priority: new.priority,
             origin: Origin::Buyer,
@@ -91,6 +80,28 @@ impl Api {
                 evidence,
                 at: now,
             }),
+        })
+    }
+
+    pub(super) async fn create(
+        &self,
+        who: &Principal,
+        r: CreateComplaintRequest,
+    ) -> kit::Result<Complaint> {
+        let new = parse::create(&r, who)?;
+        let caller = who.caller_key();
+        let key = (caller.as_str(), CREATE, r.request_id.as_str());
+        let now = Utc::now();
+        let intake = match self.intake(who, &r, new, now).await {
+            Ok(i) => i,
+            // a retry of a filing that was made is answered as the first time, even
+            // while the order directory is down or the order has changed since
+            Err(e) => {
+                return match idempotency::earlier_answer(&self.pool, key, &r).await? {
+                    Some(answer) => Ok(answer),
+                    None => Err(e),
+                };
+            }
         };
         let mut conn = self.pool.acquire().await?;
         let (t, out) = intake::prepare(&mut conn, &self.settings, intake, now).await?;

@@ -84,10 +84,16 @@ impl Api {
     }
 
     fn actor(&self, who: &Principal) -> crate::domain::machine::Actor {
-        // the expert group: the token's group claim, or the configured arbitrator ids
-        let expert = who.role == Role::Arbitrator
-            && (who.in_group(EXPERT_GROUP) || self.settings.experts.contains(&who.id));
-        parse::actor(who, expert)
+        // an arbitrator's expert groups: its token's group claims, and the default group
+        // for the configured arbitrator ids
+        let mut groups = Vec::new();
+        if who.role == Role::Arbitrator {
+            groups.clone_from(&who.groups);
+            if self.settings.experts.contains(&who.id) && !who.in_group(EXPERT_GROUP) {
+                groups.push(EXPERT_GROUP.to_string());
+            }
+        }
+        parse::actor(who, groups)
     }
 
     pub(super) async fn claim(

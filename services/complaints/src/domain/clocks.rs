@@ -112,8 +112,8 @@ impl Default for Spans {
             proposal_response: Duration::from_secs(72 * HOUR),
             urgent_next_update: Duration::from_secs(12 * HOUR),
             normal_next_update: Duration::from_secs(24 * HOUR),
-            // the suite's own deadline for carrying out a decision (SPEC §4: a refund or
-            // a replacement within 7 working days)
+            // a week to carry a decision out (refunds pay within minutes; a reship takes
+            // a carrier's days); each week it runs late is a breach the desk sees
             execution: Duration::from_secs(7 * 24 * HOUR),
             closing: Duration::from_secs(72 * HOUR),
         }

@@ -36,8 +36,8 @@ pub struct Actor {
     /// "buyer", "merchant", "agent", "arbitrator", "admin", "service".
     pub role: String,
     pub id: String,
-    /// Member of the expert group (may rule escalated tickets).
-    pub expert: bool,
+    /// The expert groups it belongs to (an escalated ticket is ruled only by its group).
+    pub groups: Vec<String>,
 }
 
 impl Actor {
@@ -120,13 +120,20 @@ pub enum Command {
         carrier: String,
         tracking: String,
     },
-    /// Logistics reports a reship's parcel delivered.
+    /// Logistics reports a reship's parcel delivered (at the carrier's time, if known).
     ParcelDelivered {
         carrier: String,
         tracking: String,
+        at: Option<DateTime<Utc>>,
     },
-    /// Logistics reports a reship's parcel lost, damaged or sent back.
-    ParcelLost {
+    /// The carrier reports a problem with a reship's parcel (damaged, lost, address
+    /// unknown): not final, the parcel may still arrive.
+    ParcelException {
+        carrier: String,
+        tracking: String,
+    },
+    /// Logistics reports a reship's parcel sent back: it will not arrive.
+    ParcelReturned {
         carrier: String,
         tracking: String,
     },
@@ -171,7 +178,8 @@ impl Command {
             Self::RecordExecution { .. } => "record_execution",
             Self::ReshipShipped { .. } => "reship_shipped",
             Self::ParcelDelivered { .. } => "parcel_delivered",
-            Self::ParcelLost { .. } => "parcel_lost",
+            Self::ParcelException { .. } => "parcel_exception",
+            Self::ParcelReturned { .. } => "parcel_returned",
             Self::Close { .. } => "close",
             Self::FollowUp { .. } => "follow_up",
         }
@@ -298,8 +306,15 @@ pub fn apply(
             carrier,
             tracking,
         } => reship::shipped(c, remedy, carrier, tracking)?,
-        Command::ParcelDelivered { carrier, tracking } => reship::delivered(c, carrier, tracking)?,
-        Command::ParcelLost { carrier, tracking } => reship::lost(c, carrier, tracking)?,
+        Command::ParcelDelivered {
+            carrier,
+            tracking,
+            at,
+        } => reship::delivered(c, (carrier, tracking), at)?,
+        Command::ParcelException { carrier, tracking } => {
+            reship::exception(c, (carrier, tracking))?
+        }
+        Command::ParcelReturned { carrier, tracking } => reship::returned(c, (carrier, tracking))?,
         Command::Close { cause, summary } => closing::close(c, cause, summary)?,
         Command::FollowUp {
             agent,
@@ -352,6 +367,7 @@ fn numbered(t: &Ticket, remedies: Vec<Remedy>) -> Vec<Remedy> {
             execution: Execution::Pending,
             reference: String::new(),
             done: None,
+            ordered: None,
             ..r
         })
         .collect()

@@ -61,6 +61,10 @@ pub struct Remedy {
     /// What executed it, e.g. "refunds/{id}".
     pub reference: String,
     pub done: Option<DateTime<Utc>>,
+    /// When its execution was ordered (the agreement or the ruling): a reship's parcel
+    /// delivered before it was some other trip of that tracking number.
+    #[serde(default)]
+    pub ordered: Option<DateTime<Utc>>,
 }
 
 /// A proposal to the buyer and the answer.

@@ -75,6 +75,27 @@ pub async fn put_surge_key(
     Ok(())
 }
 
+/// Complaints of a key filed in `[from, to)`.
+pub async fn count_between(
+    tx: &mut PgConnection,
+    category: &str,
+    region: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<u32, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM complaints
+         WHERE category = $1 AND region = $2 AND create_time >= $3 AND create_time < $4",
+    )
+    .bind(category)
+    .bind(region)
+    .bind(from)
+    .bind(to)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(n as u32)
+}
+
 /// A key's complaints per day (day numbers in UTC+8) filed in `[from, to)`.
 pub async fn daily_counts(
     tx: &mut PgConnection,

@@ -97,7 +97,7 @@ pub(super) fn rule(
     // an unclaimed (OPEN) ticket has not been investigated: nobody rules on it yet
     c.only_in(&[Investigating, Arbitrating])?;
     if let Some(e) = &c.t.escalation
-        && !by.expert
+        && !by.groups.contains(&e.group)
     {
         return Err(Refusal::NotYours(format!(
             "escalated to {}: only its arbitrators rule on it",

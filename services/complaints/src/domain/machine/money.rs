@@ -18,7 +18,11 @@ pub(super) fn execute(c: Change, remedies: Vec<Remedy>) -> Change {
         .filter(|r| r.kind.is_money() && r.amount_minor > 0)
         .map(|r| r.id.clone())
         .collect();
-    c.t.remedies.extend(remedies);
+    let now = c.now;
+    c.t.remedies.extend(remedies.into_iter().map(|r| Remedy {
+        ordered: Some(now),
+        ..r
+    }));
     if c.t.remedies.iter().all(|r| r.execution == Execution::Done) || c.t.remedies.is_empty() {
         return resolved(c);
     }
@@ -61,7 +65,10 @@ pub(super) fn requested(mut c: Change, remedy: String, refund: String) -> Result
     // transit, from the merchant's deposit when the ruling says so
     let advance = match r.borne_by {
         Some(Liability::Carrier) => true,
-        Some(Liability::Merchant) => c.t.ruling.as_ref().is_some_and(|x| x.platform_pays_first),
+        // unset is the merchant's, as refunds funds it
+        Some(Liability::Merchant) | None => {
+            c.t.ruling.as_ref().is_some_and(|x| x.platform_pays_first)
+        }
         _ => false,
     };
     Ok(if advance {

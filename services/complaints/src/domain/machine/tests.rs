@@ -23,15 +23,20 @@ fn agent(id: &str) -> Actor {
     Actor {
         role: "agent".into(),
         id: id.into(),
-        expert: false,
+        groups: Vec::new(),
     }
 }
 
 fn arbitrator(expert: bool) -> Actor {
+    let groups = if expert {
+        vec!["expert".to_string()]
+    } else {
+        Vec::new()
+    };
     Actor {
         role: "arbitrator".into(),
         id: "arb-1".into(),
-        expert,
+        groups,
     }
 }
 
@@ -61,6 +66,7 @@ fn refund(amount: i64) -> Remedy {
         execution: Execution::Pending,
         reference: String::new(),
         done: None,
+        ordered: None,
     }
 }
 
@@ -167,6 +173,33 @@ fn a_ruling_needs_a_claimed_ticket_and_an_escalated_one_an_expert() {
     let (ruled, fx) = at(&t, rule_cmd(arbitrator(true), vec![]), 2).unwrap();
     assert_eq!(ruled.state, Resolved, "nothing owed: resolved at once");
     assert!(fx.contains(&Effect::Publish(Event::RulingIssued)));
+}
+
+#[test]
+fn a_ticket_escalated_to_a_named_group_is_ruled_by_that_group_only() {
+    let mut t = claimed();
+    t.escalation = Some(Escalation {
+        group: "expert-food".into(),
+        reason: "food safety".into(),
+        automatic: false,
+        at: t0(),
+    });
+    let in_groups = |groups: &[&str]| Actor {
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        ..arbitrator(false)
+    };
+    assert!(matches!(
+        at(&t, rule_cmd(in_groups(&["expert"]), vec![]), 2),
+        Err(Refusal::NotYours(_))
+    ));
+    assert!(
+        at(
+            &t,
+            rule_cmd(in_groups(&["expert", "expert-food"]), vec![]),
+            2
+        )
+        .is_ok()
+    );
 }
 
 #[test]
@@ -348,7 +381,7 @@ fn the_owner_owes_the_buyer_a_next_update_while_the_ticket_is_in_the_desks_court
         by: Actor {
             role: "merchant".into(),
             id: "merchant-1".into(),
-            expert: false,
+            groups: Vec::new(),
         },
         statement: "attached".into(),
         evidence: Vec::new(),
@@ -396,7 +429,7 @@ fn every_state_short_of_closed_has_a_running_clock() {
             by: Actor {
                 role: "merchant".into(),
                 id: "merchant-1".into(),
-                expert: false,
+                groups: Vec::new(),
             },
             statement: "fine when sent".into(),
             evidence: Vec::new(),
@@ -429,10 +462,36 @@ fn every_state_short_of_closed_has_a_running_clock() {
         Command::ParcelDelivered {
             carrier: parcel().0,
             tracking: parcel().1,
+            at: None,
         },
-        Command::ParcelLost {
+        Command::ParcelException {
             carrier: parcel().0,
             tracking: parcel().1,
+        },
+        Command::ParcelReturned {
+            carrier: parcel().0,
+            tracking: parcel().1,
+        },
+        Command::RecordExecution {
+            remedy: "1".into(),
+            execution: Execution::Failed,
+            reference: String::new(),
+        },
+        Command::Transfer {
+            by: agent("cs-1"),
+            to: "cs-2".into(),
+            reason: "shift ends".into(),
+        },
+        Command::Escalate {
+            group: "expert".into(),
+            reason: "the owner's call".into(),
+            automatic: false,
+        },
+        Command::FollowUp {
+            agent: "cs-1".into(),
+            satisfaction: 4,
+            resolved: true,
+            comment: String::new(),
         },
         Command::Close {
             cause: "quality_defect".into(),
@@ -514,4 +573,63 @@ fn the_platform_pays_the_merchants_remedy_first_only_when_the_ruling_says_so() {
             "pays first: {pays_first}"
         );
     }
+}
+
+#[test]
+fn one_parcel_moves_every_reship_it_carries_and_only_a_delivery_after_it_was_ordered() {
+    let reship = || Remedy {
+        kind: RemedyKind::Reship,
+        amount_minor: 0,
+        ..refund(0)
+    };
+    let (ruled, _) = at(
+        &claimed(),
+        rule_cmd(arbitrator(false), vec![reship(), reship()]),
+        2,
+    )
+    .unwrap();
+    assert_eq!(ruled.state, Executing);
+    let mut t = ruled;
+    for remedy in ["1", "2"] {
+        let send = Command::ReshipShipped {
+            remedy: remedy.into(),
+            carrier: "SF".into(),
+            tracking: "SF9".into(),
+        };
+        let (next, fx) = at(&t, send, 3).unwrap();
+        assert!(fx.contains(&Effect::RegisterShipment {
+            remedy: remedy.into()
+        }));
+        t = next;
+    }
+    let parcel = || ("sf".to_string(), "SF9".to_string());
+    // a carrier's exception is news, not the end of the parcel
+    let (t, fx) = at(
+        &t,
+        Command::ParcelException {
+            carrier: parcel().0,
+            tracking: parcel().1,
+        },
+        4,
+    )
+    .unwrap();
+    assert!(
+        t.remedies
+            .iter()
+            .all(|r| r.execution == Execution::InProgress)
+    );
+    assert!(fx.contains(&Effect::Notify {
+        to: Party::Desk,
+        template: "reship_exception"
+    }));
+    // a delivery dated before the reship was ordered is another trip of that number
+    let delivered = |hours: i64| Command::ParcelDelivered {
+        carrier: parcel().0,
+        tracking: parcel().1,
+        at: Some(t0() + Span::hours(hours)),
+    };
+    assert!(at(&t, delivered(-1), 5).is_err());
+    let (done, _) = at(&t, delivered(5), 5).unwrap();
+    assert!(done.remedies.iter().all(|r| r.execution == Execution::Done));
+    assert_eq!(done.state, Resolved);
 }
