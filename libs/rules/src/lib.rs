@@ -1,8 +1,9 @@
 //! Pure platform rules that more than one service applies, so that returns, repairs and
 //! refunds charge the same fen for the same facts: money in integer minor units and the
-//! late penalty (SPEC §4); and the complaint-surge early warning (SPEC §6). No I/O, no
+//! late penalty and the days it is charged for (SPEC §4); and the complaint-surge early warning (SPEC §6). No I/O, no
 //! proto, no SQL: plain functions and their tests.
 
+pub mod lateness;
 pub mod money;
 pub mod penalty;
 pub mod surge;

@@ -8,14 +8,16 @@
 //! - `api/`: the RepairsService trait; every method answers UNIMPLEMENTED until its issue
 //!   lands. Nothing else imports it.
 //! - `access.rs`: who may call each method (people by role, services by name).
+//! - `domain/`: the pure rules (warranty, quote, clocks, extension, late penalty).
 //! - `migrations/`: the `repairs` schema.
 //!
 //! Still to come, each in a file of its own: `settings.rs` (environment values only),
-//! `names.rs`, `parse.rs` and `render.rs`, `domain/` (pure rules), `transition.rs`,
+//! `names.rs`, `parse.rs` and `render.rs`, the state machine in `domain/`, `transition.rs`,
 //! `effects.rs`, `store.rs`, `timers.rs` and `consumer.rs`.
 
 mod access;
 mod api;
+pub mod domain;
 
 use aftersales_proto::aftersales::repairs::v1::repairs_service_server::RepairsServiceServer;
 use kit::{App, Ctx, ServiceSpec};

@@ -8,15 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::case::Case;
 
-/// Whole days late from `due` to `done`, a started day counting as one.
-pub fn late_days(due: DateTime<Utc>, done: DateTime<Utc>) -> u32 {
-    let secs = (done - due).num_seconds();
-    if secs <= 0 {
-        0
-    } else {
-        (secs as u64).div_ceil(86_400) as u32
-    }
-}
+pub use rules::lateness::late_days;
 
 /// The penalty for `days` late on a line worth `line_amount_minor` (0.5 % a day).
 pub fn penalty(line_amount_minor: i64, days: u32) -> i64 {
@@ -28,36 +20,18 @@ pub fn penalty(line_amount_minor: i64, days: u32) -> i64 {
 /// How much of `[from, to)` the request's excusing refund problems cover (overlaps
 /// counted once; a problem still open runs until `to`).
 pub fn excused(c: &Case, from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
-    let mut spans: Vec<(DateTime<Utc>, DateTime<Utc>)> = c
+    let spans = c
         .refund_problems
         .iter()
         .filter(|p| p.excuses)
-        .map(|p| (p.since.max(from), p.until.unwrap_or(to).min(to)))
-        .filter(|(a, b)| a < b)
-        .collect();
-    spans.sort();
-    let mut total = Duration::zero();
-    let mut reach: Option<DateTime<Utc>> = None;
-    for (a, b) in spans {
-        let a = reach.map_or(a, |r| a.max(r));
-        if b > a {
-            total += b - a;
-            reach = Some(b);
-        }
-    }
-    total
+        .map(|p| (p.since, p.until.unwrap_or(to)));
+    rules::lateness::covered(spans, from, to)
 }
 
 /// The days the merchant is charged for, late since `since` and done at `done`: the
-/// days late without the gateway's time. When nothing is excused a request found late
-/// is at least one day late (the clock ran out, a started day counts); when the gateway
-/// held it up for all of that time, it is none.
+/// days late without the gateway's time (`rules::lateness::chargeable_days`).
 pub fn chargeable_days(c: &Case, since: DateTime<Utc>, done: DateTime<Utc>) -> u32 {
-    let excused = excused(c, since, done);
-    if excused.is_zero() {
-        return late_days(since, done).max(1);
-    }
-    late_days(since + excused, done)
+    rules::lateness::chargeable_days(since, done, excused(c, since, done))
 }
 
 /// Days late and the penalty of a request at `now`: accruing while it is still late
