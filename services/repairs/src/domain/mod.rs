@@ -4,5 +4,10 @@
 
 pub mod clocks;
 pub mod extension;
+#[cfg(test)]
+pub mod fixture;
+pub mod kinds;
+pub mod machine;
 pub mod quote;
+pub mod repair;
 pub mod warranty;

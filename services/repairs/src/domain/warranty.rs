@@ -24,7 +24,7 @@ pub struct Facts {
 }
 
 /// Why a repair is not free.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum NotFree {
     /// No warranty applies at all (none on the item, none in the policy, or not yet
     /// signed for).

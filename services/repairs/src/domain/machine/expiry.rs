@@ -1,0 +1,71 @@
+//! A clock ran out (the SLA service's callback): what its expiry does. A merchant's
+//! clock records a breach and tells the desk, and a new period starts while the step is
+//! still owed; the buyer's quote decision lapses into a decline; the acceptance clock
+//! accepts.
+
+use super::{Change, Event, Refusal, back};
+use crate::domain::{
+    clocks::ClockKind::{self, *},
+    kinds::{Party, State::*},
+};
+
+pub(super) fn expired(c: Change, kind: ClockKind) -> Result<Change, Refusal> {
+    let Some(clock) = c.r.clock(kind).cloned() else {
+        return Err(c.illegal());
+    };
+    let c = match kind {
+        FirstResponse => c
+            .stop(kind)
+            .breach(kind, clock.due)
+            .notify(Party::Desk, "repair_first_response_breached"),
+        FormalAnswer => c
+            .breach(kind, clock.due)
+            .start(kind)
+            .notify(Party::Desk, "repair_answer_overdue")
+            .notify(Party::Merchant, "repair_answer_overdue"),
+        ItemInbound => c
+            .start(kind)
+            .notify(Party::Buyer, "repair_item_awaited")
+            .notify(Party::Desk, "repair_item_awaited"),
+        MerchantStep => c
+            .breach(kind, clock.due)
+            .start(kind)
+            .notify(Party::Desk, "repair_step_overdue")
+            .notify(Party::Merchant, "repair_step_overdue"),
+        QuoteDecision => {
+            let mut c = c.stop(kind);
+            if let Some(q) = c.r.quote.as_mut() {
+                q.accepted = Some(false);
+                q.decided = Some(c.now);
+                q.decline_reason = "the buyer did not answer the quote".into();
+            }
+            c.to(ReadyToShip)
+                .start(MerchantStep)
+                .notify(Party::Buyer, "repair_quote_lapsed")
+                .notify(Party::Merchant, "repair_quote_lapsed")
+        }
+        Charge => c.start(kind).notify(Party::Desk, "repair_charge_pending"),
+        RepairDue => {
+            let mut c = c.stop(kind).breach(kind, clock.due);
+            c.r.overdue_since = Some(clock.due);
+            c.start(Overdue)
+                .publish(Event::Overdue)
+                .notify(Party::Buyer, "repair_overdue")
+                .notify(Party::Merchant, "repair_overdue")
+                .notify(Party::Desk, "repair_overdue")
+        }
+        Overdue => c
+            .start(kind)
+            .notify(Party::Merchant, "repair_overdue")
+            .notify(Party::Desk, "repair_overdue"),
+        Transit => c
+            .start(kind)
+            .notify(Party::Buyer, "repair_parcel_late")
+            .notify(Party::Desk, "repair_parcel_late"),
+        BuyerAcceptance => {
+            c.only_in(&[AwaitingAcceptance])?;
+            return back::accept(c, true);
+        }
+    };
+    Ok(c)
+}

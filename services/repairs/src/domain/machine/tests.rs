@@ -1,0 +1,486 @@
+use chrono::Duration;
+
+use super::*;
+use crate::domain::{fixture, kinds::State::*, quote::Grade, repair::Repair, warranty::NotFree};
+
+/// Monday 2026-03-02 09:00 Beijing: a plain working week.
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-03-02T09:00:00+08:00")
+        .unwrap()
+        .to_utc()
+}
+
+fn at(r: &Repair, cmd: Command, hours: i64) -> Result<(Repair, Vec<Effect>), Refusal> {
+    apply(r, cmd, t0() + Duration::hours(hours), &Spans::default())
+}
+
+fn step(r: &Repair, cmd: Command, hours: i64) -> Repair {
+    at(r, cmd, hours).unwrap().0
+}
+
+fn running(r: &Repair) -> Vec<ClockKind> {
+    r.clocks.iter().map(|k| k.kind).collect()
+}
+
+/// Accepted, the item shipped and received at hour 30.
+fn received(r: Repair) -> Repair {
+    let r = step(&r, Command::Accept { spare_unit: false }, 2);
+    let r = step(
+        &r,
+        Command::ItemShipped {
+            carrier: "sf".into(),
+            tracking: "SF1".into(),
+        },
+        3,
+    );
+    step(
+        &r,
+        Command::Delivered {
+            leg: Leg::Inbound,
+            at: t0() + Duration::hours(30),
+        },
+        30,
+    )
+}
+
+fn diagnose(buyer_caused: bool) -> Command {
+    Command::Diagnose {
+        fault: "a cracked flex cable".into(),
+        buyer_caused,
+        evidence: Vec::new(),
+    }
+}
+
+fn paid() -> Repair {
+    let mut r = fixture::repair(t0());
+    r.within_warranty = false;
+    r.not_free = Some(NotFree::Expired);
+    r
+}
+
+#[test]
+fn a_new_repair_runs_its_first_response_and_formal_answer_clocks() {
+    let r = fixture::repair(t0());
+    assert_eq!(
+        running(&r),
+        [ClockKind::FirstResponse, ClockKind::FormalAnswer]
+    );
+    // 24 h, and 2 working days: Wednesday 00:00
+    assert_eq!(r.clocks[0].due, t0() + Duration::hours(24));
+    assert_eq!(
+        r.clocks[1].due,
+        DateTime::parse_from_rfc3339("2026-03-05T00:00:00+08:00").unwrap()
+    );
+    let acked = step(&r, Command::Acknowledge, 1);
+    assert_eq!(acked.state, Acknowledged);
+    assert_eq!(running(&acked), [ClockKind::FormalAnswer]);
+    assert_eq!(acked.first_response, Some(t0() + Duration::hours(1)));
+}
+
+#[test]
+fn a_paid_repair_is_quoted_charged_repaired_shipped_and_accepted() {
+    let r = step(&received(paid()), diagnose(false), 31);
+    assert_eq!(r.state, Diagnosed);
+    let (r, fx) = at(
+        &r,
+        Command::Quote {
+            parts: vec![Part {
+                part: "flex cable".into(),
+                quantity: 1,
+                unit_cost_minor: 8_000,
+            }],
+            labour: vec![Labour {
+                grade: Grade::Senior,
+                hourly_rate_minor: 6_000,
+                minutes: 45,
+            }],
+            note: String::new(),
+        },
+        32,
+    )
+    .unwrap();
+    assert_eq!(r.state, Quoted);
+    assert!(fx.contains(&Effect::Publish(Event::Quoted)));
+    assert_eq!(r.quote.as_ref().unwrap().priced.payable, 8_000 + 4_500);
+    let (r, fx) = at(
+        &r,
+        Command::DecideQuote {
+            accept: true,
+            reason: String::new(),
+        },
+        33,
+    )
+    .unwrap();
+    assert_eq!(r.state, Quoted, "work waits for the charge");
+    let charge_id = r.quote.as_ref().unwrap().charge_id.clone().unwrap();
+    assert!(fx.contains(&Effect::Charge {
+        charge_id: charge_id.clone(),
+        minor: 12_500
+    }));
+    assert!(
+        at(
+            &r,
+            Command::Charged {
+                charge_id: "other".into()
+            },
+            34
+        )
+        .is_err(),
+        "another charge does nothing"
+    );
+    let r = step(&r, Command::Charged { charge_id }, 34);
+    assert_eq!(r.state, Repairing);
+    assert_eq!(running(&r), [ClockKind::RepairDue]);
+    let (r, fx) = at(
+        &r,
+        Command::Complete {
+            passed: true,
+            note: "screen tested 2 h".into(),
+        },
+        40,
+    )
+    .unwrap();
+    assert_eq!(r.state, ReadyToShip);
+    assert!(
+        !fx.iter()
+            .any(|e| matches!(e, Effect::RequestPenalty { .. }))
+    );
+    let r = step(
+        &r,
+        Command::ShipBack {
+            carrier: "sf".into(),
+            tracking: "SF2".into(),
+        },
+        41,
+    );
+    let r = step(
+        &r,
+        Command::Delivered {
+            leg: Leg::Outbound,
+            at: t0() + Duration::hours(60),
+        },
+        60,
+    );
+    assert_eq!(r.state, AwaitingAcceptance);
+    let (done, fx) = at(&r, Command::AcceptItem, 61).unwrap();
+    assert_eq!(done.state, Completed);
+    assert!(done.clocks.is_empty() && !done.auto_accepted);
+    assert!(fx.contains(&Effect::Publish(Event::Completed)));
+    assert!(at(&done, Command::AcceptItem, 62).is_err(), "final");
+}
+
+#[test]
+fn free_work_starts_at_the_diagnosis_and_buyer_caused_damage_is_quoted() {
+    let r = step(&received(fixture::repair(t0())), diagnose(false), 31);
+    assert_eq!(r.state, Repairing);
+    assert!(r.free());
+    let caused = step(&received(fixture::repair(t0())), diagnose(true), 31);
+    assert_eq!(caused.state, Diagnosed);
+    assert_eq!(caused.not_free, Some(NotFree::BuyerCaused));
+}
+
+#[test]
+fn one_extension_before_the_due_time_and_never_a_second_or_a_late_one() {
+    let r = step(&received(fixture::repair(t0())), diagnose(false), 31);
+    let due = r.repair_due.unwrap();
+    let extend = |new_due: DateTime<Utc>| Command::Extend {
+        reason: "the part comes from the factory".into(),
+        new_due,
+    };
+    let late = at(&r, extend(due + Duration::days(3)), 31 + 24 * 30).unwrap_err();
+    assert!(matches!(
+        late,
+        Refusal::Precondition {
+            reason: "DUE_TIME_PASSED",
+            ..
+        }
+    ));
+    let (x, fx) = at(&r, extend(due + Duration::days(3)), 40).unwrap();
+    assert_eq!(x.repair_due, Some(due + Duration::days(3)));
+    assert_eq!(
+        x.clock(ClockKind::RepairDue).unwrap().due,
+        due + Duration::days(3)
+    );
+    assert!(fx.contains(&Effect::Notify {
+        to: Party::Buyer,
+        template: "repair_extended"
+    }));
+    let again = at(&x, extend(due + Duration::days(6)), 41).unwrap_err();
+    assert!(matches!(
+        again,
+        Refusal::Precondition {
+            reason: "ALREADY_EXTENDED",
+            ..
+        }
+    ));
+}
+
+#[test]
+fn past_its_due_time_the_repair_owes_half_a_percent_a_day_asked_for_once_at_completion() {
+    let r = step(&received(fixture::repair(t0())), diagnose(false), 31);
+    let due = r.repair_due.unwrap();
+    let hours = |t: DateTime<Utc>| (t - t0()).num_hours();
+    let (r, fx) = at(
+        &r,
+        Command::Expired {
+            kind: ClockKind::RepairDue,
+        },
+        hours(due),
+    )
+    .unwrap();
+    assert_eq!(r.overdue_since, Some(due));
+    assert_eq!(running(&r), [ClockKind::Overdue]);
+    assert!(fx.contains(&Effect::Publish(Event::Overdue)));
+    // done 2 days and 1 hour late: 3 started days of 0.5 % of 1,000.00
+    let (done, fx) = at(
+        &r,
+        Command::Complete {
+            passed: true,
+            note: String::new(),
+        },
+        hours(due) + 49,
+    )
+    .unwrap();
+    assert_eq!((done.late_days, done.penalty_minor), (3, 1_500));
+    let asked: Vec<_> = fx
+        .iter()
+        .filter(|e| matches!(e, Effect::RequestPenalty { .. }))
+        .collect();
+    assert_eq!(
+        asked,
+        [&Effect::RequestPenalty {
+            round: 1,
+            minor: 1_500
+        }]
+    );
+    assert!(
+        done.clocks
+            .iter()
+            .all(|k| k.kind == ClockKind::MerchantStep)
+    );
+}
+
+#[test]
+fn the_acceptance_clock_accepts_and_a_reopen_is_a_free_re_repair() {
+    let mut r = step(&received(paid()), diagnose(false), 31);
+    // shortcut to the way back: a paid repair whose quote the buyer declined
+    r = step(
+        &r,
+        Command::Quote {
+            parts: vec![Part {
+                part: "board".into(),
+                quantity: 1,
+                unit_cost_minor: 50_000,
+            }],
+            labour: Vec::new(),
+            note: String::new(),
+        },
+        32,
+    );
+    r = step(
+        &r,
+        Command::DecideQuote {
+            accept: false,
+            reason: "too dear".into(),
+        },
+        33,
+    );
+    assert_eq!(r.state, ReadyToShip, "goes back unrepaired");
+    r = step(
+        &r,
+        Command::ShipBack {
+            carrier: "sf".into(),
+            tracking: "SF3".into(),
+        },
+        34,
+    );
+    r = step(
+        &r,
+        Command::Delivered {
+            leg: Leg::Outbound,
+            at: t0() + Duration::hours(50),
+        },
+        50,
+    );
+    let auto = step(
+        &r,
+        Command::Expired {
+            kind: ClockKind::BuyerAcceptance,
+        },
+        50 + 24 * 7,
+    );
+    assert_eq!(auto.state, Completed);
+    assert!(auto.auto_accepted);
+    let again = step(
+        &r,
+        Command::Reopen {
+            reason: "still flickers".into(),
+        },
+        51,
+    );
+    assert_eq!((again.state, again.round), (Accepted, 2));
+    assert!(again.free(), "a re-repair is free");
+    assert_eq!(running(&again), [ClockKind::ItemInbound]);
+}
+
+#[test]
+fn a_decline_needs_a_reason_and_ends_the_repair() {
+    let r = fixture::repair(t0());
+    assert!(matches!(
+        at(&r, Command::Decline { reason: " ".into() }, 1),
+        Err(Refusal::Invalid {
+            field: "reason",
+            ..
+        })
+    ));
+    let (d, fx) = at(
+        &r,
+        Command::Decline {
+            reason: "not our product".into(),
+        },
+        1,
+    )
+    .unwrap();
+    assert_eq!(d.state, Declined);
+    assert!(d.clocks.is_empty() && d.closed.is_some());
+    assert!(
+        fx.contains(&Effect::StopClock { seq: 1 }) && fx.contains(&Effect::StopClock { seq: 2 })
+    );
+    assert!(fx.contains(&Effect::Notify {
+        to: Party::Buyer,
+        template: "repair_declined"
+    }));
+}
+
+#[test]
+fn a_missed_first_response_is_a_breach_and_the_formal_answer_escalates_each_period() {
+    let r = fixture::repair(t0());
+    let r = step(
+        &r,
+        Command::Expired {
+            kind: ClockKind::FirstResponse,
+        },
+        24,
+    );
+    assert_eq!(r.breaches.len(), 1);
+    assert_eq!(running(&r), [ClockKind::FormalAnswer]);
+    let (r, fx) = at(
+        &r,
+        Command::Expired {
+            kind: ClockKind::FormalAnswer,
+        },
+        39,
+    )
+    .unwrap();
+    assert_eq!(r.breaches.len(), 2);
+    assert!(r.clock(ClockKind::FormalAnswer).is_some(), "a new period");
+    assert!(fx.contains(&Effect::Notify {
+        to: Party::Desk,
+        template: "repair_answer_overdue"
+    }));
+    assert_eq!(r.state, Requested);
+}
+
+/// No repair waits forever: every state short of the final ones that any sequence of
+/// commands reaches has a running clock.
+#[test]
+fn every_state_short_of_the_final_ones_has_a_running_clock() {
+    let mut commands = vec![
+        Command::Acknowledge,
+        Command::Accept { spare_unit: true },
+        Command::Decline {
+            reason: "no".into(),
+        },
+        Command::ItemShipped {
+            carrier: "sf".into(),
+            tracking: "SF1".into(),
+        },
+        Command::Delivered {
+            leg: Leg::Inbound,
+            at: t0(),
+        },
+        Command::Delivered {
+            leg: Leg::Outbound,
+            at: t0(),
+        },
+        diagnose(false),
+        diagnose(true),
+        Command::Quote {
+            parts: vec![Part {
+                part: "x".into(),
+                quantity: 1,
+                unit_cost_minor: 100,
+            }],
+            labour: Vec::new(),
+            note: String::new(),
+        },
+        Command::DecideQuote {
+            accept: true,
+            reason: String::new(),
+        },
+        Command::DecideQuote {
+            accept: false,
+            reason: String::new(),
+        },
+        Command::Complete {
+            passed: true,
+            note: String::new(),
+        },
+        Command::ShipBack {
+            carrier: "sf".into(),
+            tracking: "SF2".into(),
+        },
+        Command::AcceptItem,
+        Command::Reopen {
+            reason: "again".into(),
+        },
+    ];
+    commands.extend(ClockKind::ALL.map(|kind| Command::Expired { kind }));
+    let signature = |r: &Repair| {
+        format!(
+            "{:?} {:?} {:?} {} {:?}",
+            r.state,
+            running(r),
+            r.quote.as_ref().map(|q| (q.accepted, q.charged.is_some())),
+            r.round,
+            r.inbound.as_ref().map(|p| p.delivered.is_some())
+        )
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let mut states = std::collections::BTreeSet::new();
+    let mut frontier = vec![fixture::repair(t0()), paid()];
+    for depth in 0..16 {
+        let mut next = Vec::new();
+        for r in &frontier {
+            let mut cmds = commands.clone();
+            if let Some(id) = r.quote.as_ref().and_then(|q| q.charge_id.clone()) {
+                cmds.push(Command::Charged {
+                    charge_id: id.clone(),
+                });
+                cmds.push(Command::ChargeFailed { charge_id: id });
+            }
+            for cmd in cmds {
+                let Ok((after, _)) = at(r, cmd.clone(), depth + 1) else {
+                    continue;
+                };
+                if !seen.insert(signature(&after)) {
+                    continue;
+                }
+                states.insert(after.state);
+                if !after.state.is_final() {
+                    assert!(
+                        !after.clocks.is_empty(),
+                        "{} after {} runs no clock",
+                        after.state.as_str(),
+                        cmd.action()
+                    );
+                }
+                next.push(after);
+            }
+        }
+        frontier = next;
+    }
+    for s in State::ALL.into_iter().filter(|s| *s != Requested) {
+        assert!(states.contains(&s), "{} never reached", s.as_str());
+    }
+}

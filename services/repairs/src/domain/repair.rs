@@ -1,0 +1,151 @@
+//! A repair order as the rules see it, stored whole as one document.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{
+    clocks::ClockKind,
+    extension::Extension,
+    kinds::State,
+    quote::Priced,
+    warranty::{Coverage, NotFree},
+};
+
+/// A running clock: its due time dated when started (working days on the calendar).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clock {
+    pub kind: ClockKind,
+    /// Its number: the timer id derives from it, never reused.
+    pub seq: u32,
+    pub start: DateTime<Utc>,
+    pub due: DateTime<Utc>,
+}
+
+/// A clock that ran out before its step was done: on the merchant's record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Breach {
+    pub clock: ClockKind,
+    pub due: DateTime<Utc>,
+}
+
+/// A parcel of the repair (the item going in, coming back, or the spare unit).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parcel {
+    pub carrier: String,
+    pub tracking: String,
+    pub shipped: DateTime<Utc>,
+    pub delivered: Option<DateTime<Utc>>,
+}
+
+/// The merchant's diagnosis.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnosis {
+    pub fault: String,
+    pub within_warranty: bool,
+    pub buyer_caused: bool,
+    pub evidence: Vec<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// A quote and the buyer's answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    pub priced: Priced,
+    pub note: String,
+    pub at: DateTime<Utc>,
+    /// Some(true) accepted, Some(false) declined.
+    pub accepted: Option<bool>,
+    pub decline_reason: String,
+    pub decided: Option<DateTime<Utc>>,
+    /// The charge of an accepted quote: its stable id once asked, and when it succeeded.
+    pub charge_id: Option<String>,
+    pub charged: Option<DateTime<Utc>>,
+}
+
+/// One progress step shown to the buyer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub at: DateTime<Utc>,
+    pub role: String,
+    pub actor_id: String,
+    pub stage: String,
+    pub message: String,
+}
+
+/// A repair order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Repair {
+    pub id: Uuid,
+    /// The human-readable repair number (`WX<day>-<seq>`).
+    pub number: String,
+    pub state: State,
+    pub order_id: String,
+    pub order_line_id: String,
+    pub buyer_id: String,
+    pub merchant_id: String,
+    pub category: String,
+    pub region: String,
+    /// What the line cost: the late penalty's base.
+    pub line_minor: i64,
+    pub currency: String,
+    pub fault_description: String,
+    pub evidence: Vec<String>,
+    /// The buyer reported accidental damage at filing.
+    pub buyer_reported_damage: bool,
+    /// The warranty at filing, from the platform's facts.
+    pub warranty_until: Option<DateTime<Utc>>,
+    pub within_warranty: bool,
+    /// Why the repair is paid, if it is.
+    pub not_free: Option<NotFree>,
+    /// The merchant lends a spare unit (its policy promises one).
+    pub spare_unit: bool,
+    pub decline_reason: String,
+    pub diagnosis: Option<Diagnosis>,
+    pub quote: Option<Quote>,
+    pub extension: Option<Extension>,
+    pub progress: Vec<Progress>,
+    pub inbound: Option<Parcel>,
+    pub outbound: Option<Parcel>,
+    pub spare: Option<Parcel>,
+    pub clocks: Vec<Clock>,
+    pub clock_seq: u32,
+    pub breaches: Vec<Breach>,
+    /// The (extended) due time of the repair, once it runs.
+    pub repair_due: Option<DateTime<Utc>>,
+    /// When the repair_due clock ran out.
+    pub overdue_since: Option<DateTime<Utc>>,
+    /// Spans the buyer held the repair up (not charged as late).
+    pub buyer_delays: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    pub late_days: u32,
+    pub penalty_minor: i64,
+    /// 1 for the first repair, +1 per reopen.
+    pub round: u32,
+    pub quality_check_note: String,
+    pub auto_accepted: bool,
+    pub first_response: Option<DateTime<Utc>>,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    pub closed: Option<DateTime<Utc>>,
+    /// Transitions applied: keys each step's effects.
+    pub step: u32,
+}
+
+impl Repair {
+    pub fn clock(&self, kind: ClockKind) -> Option<&Clock> {
+        self.clocks.iter().find(|k| k.kind == kind)
+    }
+
+    /// Free of charge: within warranty and not buyer-caused (at filing or as diagnosed),
+    /// and every re-repair.
+    pub fn free(&self) -> bool {
+        self.round > 1 || self.not_free.is_none()
+    }
+
+    /// The warranty decision at filing, recorded on the repair.
+    pub fn set_coverage(&mut self, c: &Coverage) {
+        self.warranty_until = c.until;
+        self.within_warranty = c.within;
+        self.not_free = c.not_free;
+    }
+}
