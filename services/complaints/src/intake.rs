@@ -20,7 +20,7 @@ use crate::{
     },
     effects,
     settings::Settings,
-    store::{self, AuditRow, WriteError},
+    store::{self, WriteError},
 };
 use kit::{idempotency::Answered, outbox::Batch};
 
@@ -141,10 +141,10 @@ pub async fn write(
     request_id: &str,
     claim: Option<Answered<'_>>,
 ) -> Result<bool, WriteError> {
-    let audit = AuditRow {
+    let audit = kit::audit::Write {
         actor,
-        from: None,
-        to: t.state,
+        from_state: None,
+        to_state: t.state as i16,
         action: "create",
         reason: t.escalation.as_ref().map_or("", |e| e.reason.as_str()),
         request_id,

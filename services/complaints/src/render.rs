@@ -18,7 +18,6 @@ use crate::{
         ticket::{Evidence, Remedy, Ruling, Ticket},
     },
     names::timer_id,
-    store,
 };
 
 fn money(minor: i64, t: &Ticket) -> Option<Money> {
@@ -196,14 +195,6 @@ fn state_name(v: i16) -> &'static str {
 }
 
 /// An audit row as the contract shows it.
-pub fn audit_entry(a: &store::AuditEntry) -> AuditEntry {
-    kit::audit::entry(kit::audit::Row {
-        at: a.at,
-        actor: (&a.actor_role, &a.actor_id),
-        from_state: a.from_state.map(state_name),
-        to_state: state_name(a.to_state),
-        action: &a.action,
-        reason: &a.reason,
-        request_id: &a.request_id,
-    })
+pub fn audit_entry(a: &kit::audit::Stored) -> AuditEntry {
+    kit::audit::stored_entry(a, state_name)
 }

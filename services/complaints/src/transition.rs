@@ -12,7 +12,7 @@ use crate::{
     },
     effects,
     settings::Settings,
-    store::{self, AuditRow},
+    store,
 };
 
 /// Why a transition did not happen.
@@ -48,13 +48,13 @@ pub async fn apply(
     let mut out = kit::outbox::Batch::default();
     effects::write(&mut out, &after, before.state, &fx);
     out.flush(tx).await?;
-    store::audit(
+    kit::audit::append(
         tx,
         after.id,
-        &AuditRow {
+        &kit::audit::Write {
             actor: (by.role, by.id),
-            from: Some(before.state),
-            to: after.state,
+            from_state: Some(before.state as i16),
+            to_state: after.state as i16,
             action,
             reason: by.reason,
             request_id: by.request_id,

@@ -61,7 +61,7 @@ impl Api {
             .filter(|t| who.can_see_case(&t.buyer_id, &t.merchant_id))
             .ok_or_else(|| not_found(&r.parent))?;
         let mut rows =
-            store::audit_page(&self.pool, id, page.after.unwrap_or(0), page.fetch()).await?;
+            kit::audit::read(&self.pool, id, page.after.unwrap_or(0), page.fetch()).await?;
         let next_page_token = page.finish(&mut rows, |a| a.id.to_string());
         Ok(ListComplaintAuditResponse {
             entries: rows.iter().map(render::audit_entry).collect(),

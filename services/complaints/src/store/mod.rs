@@ -42,7 +42,7 @@ fn due_first(t: &Ticket) -> Option<DateTime<Utc>> {
 pub async fn create(
     conn: &mut PgConnection,
     t: &Ticket,
-    audit: &AuditRow<'_>,
+    audit: &kit::audit::Write<'_>,
     claim: Option<Answered<'_>>,
     outbox: Batch,
 ) -> Result<bool, WriteError> {
@@ -59,7 +59,7 @@ pub async fn create(
              SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15
              FROM c RETURNING id),
          a AS (
-             INSERT INTO audit (complaint_id, actor_role, actor_id, from_state, to_state,
+             INSERT INTO audit (case_id, actor_role, actor_id, from_state, to_state,
                  action, reason, request_id)
              SELECT id, $16, $17, NULL, $3, $18, $19, $20 FROM t),
          o AS (
@@ -147,68 +147,6 @@ pub async fn lock(tx: &mut PgConnection, id: Uuid) -> Result<Option<Ticket>, sql
             .fetch_optional(&mut *tx)
             .await?;
     Ok(row.map(|r| r.0.0))
-}
-
-/// An audit row to append.
-pub struct AuditRow<'a> {
-    pub actor: (&'a str, &'a str),
-    pub from: Option<State>,
-    pub to: State,
-    pub action: &'a str,
-    pub reason: &'a str,
-    pub request_id: &'a str,
-}
-
-/// Appends an audit row.
-pub async fn audit(tx: &mut PgConnection, id: Uuid, a: &AuditRow<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO audit (complaint_id, actor_role, actor_id, from_state, to_state, action,
-             reason, request_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(id)
-    .bind(a.actor.0)
-    .bind(a.actor.1)
-    .bind(a.from.map(|s| s as i16))
-    .bind(a.to as i16)
-    .bind(a.action)
-    .bind(a.reason)
-    .bind(a.request_id)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
-}
-
-/// A stored audit row.
-#[derive(sqlx::FromRow)]
-pub struct AuditEntry {
-    pub id: i64,
-    pub at: DateTime<Utc>,
-    pub actor_role: String,
-    pub actor_id: String,
-    pub from_state: Option<i16>,
-    pub to_state: i16,
-    pub action: String,
-    pub reason: String,
-    pub request_id: String,
-}
-
-/// A page of a ticket's audit trail, oldest first.
-pub async fn audit_page(
-    pool: &PgPool,
-    id: Uuid,
-    after: i64,
-    limit: i64,
-) -> Result<Vec<AuditEntry>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, at, actor_role, actor_id, from_state, to_state, action, reason, request_id
-         FROM audit WHERE complaint_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-    )
-    .bind(id)
-    .bind(after)
-    .bind(limit)
-    .fetch_all(pool)
-    .await
 }
 
 /// A list query.
