@@ -5,10 +5,11 @@
 
 use kit::auth::{
     Role::{self, Agent, Arbitrator, Buyer, Merchant},
-    Rule, rule,
+    Rule, machine, rule,
 };
 
 const SERVICE: &str = "aftersales.repairs.v1.RepairsService";
+const CALLBACK: &str = "aftersales.sla.v1.TimerCallback";
 const READERS: &[Role] = &[Buyer, Merchant, Agent, Arbitrator];
 const BUYER_STEPS: &[Role] = &[Buyer, Agent];
 const MERCHANT_STEPS: &[Role] = &[Merchant, Agent];
@@ -33,4 +34,5 @@ pub const ACCESS: &[Rule] = &[
     rule(SERVICE, "ReportRepairProgress", MERCHANT_STEPS, &[]),
     rule(SERVICE, "CompleteRepair", MERCHANT_STEPS, &[]),
     rule(SERVICE, "ShipRepairedItem", MERCHANT_STEPS, &[]),
+    machine(CALLBACK, "OnTimerEvent", &["sla"]),
 ];

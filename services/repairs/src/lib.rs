@@ -1,48 +1,72 @@
 //! Repair orders: warranty check, diagnosis, quote, progress, acceptance (SPEC §5).
 //!
-//! A tour of the files (the layout every service follows, DESIGN §2; the rest of it
-//! arrives with the domain):
+//! A tour of the files (the layout every service follows, DESIGN §2):
 //!
-//! - `lib.rs` (this file): the composition root. [`setup`] builds the API; settings,
-//!   timers, consumers and background tasks are wired here too once they exist.
-//! - `api/`: the RepairsService trait; every method answers UNIMPLEMENTED until its issue
-//!   lands. Nothing else imports it.
+//! - `lib.rs` (this file): the composition root. [`setup`] builds the API and the timer
+//!   callback from the settings.
+//! - `api/`: the RepairsService trait, split by verb family (`create`, `steps`,
+//!   `reads`); methods not built yet answer UNIMPLEMENTED. Nothing else imports it.
 //! - `access.rs`: who may call each method (people by role, services by name).
-//! - `domain/`: the pure rules (warranty, quote, clocks, extension, late penalty).
+//! - `domain/`: the pure rules: warranty, quote, clocks, extension and late penalty,
+//!   the state machine.
+//! - `parse.rs` and `render.rs`: requests checked, repairs shown; `names.rs`: names,
+//!   numbers, timer ids; `settings.rs`: environment values only.
+//! - `transition.rs`: one transition with its audit and outbox rows; `effects.rs`: what
+//!   a transition causes elsewhere; `store.rs`: the only file with table names.
+//! - `timers.rs`: the SLA service's expiries.
 //! - `migrations/`: the `repairs` schema.
 //!
-//! Still to come, each in a file of its own: `settings.rs` (environment values only),
-//! `names.rs`, `parse.rs` and `render.rs`, the state machine in `domain/`, `transition.rs`,
-//! `effects.rs`, `store.rs`, `timers.rs` and `consumer.rs`.
+//! Still to come: `consumer.rs` (logistics' deliveries of the item's legs).
 
 mod access;
 mod api;
 pub mod domain;
+mod effects;
+mod error;
+mod names;
+mod parse;
+mod render;
+pub mod settings;
+mod store;
+mod timers;
+mod transition;
 
-use aftersales_proto::aftersales::repairs::v1::repairs_service_server::RepairsServiceServer;
+use std::sync::Arc;
+
+use aftersales_proto::aftersales::{
+    repairs::v1::repairs_service_server::RepairsServiceServer,
+    sla::v1::timer_callback_server::TimerCallbackServer,
+};
 use kit::{App, Ctx, ServiceSpec};
 use tonic::service::Routes;
 
-use crate::api::Api;
+use crate::{settings::Settings, timers::Timers};
 
 /// Migrations of the `repairs` schema.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-
-const SERVICE: &str = "aftersales.repairs.v1.RepairsService";
 
 /// The `repairs` service.
 pub const SPEC: ServiceSpec = ServiceSpec {
     name: "repairs",
     default_port: 50052,
-    grpc_services: &[SERVICE],
+    grpc_services: &[
+        "aftersales.repairs.v1.RepairsService",
+        "aftersales.sla.v1.TimerCallback",
+    ],
     migrator: Some(&MIGRATOR),
     access: access::ACCESS,
 };
 
-/// Builds the service's routes (no background tasks yet).
-pub async fn setup(_ctx: Ctx) -> anyhow::Result<App> {
+/// Builds the service: the API and the timer callback.
+pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
+    let settings = Arc::new(Settings::from_env(ctx.cfg.env())?);
+    let pool = ctx.pool();
+    let api = api::Api::new(pool.clone(), ctx.peers.clone(), settings.clone());
+    let timers = Timers { pool, settings };
+    let routes =
+        Routes::new(RepairsServiceServer::new(api)).add_service(TimerCallbackServer::new(timers));
     Ok(App {
-        routes: Routes::new(RepairsServiceServer::new(Api)),
+        routes,
         tasks: Vec::new(),
     })
 }

@@ -19,6 +19,7 @@ pub fn repair(at: DateTime<Utc>) -> Repair {
         region: "CN-31".into(),
         line_minor: 100_000,
         currency: "CNY".into(),
+        product_model: "X200".into(),
         fault_description: "the screen flickers".into(),
         evidence: Vec::new(),
         buyer_reported_damage: false,

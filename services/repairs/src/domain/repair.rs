@@ -89,6 +89,7 @@ pub struct Repair {
     /// What the line cost: the late penalty's base.
     pub line_minor: i64,
     pub currency: String,
+    pub product_model: String,
     pub fault_description: String,
     pub evidence: Vec<String>,
     /// The buyer reported accidental damage at filing.

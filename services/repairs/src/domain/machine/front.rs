@@ -28,7 +28,8 @@ pub(super) fn acknowledge(c: Change) -> Result<Change, Refusal> {
 pub(super) fn accept(c: Change, spare_unit: bool) -> Result<Change, Refusal> {
     c.only_in(&[Requested, Acknowledged])?;
     let mut c = first_response(c).stop(ClockKind::FormalAnswer);
-    c.r.spare_unit = spare_unit;
+    // a spare the policy promises is not the merchant's to withhold
+    c.r.spare_unit |= spare_unit;
     Ok(c.to(Accepted)
         .start(ClockKind::ItemInbound)
         .notify(Party::Buyer, "repair_accepted"))

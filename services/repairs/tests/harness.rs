@@ -1,0 +1,179 @@
+//! Harness for the repairs tests: the platform sandbox (orders, notifier), the SLA
+//! service (every clock), returns (the merchant's published policy) and repairs, each on
+//! its own schema, over real gRPC on loopback.
+
+use aftersales_proto::aftersales::{
+    common::v1::{Actor, Money},
+    platform::v1::{
+        ListNotificationsRequest, Order, OrderLine, PutOrderRequest,
+        sandbox_control_client::SandboxControlClient,
+    },
+    repairs::v1::{
+        CreateRepairRequest, GetRepairRequest, Repair, repairs_service_client::RepairsServiceClient,
+    },
+};
+use kit::auth::Role;
+use testkit::{Running, World, authed, peer};
+use tonic::transport::Channel;
+
+pub struct Suite {
+    pub world: World,
+    pub sandbox: Running,
+    #[allow(dead_code)]
+    pub sla: Running,
+    #[allow(dead_code)]
+    pub returns: Running,
+    pub repairs: Running,
+    pub buyer: String,
+    pub merchant: String,
+    pub agent: String,
+}
+
+impl Suite {
+    /// Starts everything with `env` (e.g. `REPAIRS_CLOCK_FIRST_RESPONSE=1s`).
+    pub async fn start(env: &[(&str, &str)]) -> Self {
+        let mut world = World::new();
+        for (k, v) in env {
+            world.set(k, *v);
+        }
+        let [sandbox, sla, returns, repairs] = world
+            .start_peers([
+                peer("platform", platform_sandbox::SPEC, platform_sandbox::setup),
+                peer("sla", sla::SPEC, sla::setup),
+                peer("returns", returns::SPEC, returns::setup),
+                peer("repairs", repairs::SPEC, repairs::setup),
+            ])
+            .await;
+        Self {
+            buyer: world.token(Role::Buyer, "buyer-1"),
+            merchant: world.token(Role::Merchant, "merchant-1"),
+            agent: world.token(Role::Agent, "cs-1"),
+            world,
+            sandbox,
+            sla,
+            returns,
+            repairs,
+        }
+    }
+
+    pub fn client(&self) -> RepairsServiceClient<Channel> {
+        RepairsServiceClient::new(self.repairs.channel())
+    }
+
+    pub async fn get(&self, name: &str) -> Repair {
+        self.client()
+            .get_repair(authed(
+                GetRepairRequest {
+                    name: name.into(),
+                    ..Default::default()
+                },
+                &self.agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    pub async fn put_order(&self, order: Order) {
+        SandboxControlClient::new(self.sandbox.channel())
+            .put_order(authed(
+                PutOrderRequest { order: Some(order) },
+                &self.world.token(Role::Service, "repairs"),
+            ))
+            .await
+            .unwrap();
+    }
+
+    /// Files buyer-1's repair of line l1 of `order`.
+    pub async fn file(&self, order: &str) -> Repair {
+        self.client()
+            .create_repair(authed(repair(order), &self.buyer))
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    /// The templates `to` (role, id) was told, in the order the sandbox accepted them.
+    pub async fn told(&self, role: i32, id: &str) -> Vec<String> {
+        SandboxControlClient::new(self.sandbox.channel())
+            .list_notifications(authed(
+                ListNotificationsRequest {
+                    page_size: 100,
+                    recipient: Some(Actor {
+                        role,
+                        id: id.into(),
+                    }),
+                    ..Default::default()
+                },
+                &self.world.token(Role::Service, "repairs"),
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .notifications
+            .into_iter()
+            .map(|n| n.template)
+            .collect()
+    }
+
+    /// `SELECT` on the repairs schema (`{s}` is replaced by it).
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        self.world.scalar("repairs", sql).await
+    }
+}
+
+pub fn rid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+pub fn cny(minor: i64) -> Option<Money> {
+    Some(Money {
+        amount_minor: minor,
+        currency: "CNY".into(),
+    })
+}
+
+pub fn ts(t: chrono::DateTime<chrono::Utc>) -> Option<prost_types::Timestamp> {
+    Some(prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: 0,
+    })
+}
+
+pub fn repair(order: &str) -> CreateRepairRequest {
+    CreateRepairRequest {
+        order_id: order.into(),
+        order_line_id: "l1".into(),
+        fault_description: "the screen flickers after ten minutes".into(),
+        product_model: "X200".into(),
+        request_id: rid(),
+        ..Default::default()
+    }
+}
+
+/// buyer-1's order at merchant-1, 1,000.00 CNY, signed for `signed` days ago, its line's
+/// own warranty ending `warranty` days from now (none when `None`).
+pub fn order(id: &str, signed: i64, warranty: Option<i64>) -> Order {
+    let now = chrono::Utc::now();
+    Order {
+        name: format!("orders/{id}"),
+        buyer_id: "buyer-1".into(),
+        merchant_id: "merchant-1".into(),
+        region: "CN-31".into(),
+        merchant_region: "CN-31".into(),
+        payment_ref: format!("pay-{id}"),
+        signed_for_time: ts(now - chrono::Duration::days(signed)),
+        lines: vec![OrderLine {
+            id: "l1".into(),
+            sku: "sku-1".into(),
+            category: "electronics".into(),
+            quantity: 1,
+            unit_price: cny(100_000),
+            paid_amount: cny(100_000),
+            shipping_fee_paid: cny(0),
+            warranty_until: warranty.and_then(|d| ts(now + chrono::Duration::days(d))),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
