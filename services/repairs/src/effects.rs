@@ -69,10 +69,14 @@ pub fn write(out: &mut Batch, r: &Repair, before: State, action: &str, effects: 
             Effect::Notify { to, template } => notify(out, r, *to, template),
             Effect::Publish(event) => publish(out, r, before, action, event),
             Effect::RegisterShipment { leg } => shipment(out, r, *leg),
-            Effect::RequestPenalty { round, minor } => penalty(out, r, *round, *minor),
+            Effect::RequestPenalty { round, days, minor } => {
+                penalty(out, r, (*round, *days), *minor)
+            }
             // the payment gateway's Charge port is not built yet: no quote can be
-            // accepted (AcceptQuote answers UNIMPLEMENTED), so no charge is ever asked
-            Effect::Charge { .. } => {}
+            // accepted (AcceptQuote answers UNIMPLEMENTED), so no served path gets here
+            Effect::Charge { charge_id, .. } => {
+                tracing::error!(charge_id, "a charge was asked but no Charge port is built")
+            }
         }
     }
 }
@@ -179,7 +183,7 @@ fn shipment(out: &mut Batch, r: &Repair, leg: Leg) {
 }
 
 /// The late penalty of round `round`, once (seed 001 §5.3.1), paid by the merchant.
-fn penalty(out: &mut Batch, r: &Repair, round: u32, minor: i64) {
+fn penalty(out: &mut Batch, r: &Repair, (round, days): (u32, u32), minor: i64) {
     let key = format!("{}:penalty:{round}", name(r));
     let req = CreateRefundRequest {
         kind: RefundKind::LatePenalty as i32,
@@ -187,7 +191,7 @@ fn penalty(out: &mut Batch, r: &Repair, round: u32, minor: i64) {
         order_id: r.order_id.clone(),
         order_line_id: r.order_line_id.clone(),
         amount: money(minor, r),
-        reason: format!("repair {} done {} day(s) late", r.number, r.late_days),
+        reason: format!("repair {} round {round} done {days} day(s) late", r.number),
         funded_by: FundingParty::Merchant as i32,
         request_id: request_id_for(&key),
     };

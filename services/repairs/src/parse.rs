@@ -2,7 +2,7 @@
 //! (INVALID_ARGUMENT with field violations), nothing written before it passes.
 
 use aftersales_proto::aftersales::{
-    common::v1::EvidenceRef,
+    common::v1::{Address as ProtoAddress, EvidenceRef},
     repairs::v1::{
         AcceptRepairRequest, AcknowledgeRepairRequest, CreateRepairRequest, DeclineRepairRequest,
         GetRepairRequest, ListRepairsRequest,
@@ -16,7 +16,7 @@ use kit::{
 };
 use uuid::Uuid;
 
-use crate::{names, store::Filter};
+use crate::{domain::repair::Address, names, store::Filter};
 
 const TEXT_MAX: usize = 4_000;
 const SHORT_MAX: usize = 200;
@@ -130,11 +130,37 @@ pub fn acknowledge(r: &AcknowledgeRepairRequest) -> kit::Result<String> {
     Ok(r.message.clone())
 }
 
-pub fn accept(r: &AcceptRepairRequest) -> kit::Result<()> {
+/// The domain's copy of an address.
+pub fn address(a: &ProtoAddress) -> Address {
+    Address {
+        contact_name: a.contact_name.clone(),
+        phone: a.phone.clone(),
+        country_code: a.country_code.clone(),
+        province: a.province.clone(),
+        city: a.city.clone(),
+        district: a.district.clone(),
+        street: a.street.clone(),
+        postal_code: a.postal_code.clone(),
+    }
+}
+
+/// AcceptRepair: where the buyer sends the item is required (a contact, a phone, the
+/// city and the street at least).
+pub fn accept(r: &AcceptRepairRequest) -> kit::Result<Address> {
     let mut v = Violations::new();
     validate::text(&mut v, "message", &r.message, TEXT_MAX);
     validate::request_id(&mut v, &r.request_id);
-    v.finish()
+    let a = r.repair_address.clone().unwrap_or_default();
+    for (field, value) in [
+        ("repair_address.contact_name", &a.contact_name),
+        ("repair_address.phone", &a.phone),
+        ("repair_address.city", &a.city),
+        ("repair_address.street", &a.street),
+    ] {
+        validate::required_text(&mut v, field, value, SHORT_MAX);
+    }
+    v.finish()?;
+    Ok(address(&a))
 }
 
 pub fn decline(r: &DeclineRepairRequest) -> kit::Result<String> {

@@ -1,7 +1,9 @@
 //! The contract's view of a repair.
 
 use aftersales_proto::aftersales::{
-    common::v1::{ActorRole, AuditEntry, Clock as ProtoClock, EvidenceRef, Money},
+    common::v1::{
+        ActorRole, Address as ProtoAddress, AuditEntry, Clock as ProtoClock, EvidenceRef, Money,
+    },
     repairs::v1::{
         Diagnosis as ProtoDiagnosis, Extension as ProtoExtension, ProgressEntry,
         Quote as ProtoQuote, QuoteDecision, QuoteLabour, QuotePart, Repair as ProtoRepair,
@@ -14,7 +16,7 @@ use crate::{
     domain::{
         clocks::ClockKind,
         kinds::State,
-        repair::{Clock, Parcel, Repair},
+        repair::{Address, Clock, Parcel, Repair},
     },
     names::{name, timer_id},
 };
@@ -54,6 +56,19 @@ fn clock(r: &Repair, k: &Clock) -> ProtoClock {
         paused: false,
         remaining: None,
         waiting_on: waiting_on(k.kind) as i32,
+    }
+}
+
+fn address(a: &Address) -> ProtoAddress {
+    ProtoAddress {
+        contact_name: a.contact_name.clone(),
+        phone: a.phone.clone(),
+        country_code: a.country_code.clone(),
+        province: a.province.clone(),
+        city: a.city.clone(),
+        district: a.district.clone(),
+        street: a.street.clone(),
+        postal_code: a.postal_code.clone(),
     }
 }
 
@@ -119,8 +134,8 @@ pub fn repair(r: &Repair) -> ProtoRepair {
         evidence: evidence(&r.evidence),
         within_warranty: r.within_warranty,
         spare_unit: r.spare_unit,
-        repair_address: None,
-        return_address: None,
+        repair_address: r.repair_address.as_ref().map(address),
+        return_address: r.return_address.as_ref().map(address),
         diagnosis: r.diagnosis.as_ref().map(|d| ProtoDiagnosis {
             fault: d.fault.clone(),
             warranty: if d.within_warranty {

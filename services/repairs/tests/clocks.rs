@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::harness::{Suite, order, rid};
+use crate::harness::{Suite, order, repair_point, rid};
 use aftersales_proto::aftersales::repairs::v1::{AcceptRepairRequest, RepairState};
 use testkit::{authed, eventually};
 
@@ -51,6 +51,7 @@ async fn the_merchants_answer_racing_its_clock_leaves_one_outcome() {
             c.accept_repair(authed(
                 AcceptRepairRequest {
                     name,
+                    repair_address: repair_point(),
                     request_id: rid(),
                     ..Default::default()
                 },

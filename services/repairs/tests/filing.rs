@@ -3,7 +3,7 @@
 //! to look it up by, idempotent filing, one open repair per line, bad input refused
 //! with every field named and nothing written, and the merchant's formal answer.
 
-use crate::harness::{Suite, order, repair, rid};
+use crate::harness::{Suite, order, repair, repair_point, rid};
 use aftersales_proto::aftersales::repairs::v1::{
     AcceptRepairRequest, CreateRepairRequest, DeclineRepairRequest, GetRepairRequest,
     ListRepairAuditRequest, RepairState,
@@ -174,7 +174,8 @@ async fn bad_input_names_every_field_and_steps_out_of_turn_name_the_state() {
         .await
         .unwrap_err();
     assert_eq!(bad_fields(&err), ["reason"]);
-    let accepted = s
+    // the buyer must be told where to send it
+    let err = s
         .client()
         .accept_repair(authed(
             AcceptRepairRequest {
@@ -185,8 +186,31 @@ async fn bad_input_names_every_field_and_steps_out_of_turn_name_the_state() {
             &s.merchant,
         ))
         .await
+        .unwrap_err();
+    assert_eq!(
+        bad_fields(&err),
+        [
+            "repair_address.city",
+            "repair_address.contact_name",
+            "repair_address.phone",
+            "repair_address.street"
+        ]
+    );
+    let accepted = s
+        .client()
+        .accept_repair(authed(
+            AcceptRepairRequest {
+                name: r.name.clone(),
+                repair_address: repair_point(),
+                request_id: rid(),
+                ..Default::default()
+            },
+            &s.merchant,
+        ))
+        .await
         .unwrap()
         .into_inner();
+    assert_eq!(accepted.repair_address, repair_point());
     assert_eq!(accepted.state, RepairState::Accepted as i32);
     assert!(accepted.first_response_time.is_some());
     let err = s

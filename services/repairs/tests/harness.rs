@@ -3,7 +3,7 @@
 //! its own schema, over real gRPC on loopback.
 
 use aftersales_proto::aftersales::{
-    common::v1::{Actor, Money},
+    common::v1::{Actor, Address, Money},
     platform::v1::{
         ListNotificationsRequest, Order, OrderLine, PutOrderRequest,
         sandbox_control_client::SandboxControlClient,
@@ -137,6 +137,20 @@ pub fn ts(t: chrono::DateTime<chrono::Utc>) -> Option<prost_types::Timestamp> {
     Some(prost_types::Timestamp {
         seconds: t.timestamp(),
         nanos: 0,
+    })
+}
+
+/// The merchant's repair point.
+pub fn repair_point() -> Option<Address> {
+    Some(Address {
+        contact_name: "维修中心".into(),
+        phone: "021-5555-0101".into(),
+        country_code: "CN".into(),
+        province: "上海市".into(),
+        city: "上海市".into(),
+        district: "浦东新区".into(),
+        street: "张江路 100 号".into(),
+        postal_code: "201203".into(),
     })
 }
 

@@ -91,6 +91,12 @@ impl Api {
             within_warranty: false,
             not_free: None,
             spare_unit: spare,
+            repair_address: None,
+            return_address: r
+                .return_address
+                .clone()
+                .or_else(|| order.shipping_address.clone())
+                .map(|a| parse::address(&a)),
             decline_reason: String::new(),
             diagnosis: None,
             quote: None,
@@ -108,6 +114,7 @@ impl Api {
             late_days: 0,
             penalty_minor: 0,
             round: 1,
+            repaired: false,
             quality_check_note: String::new(),
             auto_accepted: false,
             first_response: None,

@@ -85,7 +85,7 @@ impl Api {
         who: &Principal,
         r: AcceptRepairRequest,
     ) -> kit::Result<ProtoRepair> {
-        parse::accept(&r)?;
+        let address = parse::accept(&r)?;
         let step = Step {
             name: &r.name,
             method: "AcceptRepair",
@@ -94,6 +94,7 @@ impl Api {
         };
         let cmd = Command::Accept {
             spare_unit: r.spare_unit,
+            address,
         };
         self.act(who, step, &r, cmd).await
     }

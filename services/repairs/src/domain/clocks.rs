@@ -39,8 +39,8 @@ pub enum ClockKind {
     /// accepted (or of the confirmation, when free), extendable once. Expiry: overdue,
     /// the late penalty accrues.
     RepairDue,
-    /// REPAIRING past its due time: each day the merchant, the buyer and the desk hear of
-    /// it; a new period.
+    /// REPAIRING past its due time: each day the merchant and the desk hear of it (the
+    /// buyer was told once, when it fell due); a new period.
     Overdue,
     /// SHIPPED until delivered: 7 days. Expiry: the buyer and the desk told; a new period.
     Transit,

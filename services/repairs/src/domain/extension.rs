@@ -26,6 +26,8 @@ pub enum Refused {
     NotLater,
     /// No reason given.
     NoReason,
+    /// The new ETA is past the latest an extension may reach.
+    TooLate,
 }
 
 impl Refused {
@@ -36,16 +38,17 @@ impl Refused {
             Self::DuePassed => "DUE_TIME_PASSED",
             Self::NotLater => "ETA_NOT_LATER",
             Self::NoReason => "REASON_REQUIRED",
+            Self::TooLate => "ETA_TOO_LATE",
         }
     }
 }
 
-/// Extends `due` to `new_due` at `now`, unless the rule refuses it.
+/// Extends `due` to `new_due` (at most `latest`) at `now`, unless the rule refuses it.
 pub fn extend(
     due: DateTime<Utc>,
     granted: Option<&Extension>,
     reason: &str,
-    new_due: DateTime<Utc>,
+    (new_due, latest): (DateTime<Utc>, DateTime<Utc>),
     now: DateTime<Utc>,
 ) -> Result<Extension, Refused> {
     if granted.is_some() {
@@ -56,6 +59,9 @@ pub fn extend(
     }
     if new_due <= due {
         return Err(Refused::NotLater);
+    }
+    if new_due > latest {
+        return Err(Refused::TooLate);
     }
     if reason.trim().is_empty() {
         return Err(Refused::NoReason);
@@ -99,23 +105,28 @@ mod tests {
     #[test]
     fn one_extension_announced_before_the_due_time_with_a_reason_and_a_later_eta() {
         let due = t(100);
-        let e = extend(due, None, "the part ships from the factory", t(148), t(99)).unwrap();
+        let to = |h: i64| (t(h), t(300));
+        let e = extend(due, None, "the part ships from the factory", to(148), t(99)).unwrap();
         assert_eq!((e.previous_due, e.new_due), (due, t(148)));
         assert_eq!(
-            extend(t(148), Some(&e), "again", t(200), t(120)),
+            extend(t(148), Some(&e), "again", to(200), t(120)),
             Err(Refused::AlreadyExtended)
         );
         assert_eq!(
-            extend(due, None, "late", t(148), t(100)),
+            extend(due, None, "late", to(148), t(100)),
             Err(Refused::DuePassed)
         );
         assert_eq!(
-            extend(due, None, "sooner?", t(90), t(50)),
+            extend(due, None, "sooner?", to(90), t(50)),
             Err(Refused::NotLater)
         );
         assert_eq!(
-            extend(due, None, " ", t(148), t(50)),
+            extend(due, None, " ", to(148), t(50)),
             Err(Refused::NoReason)
+        );
+        assert_eq!(
+            extend(due, None, "a year", (t(9_000), t(300)), t(50)),
+            Err(Refused::TooLate)
         );
     }
 

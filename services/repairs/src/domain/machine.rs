@@ -16,7 +16,7 @@ use super::{
     clocks::{ClockKind, Spans},
     kinds::{Party, State},
     quote::{Labour, Part},
-    repair::Repair,
+    repair::{Address, Repair},
 };
 
 mod back;
@@ -43,6 +43,8 @@ pub enum Command {
     Acknowledge,
     Accept {
         spare_unit: bool,
+        /// Where the buyer sends the item.
+        address: Address,
     },
     Decline {
         reason: String,
@@ -169,9 +171,11 @@ pub enum Effect {
         charge_id: String,
         minor: i64,
     },
-    /// Ask refunds for the late penalty of round `round` (LATE_PENALTY), once.
+    /// Ask refunds for the late penalty of round `round` (LATE_PENALTY), `days` late,
+    /// once.
     RequestPenalty {
         round: u32,
+        days: u32,
         minor: i64,
     },
 }
@@ -221,7 +225,10 @@ pub fn apply(
     }
     let c = match cmd {
         Command::Acknowledge => front::acknowledge(c)?,
-        Command::Accept { spare_unit } => front::accept(c, spare_unit)?,
+        Command::Accept {
+            spare_unit,
+            address,
+        } => front::accept(c, spare_unit, address)?,
         Command::Decline { reason } => front::decline(c, reason)?,
         Command::ItemShipped { carrier, tracking } => front::item_shipped(c, carrier, tracking)?,
         Command::Delivered {

@@ -29,6 +29,19 @@ pub struct Breach {
     pub due: DateTime<Utc>,
 }
 
+/// A postal address (the contract's `common.v1.Address`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    pub contact_name: String,
+    pub phone: String,
+    pub country_code: String,
+    pub province: String,
+    pub city: String,
+    pub district: String,
+    pub street: String,
+    pub postal_code: String,
+}
+
 /// A parcel of the repair (the item going in, coming back, or the spare unit).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Parcel {
@@ -61,6 +74,10 @@ pub struct Quote {
     /// The charge of an accepted quote: its stable id once asked, and when it succeeded.
     pub charge_id: Option<String>,
     pub charged: Option<DateTime<Utc>>,
+    /// Charges asked for this quote: each attempt has its own id (a gateway idempotent
+    /// by id would replay a refused charge forever).
+    #[serde(default)]
+    pub attempts: u32,
 }
 
 /// One progress step shown to the buyer.
@@ -101,6 +118,12 @@ pub struct Repair {
     pub not_free: Option<NotFree>,
     /// The merchant lends a spare unit (its policy promises one).
     pub spare_unit: bool,
+    /// Where the buyer sends the item (the merchant's, on acceptance).
+    #[serde(default)]
+    pub repair_address: Option<Address>,
+    /// Where the item goes back to (the buyer's, or the order's delivery address).
+    #[serde(default)]
+    pub return_address: Option<Address>,
     pub decline_reason: String,
     pub diagnosis: Option<Diagnosis>,
     pub quote: Option<Quote>,
@@ -122,6 +145,10 @@ pub struct Repair {
     pub penalty_minor: i64,
     /// 1 for the first repair, +1 per reopen.
     pub round: u32,
+    /// This round's item was repaired (its quality check passed); an item that went
+    /// back unrepaired (a declined quote) cannot be reopened as a free re-repair.
+    #[serde(default)]
+    pub repaired: bool,
     pub quality_check_note: String,
     pub auto_accepted: bool,
     pub first_response: Option<DateTime<Utc>>,

@@ -55,6 +55,12 @@ pub(super) fn accept(c: Change, auto: bool) -> Result<Change, Refusal> {
 /// goes back in and every clock starts again.
 pub(super) fn reopen(c: Change, reason: String) -> Result<Change, Refusal> {
     c.only_in(&[AwaitingAcceptance])?;
+    if !c.r.repaired {
+        return Err(Refusal::Precondition {
+            reason: "NOT_REPAIRED",
+            why: "the item went back unrepaired (the quote was declined): file a new repair".into(),
+        });
+    }
     if reason.trim().is_empty() {
         return Err(Refusal::Invalid {
             field: "reason",
@@ -63,6 +69,7 @@ pub(super) fn reopen(c: Change, reason: String) -> Result<Change, Refusal> {
     }
     let mut c = c.stop_all();
     c.r.round += 1;
+    c.r.repaired = false;
     c.r.inbound = None;
     c.r.outbound = None;
     c.r.diagnosis = None;

@@ -86,6 +86,18 @@ impl<'a> Change<'a> {
         self
     }
 
+    /// Forgets `kind`, whose timer just fired: there is nothing left to cancel (a cancel
+    /// racing the SLA service's record of the expiry could even erase the breach).
+    pub fn fired(mut self, kind: ClockKind) -> Self {
+        self.r.clocks.retain(|k| k.kind != kind);
+        self
+    }
+
+    /// When `kind` would run out if started at `start`.
+    pub fn due_of(&self, kind: ClockKind, start: DateTime<Utc>) -> DateTime<Utc> {
+        self.spans.due(kind, start)
+    }
+
     /// Stops every clock (a final state, or a step that changes what is awaited).
     pub fn stop_all(mut self) -> Self {
         for k in std::mem::take(&mut self.r.clocks) {

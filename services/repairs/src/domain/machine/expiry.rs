@@ -13,9 +13,10 @@ pub(super) fn expired(c: Change, kind: ClockKind) -> Result<Change, Refusal> {
     let Some(clock) = c.r.clock(kind).cloned() else {
         return Err(c.illegal());
     };
+    // the fired timer is done: a new period is a new timer, never a cancel of this one
+    let c = c.fired(kind);
     let c = match kind {
         FirstResponse => c
-            .stop(kind)
             .breach(kind, clock.due)
             .notify(Party::Desk, "repair_first_response_breached"),
         FormalAnswer => c
@@ -33,7 +34,7 @@ pub(super) fn expired(c: Change, kind: ClockKind) -> Result<Change, Refusal> {
             .notify(Party::Desk, "repair_step_overdue")
             .notify(Party::Merchant, "repair_step_overdue"),
         QuoteDecision => {
-            let mut c = c.stop(kind);
+            let mut c = c;
             if let Some(q) = c.r.quote.as_mut() {
                 q.accepted = Some(false);
                 q.decided = Some(c.now);
@@ -46,7 +47,7 @@ pub(super) fn expired(c: Change, kind: ClockKind) -> Result<Change, Refusal> {
         }
         Charge => c.start(kind).notify(Party::Desk, "repair_charge_pending"),
         RepairDue => {
-            let mut c = c.stop(kind).breach(kind, clock.due);
+            let mut c = c.breach(kind, clock.due);
             c.r.overdue_since = Some(clock.due);
             c.start(Overdue)
                 .publish(Event::Overdue)
@@ -62,10 +63,7 @@ pub(super) fn expired(c: Change, kind: ClockKind) -> Result<Change, Refusal> {
             .start(kind)
             .notify(Party::Buyer, "repair_parcel_late")
             .notify(Party::Desk, "repair_parcel_late"),
-        BuyerAcceptance => {
-            c.only_in(&[AwaitingAcceptance])?;
-            return back::accept(c, true);
-        }
+        BuyerAcceptance => return back::accept(c, true),
     };
     Ok(c)
 }

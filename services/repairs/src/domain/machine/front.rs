@@ -7,7 +7,7 @@ use super::{Change, Effect, Leg, Refusal};
 use crate::domain::{
     clocks::ClockKind,
     kinds::{Party, State::*},
-    repair::Parcel,
+    repair::{Address, Parcel},
 };
 
 fn first_response(mut c: Change) -> Change {
@@ -25,9 +25,10 @@ pub(super) fn acknowledge(c: Change) -> Result<Change, Refusal> {
 }
 
 /// Accepted: the item comes in (the buyer ships it or a pickup is booked).
-pub(super) fn accept(c: Change, spare_unit: bool) -> Result<Change, Refusal> {
+pub(super) fn accept(c: Change, spare_unit: bool, address: Address) -> Result<Change, Refusal> {
     c.only_in(&[Requested, Acknowledged])?;
     let mut c = first_response(c).stop(ClockKind::FormalAnswer);
+    c.r.repair_address = Some(address);
     // a spare the policy promises is not the merchant's to withhold
     c.r.spare_unit |= spare_unit;
     Ok(c.to(Accepted)

@@ -24,7 +24,14 @@ fn running(r: &Repair) -> Vec<ClockKind> {
 
 /// Accepted, the item shipped and received at hour 30.
 fn received(r: Repair) -> Repair {
-    let r = step(&r, Command::Accept { spare_unit: false }, 2);
+    let r = step(
+        &r,
+        Command::Accept {
+            spare_unit: false,
+            address: Address::default(),
+        },
+        2,
+    );
     let r = step(
         &r,
         Command::ItemShipped {
@@ -250,6 +257,7 @@ fn past_its_due_time_the_repair_owes_half_a_percent_a_day_asked_for_once_at_comp
         asked,
         [&Effect::RequestPenalty {
             round: 1,
+            days: 3,
             minor: 1_500
         }]
     );
@@ -261,7 +269,7 @@ fn past_its_due_time_the_repair_owes_half_a_percent_a_day_asked_for_once_at_comp
 }
 
 #[test]
-fn the_acceptance_clock_accepts_and_a_reopen_is_a_free_re_repair() {
+fn the_acceptance_clock_accepts_and_only_a_repaired_item_is_reopened_for_free() {
     let mut r = step(&received(paid()), diagnose(false), 31);
     // shortcut to the way back: a paid repair whose quote the buyer declined
     r = step(
@@ -311,15 +319,70 @@ fn the_acceptance_clock_accepts_and_a_reopen_is_a_free_re_repair() {
     );
     assert_eq!(auto.state, Completed);
     assert!(auto.auto_accepted);
-    let again = step(
-        &r,
-        Command::Reopen {
-            reason: "still flickers".into(),
+    // an item that went back unrepaired is no re-repair
+    let reopen = || Command::Reopen {
+        reason: "still flickers".into(),
+    };
+    assert!(matches!(
+        at(&r, reopen(), 51),
+        Err(Refusal::Precondition {
+            reason: "NOT_REPAIRED",
+            ..
+        })
+    ));
+    // a repaired one is, free of charge, with every clock again
+    let mut fixed = step(&received(paid()), diagnose(false), 31);
+    fixed = step(
+        &fixed,
+        Command::Quote {
+            parts: vec![Part {
+                part: "cable".into(),
+                quantity: 1,
+                unit_cost_minor: 5_000,
+            }],
+            labour: Vec::new(),
+            note: String::new(),
         },
-        51,
+        32,
     );
+    fixed = step(
+        &fixed,
+        Command::DecideQuote {
+            accept: true,
+            reason: String::new(),
+        },
+        33,
+    );
+    let charge_id = fixed.quote.as_ref().unwrap().charge_id.clone().unwrap();
+    fixed = step(&fixed, Command::Charged { charge_id }, 34);
+    fixed = step(
+        &fixed,
+        Command::Complete {
+            passed: true,
+            note: String::new(),
+        },
+        40,
+    );
+    fixed = step(
+        &fixed,
+        Command::ShipBack {
+            carrier: "sf".into(),
+            tracking: "SF4".into(),
+        },
+        41,
+    );
+    fixed = step(
+        &fixed,
+        Command::Delivered {
+            leg: Leg::Outbound,
+            at: t0() + Duration::hours(60),
+        },
+        60,
+    );
+    assert!(!fixed.free(), "the first round was paid");
+    let again = step(&fixed, reopen(), 61);
     assert_eq!((again.state, again.round), (Accepted, 2));
-    assert!(again.free(), "a re-repair is free");
+    assert!(again.free() && !again.repaired, "a re-repair is free");
     assert_eq!(running(&again), [ClockKind::ItemInbound]);
 }
 
@@ -387,7 +450,10 @@ fn a_missed_first_response_is_a_breach_and_the_formal_answer_escalates_each_peri
 fn every_state_short_of_the_final_ones_has_a_running_clock() {
     let mut commands = vec![
         Command::Acknowledge,
-        Command::Accept { spare_unit: true },
+        Command::Accept {
+            spare_unit: true,
+            address: Address::default(),
+        },
         Command::Decline {
             reason: "no".into(),
         },

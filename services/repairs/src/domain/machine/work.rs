@@ -96,6 +96,7 @@ pub(super) fn quote(
         decided: None,
         charge_id: None,
         charged: None,
+        attempts: 0,
     });
     Ok(c.to(Quoted)
         .start(ClockKind::QuoteDecision)
@@ -123,8 +124,10 @@ pub(super) fn decide(c: Change, accept: bool, reason: String) -> Result<Change, 
             .start(ClockKind::MerchantStep)
             .notify(Party::Merchant, "repair_quote_declined"));
     }
-    // stable per quote: a retried charge is the same charge
-    let charge_id = format!("rp-{}-{round}", id.simple());
+    // stable per attempt: a redelivered charge is the same charge, a new acceptance
+    // after a refusal a new one
+    q.attempts += 1;
+    let charge_id = format!("rp-{}-{round}-{}", id.simple(), q.attempts);
     q.charge_id = Some(charge_id.clone());
     let minor = q.priced.payable;
     Ok(c.stop(ClockKind::QuoteDecision)
@@ -166,20 +169,26 @@ pub(super) fn charge_failed(c: Change, charge_id: String) -> Result<Change, Refu
 pub(super) fn extend(c: Change, reason: String, new_due: DateTime<Utc>) -> Result<Change, Refusal> {
     c.only_in(&[Repairing])?;
     let due = c.r.repair_due.ok_or(c.illegal())?;
-    let e =
-        extension::extend(due, c.r.extension.as_ref(), &reason, new_due, c.now).map_err(|e| {
-            Refusal::Precondition {
-                reason: e.reason(),
-                why: match e {
-                    extension::Refused::AlreadyExtended => "the one extension was used".into(),
-                    extension::Refused::DuePassed => {
-                        "an extension is announced before the due time".into()
-                    }
-                    extension::Refused::NotLater => "the new ETA is not after the due time".into(),
-                    extension::Refused::NoReason => "an extension says why".into(),
-                },
-            }
-        })?;
+    // at most one more repair period past the current due time
+    let latest = c.due_of(ClockKind::RepairDue, due);
+    let asked = (new_due, latest);
+    let e = extension::extend(due, c.r.extension.as_ref(), &reason, asked, c.now).map_err(|e| {
+        Refusal::Precondition {
+            reason: e.reason(),
+            why: match e {
+                extension::Refused::AlreadyExtended => "the one extension was used".into(),
+                extension::Refused::DuePassed => {
+                    "an extension is announced before the due time".into()
+                }
+                extension::Refused::NotLater => "the new ETA is not after the due time".into(),
+                extension::Refused::NoReason => "an extension says why".into(),
+                extension::Refused::TooLate => format!(
+                    "the new ETA is at most one more repair period away ({})",
+                    latest.to_rfc3339()
+                ),
+            },
+        }
+    })?;
     let mut c = c;
     c.r.extension = Some(e);
     c.r.repair_due = Some(new_due);
@@ -218,13 +227,14 @@ pub(super) fn complete(c: Change, passed: bool, note: String) -> Result<Change, 
     }
     let mut c = c.stop(ClockKind::RepairDue).stop(ClockKind::Overdue);
     c.r.quality_check_note = note;
+    c.r.repaired = true;
     if let Some(due) = c.r.repair_due {
         let (days, minor) = late_penalty(c.r.line_minor, due, c.now, &c.r.buyer_delays);
         c.r.late_days += days;
         c.r.penalty_minor += minor;
         if minor > 0 {
             let round = c.r.round;
-            c = c.emit(Effect::RequestPenalty { round, minor });
+            c = c.emit(Effect::RequestPenalty { round, days, minor });
         }
     }
     Ok(c.to(ReadyToShip)
