@@ -13,13 +13,13 @@
 //!   numbers, timer ids; `settings.rs`: environment values only.
 //! - `transition.rs`: one transition with its audit and outbox rows; `effects.rs`: what
 //!   a transition causes elsewhere; `store.rs`: the only file with table names.
-//! - `timers.rs`: the SLA service's expiries.
+//! - `timers.rs`: the SLA service's expiries; `consumer.rs`: logistics' deliveries of
+//!   the item's legs.
 //! - `migrations/`: the `repairs` schema.
-//!
-//! Still to come: `consumer.rs` (logistics' deliveries of the item's legs).
 
 mod access;
 mod api;
+mod consumer;
 pub mod domain;
 mod effects;
 mod error;
@@ -57,16 +57,26 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     access: access::ACCESS,
 };
 
-/// Builds the service: the API and the timer callback.
+/// Builds the service: the API, the timer callback and the consumer of logistics'
+/// deliveries.
 pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
     let settings = Arc::new(Settings::from_env(ctx.cfg.env())?);
     let pool = ctx.pool();
     let api = api::Api::new(pool.clone(), ctx.peers.clone(), settings.clone());
-    let timers = Timers { pool, settings };
+    let timers = Timers {
+        pool: pool.clone(),
+        settings: settings.clone(),
+    };
+    let consumer = consumer::Consumer { pool, settings };
     let routes =
         Routes::new(RepairsServiceServer::new(api)).add_service(TimerCallbackServer::new(timers));
+    let task = consumer.run(
+        ctx.redis.clone(),
+        ctx.cfg.redis_prefix.clone(),
+        ctx.shutdown.clone(),
+    );
     Ok(App {
         routes,
-        tasks: Vec::new(),
+        tasks: vec![Box::pin(task)],
     })
 }

@@ -5,9 +5,11 @@ use aftersales_proto::aftersales::{
     common::v1::{Address as ProtoAddress, EvidenceRef},
     repairs::v1::{
         AcceptRepairRequest, AcknowledgeRepairRequest, CreateRepairRequest, DeclineRepairRequest,
-        GetRepairRequest, ListRepairsRequest,
+        DiagnoseRepairRequest, ExtendRepairRequest, GetRepairRequest, ListRepairsRequest,
+        QuoteRepairRequest, ReportRepairProgressRequest,
     },
 };
+use chrono::{DateTime, Utc};
 use kit::{
     auth::{Principal, Role},
     error::Violations,
@@ -16,7 +18,14 @@ use kit::{
 };
 use uuid::Uuid;
 
-use crate::{domain::repair::Address, names, store::Filter};
+use crate::{
+    domain::{
+        quote::{Grade, Labour, Part},
+        repair::Address,
+    },
+    names,
+    store::Filter,
+};
 
 const TEXT_MAX: usize = 4_000;
 const SHORT_MAX: usize = 200;
@@ -169,4 +178,118 @@ pub fn decline(r: &DeclineRepairRequest) -> kit::Result<String> {
     validate::request_id(&mut v, &r.request_id);
     v.finish()?;
     Ok(r.reason.clone())
+}
+
+/// A parcel: the shapes logistics takes (it registers it).
+pub fn parcel(carrier: &str, tracking: &str, request_id: &str) -> kit::Result<(String, String)> {
+    let mut v = Violations::new();
+    validate::carrier_code(&mut v, "carrier_code", carrier);
+    if !carrier
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        v.add("carrier_code", "a carrier's code: letters, digits or '-'");
+    }
+    validate::tracking_number(&mut v, "tracking_number", tracking);
+    validate::request_id(&mut v, request_id);
+    v.finish()?;
+    Ok((carrier.to_ascii_lowercase(), tracking.to_string()))
+}
+
+/// DiagnoseRepair: the fault and whether the buyer caused it. The request's `warranty`
+/// is not taken: the platform's facts decided it at filing.
+pub fn diagnose(r: &DiagnoseRepairRequest) -> kit::Result<(String, bool, Vec<String>)> {
+    let mut v = Violations::new();
+    validate::required_text(&mut v, "fault", &r.fault, TEXT_MAX);
+    validate::evidence(&mut v, "evidence", &r.evidence);
+    validate::request_id(&mut v, &r.request_id);
+    v.finish()?;
+    Ok((r.fault.clone(), r.buyer_caused, evidence(&r.evidence)))
+}
+
+/// QuoteRepair's lines, in `currency` (the order's).
+pub fn quote(r: &QuoteRepairRequest, currency: &str) -> kit::Result<(Vec<Part>, Vec<Labour>)> {
+    let mut v = Violations::new();
+    let in_currency = |m: &Option<aftersales_proto::aftersales::common::v1::Money>| {
+        m.as_ref()
+            .filter(|m| m.currency == currency)
+            .map(|m| m.amount_minor)
+    };
+    let mut parts = Vec::new();
+    for p in &r.parts {
+        validate::required_text(&mut v, "parts.part", &p.part, SHORT_MAX);
+        match in_currency(&p.unit_cost) {
+            Some(c) => parts.push(Part {
+                part: p.part.clone(),
+                quantity: p.quantity,
+                unit_cost_minor: c,
+            }),
+            None => v.add("parts.unit_cost", format!("a cost in {currency}")),
+        }
+    }
+    let mut labour = Vec::new();
+    for l in &r.labour {
+        let grade = Grade::from_i32(l.grade);
+        if grade.is_none() {
+            v.add("labour.grade", "JUNIOR, SENIOR or EXPERT");
+        }
+        match (grade, in_currency(&l.hourly_rate)) {
+            (Some(grade), Some(rate)) => labour.push(Labour {
+                grade,
+                hourly_rate_minor: rate,
+                minutes: l.minutes,
+            }),
+            (_, None) => v.add("labour.hourly_rate", format!("a rate in {currency}")),
+            _ => {}
+        }
+    }
+    if r.parts.len() + r.labour.len() > 100 {
+        v.add("parts", "at most 100 lines in all");
+    }
+    validate::text(&mut v, "note", &r.note, TEXT_MAX);
+    validate::request_id(&mut v, &r.request_id);
+    v.finish()?;
+    Ok((parts, labour))
+}
+
+/// A text of a step (a reason, a note, a message): `required` or not, bounded.
+pub fn step_text(field: &str, text: &str, required: bool, request_id: &str) -> kit::Result<String> {
+    let mut v = Violations::new();
+    if required {
+        validate::required_text(&mut v, field, text, TEXT_MAX);
+    } else {
+        validate::text(&mut v, field, text, TEXT_MAX);
+    }
+    validate::request_id(&mut v, request_id);
+    v.finish()?;
+    Ok(text.to_string())
+}
+
+/// ReportRepairProgress: a stage label and the message shown to the buyer.
+pub fn progress(r: &ReportRepairProgressRequest) -> kit::Result<(String, String)> {
+    let mut v = Violations::new();
+    let stage_ok = !r.stage.is_empty()
+        && r.stage.len() <= 64
+        && r.stage.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    if !stage_ok {
+        v.add("stage", "a lower_snake_case label, e.g. parts_ordered");
+    }
+    validate::required_text(&mut v, "message", &r.message, TEXT_MAX);
+    validate::evidence(&mut v, "evidence", &r.evidence);
+    validate::request_id(&mut v, &r.request_id);
+    v.finish()?;
+    Ok((r.stage.clone(), r.message.clone()))
+}
+
+/// ExtendRepair: a reason and the new ETA.
+pub fn extend(r: &ExtendRepairRequest) -> kit::Result<(String, DateTime<Utc>)> {
+    let mut v = Violations::new();
+    validate::required_text(&mut v, "reason", &r.reason, TEXT_MAX);
+    let due = r.new_due_time.as_ref().and_then(kit::time::from_ts);
+    if due.is_none() {
+        v.add("new_due_time", "is required");
+    }
+    validate::request_id(&mut v, &r.request_id);
+    v.finish()?;
+    Ok((r.reason.clone(), due.expect("checked")))
 }

@@ -2,8 +2,11 @@
 //! service (every clock), returns (the merchant's published policy) and repairs, each on
 //! its own schema, over real gRPC on loopback.
 
+use std::time::Duration;
+
 use aftersales_proto::aftersales::{
     common::v1::{Actor, Address, Money},
+    logistics::v1::{ReportCarrierEventRequest, logistics_service_client::LogisticsServiceClient},
     platform::v1::{
         ListNotificationsRequest, Order, OrderLine, PutOrderRequest,
         sandbox_control_client::SandboxControlClient,
@@ -13,7 +16,7 @@ use aftersales_proto::aftersales::{
     },
 };
 use kit::auth::Role;
-use testkit::{Running, World, authed, peer};
+use testkit::{Running, World, authed, eventually, peer};
 use tonic::transport::Channel;
 
 pub struct Suite {
@@ -23,6 +26,8 @@ pub struct Suite {
     pub sla: Running,
     #[allow(dead_code)]
     pub returns: Running,
+    pub logistics: Running,
+    pub refunds: Running,
     pub repairs: Running,
     pub buyer: String,
     pub merchant: String,
@@ -36,11 +41,14 @@ impl Suite {
         for (k, v) in env {
             world.set(k, *v);
         }
-        let [sandbox, sla, returns, repairs] = world
+        world.set("REFUNDS_WORKER_IDLE", "200ms");
+        let [sandbox, sla, returns, logistics, refunds, repairs] = world
             .start_peers([
                 peer("platform", platform_sandbox::SPEC, platform_sandbox::setup),
                 peer("sla", sla::SPEC, sla::setup),
                 peer("returns", returns::SPEC, returns::setup),
+                peer("logistics", logistics::SPEC, logistics::setup),
+                peer("refunds", refunds::SPEC, refunds::setup),
                 peer("repairs", repairs::SPEC, repairs::setup),
             ])
             .await;
@@ -52,6 +60,8 @@ impl Suite {
             sandbox,
             sla,
             returns,
+            logistics,
+            refunds,
             repairs,
         }
     }
@@ -114,6 +124,42 @@ impl Suite {
             .into_iter()
             .map(|n| n.template)
             .collect()
+    }
+
+    /// SF reports `tracking` delivered through logistics, retried until logistics has
+    /// the shipment (repairs registers it through its outbox).
+    pub async fn delivered(&self, tracking: &str) {
+        let c = LogisticsServiceClient::new(self.logistics.channel());
+        let token = self.world.partner_token("sf-express", "sf");
+        eventually(Duration::from_secs(20), || {
+            let (mut c, token) = (c.clone(), token.clone());
+            async move {
+                let req = ReportCarrierEventRequest {
+                    event_id: uuid::Uuid::new_v4().to_string(),
+                    carrier_code: "sf".into(),
+                    tracking_number: tracking.into(),
+                    status: 4,
+                    event_time: Some(prost_types::Timestamp {
+                        seconds: chrono::Utc::now().timestamp() - 2,
+                        nanos: 0,
+                    }),
+                    ..Default::default()
+                };
+                c.report_carrier_event(authed(req, &token))
+                    .await
+                    .is_ok_and(|r| !r.into_inner().shipment.is_empty())
+            }
+        })
+        .await;
+    }
+
+    /// Waits (20 s) until `check` holds of the repair, returning it.
+    pub async fn until(&self, name: &str, check: impl Fn(&Repair) -> bool) -> Repair {
+        eventually(Duration::from_secs(20), || async {
+            check(&self.get(name).await)
+        })
+        .await;
+        self.get(name).await
     }
 
     /// `SELECT` on the repairs schema (`{s}` is replaced by it).

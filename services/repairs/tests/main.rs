@@ -5,3 +5,4 @@ mod harness;
 
 mod clocks;
 mod filing;
+mod flow;

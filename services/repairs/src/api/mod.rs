@@ -1,19 +1,24 @@
 //! The gRPC surface of `RepairsService`. Each method takes the caller and the request to
 //! a function of its verb family returning [`kit::Result`], and the error becomes a
 //! `Status` once ([`kit::answer`]): [`create`] (filing), [`steps`] (the parties' steps,
-//! each one transaction through `transition`) and [`reads`]. Methods not built yet keep
-//! the trait's default: UNIMPLEMENTED, after authentication.
+//! each one transaction through `transition`; [`work`] after the merchant's answer) and
+//! [`reads`]. AcceptQuote keeps the trait's default, UNIMPLEMENTED (after
+//! authentication), until the payment gateway's Charge port exists.
 
 mod create;
 mod reads;
 mod steps;
+mod work;
 
 use std::sync::Arc;
 
 use aftersales_proto::aftersales::repairs::v1::{
-    AcceptRepairRequest, AcknowledgeRepairRequest, CreateRepairRequest, DeclineRepairRequest,
-    GetRepairRequest, ListRepairAuditRequest, ListRepairAuditResponse, ListRepairsRequest,
-    ListRepairsResponse, Repair, repairs_service_server::RepairsService,
+    AcceptRepairRequest, AcceptRepairedItemRequest, AcknowledgeRepairRequest,
+    CompleteRepairRequest, CreateRepairRequest, DeclineQuoteRequest, DeclineRepairRequest,
+    DiagnoseRepairRequest, ExtendRepairRequest, GetRepairRequest, ListRepairAuditRequest,
+    ListRepairAuditResponse, ListRepairsRequest, ListRepairsResponse, QuoteRepairRequest,
+    ReopenRepairRequest, Repair, ReportRepairProgressRequest, ShipRepairedItemRequest,
+    SubmitRepairShipmentRequest, repairs_service_server::RepairsService,
 };
 use kit::{answer, auth::principal, client::Peers};
 use sqlx::PgPool;
@@ -91,5 +96,85 @@ impl RepairsService for Api {
     ) -> Result<Response<Repair>, Status> {
         let who = principal(&req)?;
         answer(self.decline(&who, req.into_inner()).await)
+    }
+
+    async fn submit_repair_shipment(
+        &self,
+        req: Request<SubmitRepairShipmentRequest>,
+    ) -> Result<Response<Repair>, Status> {
+        let who = principal(&req)?;
+        answer(self.submit_shipment(&who, req.into_inner()).await)
+    }
+
+    async fn diagnose_repair(
+        &self,
+        req: Request<DiagnoseRepairRequest>,
+    ) -> Result<Response<Repair>, Status> {
+        let who = principal(&req)?;
+        answer(self.diagnose(&who, req.into_inner()).await)
+    }
+
+    async fn quote_repair(
+        &self,
+        req: Request<QuoteRepairRequest>,
+    ) -> Result<Response<Repair>, Status> {
+        let who = principal(&req)?;
+        answer(self.quote(&who, req.into_inner()).await)
+    }
+
+    async fn decline_quote(
+        &self,
+        req: Request<DeclineQuoteRequest>,
+    ) -> Result<Response<Repair>, Status> {
+        let who = principal(&req)?;
+        answer(self.decline_quote(&who, req.into_inner()).await)
+    }
+
+    async fn extend_repair(
+        &self,
+        req: Request<ExtendRepairRequest>,
+    ) -> Result<Response<Repair>, Status> {
+        let who = principal(&req)?;
+        answer(self.extend(&who, req.into_inner()).await)
+    }
+
+    async fn report_repair_progress(
+        &self,
+        req: Request<ReportRepairProgressRequest>,
+    ) -> Result<Response<Repair>, Status> {
+        let who = principal(&req)?;
+        answer(self.progress(&who, req.into_inner()).await)
+    }
+
+    async fn complete_repair(
+        &self,
+        req: Request<CompleteRepairRequest>,
+    ) -> Result<Response<Repair>, Status> {
+        let who = principal(&req)?;
+        answer(self.complete(&who, req.into_inner()).await)
+    }
+
+    async fn ship_repaired_item(
+        &self,
+        req: Request<ShipRepairedItemRequest>,
+    ) -> Result<Response<Repair>, Status> {
+        let who = principal(&req)?;
+        answer(self.ship_back(&who, req.into_inner()).await)
+    }
+
+    async fn accept_repaired_item(
+        &self,
+        req: Request<AcceptRepairedItemRequest>,
+    ) -> Result<Response<Repair>, Status> {
+        let who = principal(&req)?;
+        answer(self.accept_item(&who, req.into_inner()).await)
+    }
+
+    async fn reopen_repair(
+        &self,
+        req: Request<ReopenRepairRequest>,
+    ) -> Result<Response<Repair>, Status> {
+        let who = principal(&req)?;
+        answer(self.reopen(&who, req.into_inner()).await)
     }
 }

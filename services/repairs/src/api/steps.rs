@@ -22,15 +22,15 @@ use crate::{
 };
 
 /// One step: which repair, under which method and request id, why (for the audit).
-struct Step<'a> {
-    name: &'a str,
-    method: &'static str,
-    request_id: &'a str,
-    reason: &'a str,
+pub(super) struct Step<'a> {
+    pub name: &'a str,
+    pub method: &'static str,
+    pub request_id: &'a str,
+    pub reason: &'a str,
 }
 
 impl Api {
-    async fn act<M: Message>(
+    pub(super) async fn act<M: Message>(
         &self,
         who: &Principal,
         step: Step<'_>,

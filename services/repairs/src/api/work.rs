@@ -1,0 +1,171 @@
+//! The steps after the merchant's answer: the item's parcel in (the buyer), the
+//! diagnosis, a quote and its decline, the extension, progress, the quality check, the
+//! parcel back (the merchant), and the buyer's acceptance or reopen. Accepting a quote
+//! waits for the payment gateway's Charge port (AcceptQuote answers UNIMPLEMENTED).
+
+use aftersales_proto::aftersales::repairs::v1::{
+    AcceptRepairedItemRequest, CompleteRepairRequest, DeclineQuoteRequest, DiagnoseRepairRequest,
+    ExtendRepairRequest, QuoteRepairRequest, ReopenRepairRequest, Repair as ProtoRepair,
+    ReportRepairProgressRequest, ShipRepairedItemRequest, SubmitRepairShipmentRequest,
+};
+use kit::auth::Principal;
+
+use super::{Api, steps::Step};
+use crate::{domain::machine::Command, names, parse, store};
+
+fn step<'a>(name: &'a str, method: &'static str, request_id: &'a str, reason: &'a str) -> Step<'a> {
+    Step {
+        name,
+        method,
+        request_id,
+        reason,
+    }
+}
+
+impl Api {
+    pub(super) async fn submit_shipment(
+        &self,
+        who: &Principal,
+        r: SubmitRepairShipmentRequest,
+    ) -> kit::Result<ProtoRepair> {
+        let (carrier, tracking) =
+            parse::parcel(&r.carrier_code, &r.tracking_number, &r.request_id)?;
+        let s = step(&r.name, "SubmitRepairShipment", &r.request_id, "");
+        self.act(who, s, &r, Command::ItemShipped { carrier, tracking })
+            .await
+    }
+
+    pub(super) async fn diagnose(
+        &self,
+        who: &Principal,
+        r: DiagnoseRepairRequest,
+    ) -> kit::Result<ProtoRepair> {
+        let (fault, buyer_caused, evidence) = parse::diagnose(&r)?;
+        let s = step(&r.name, "DiagnoseRepair", &r.request_id, &r.fault);
+        let cmd = Command::Diagnose {
+            fault,
+            buyer_caused,
+            evidence,
+        };
+        self.act(who, s, &r, cmd).await
+    }
+
+    pub(super) async fn quote(
+        &self,
+        who: &Principal,
+        r: QuoteRepairRequest,
+    ) -> kit::Result<ProtoRepair> {
+        // the lines are in the order's currency: read it first (NOT_FOUND as any step)
+        let id = names::repair_id("name", &r.name)?;
+        let currency = store::get(&self.pool, id)
+            .await?
+            .filter(|x| who.can_see_case(&x.buyer_id, &x.merchant_id))
+            .map(|x| x.currency)
+            .ok_or_else(|| crate::error::not_found(&r.name))?;
+        let (parts, labour) = parse::quote(&r, &currency)?;
+        let s = step(&r.name, "QuoteRepair", &r.request_id, &r.note);
+        let cmd = Command::Quote {
+            parts,
+            labour,
+            note: r.note.clone(),
+        };
+        self.act(who, s, &r, cmd).await
+    }
+
+    pub(super) async fn decline_quote(
+        &self,
+        who: &Principal,
+        r: DeclineQuoteRequest,
+    ) -> kit::Result<ProtoRepair> {
+        let reason = parse::step_text("reason", &r.reason, false, &r.request_id)?;
+        let s = step(&r.name, "DeclineQuote", &r.request_id, &r.reason);
+        let cmd = Command::DecideQuote {
+            accept: false,
+            reason,
+        };
+        self.act(who, s, &r, cmd).await
+    }
+
+    pub(super) async fn extend(
+        &self,
+        who: &Principal,
+        r: ExtendRepairRequest,
+    ) -> kit::Result<ProtoRepair> {
+        let (reason, new_due) = parse::extend(&r)?;
+        let s = step(&r.name, "ExtendRepair", &r.request_id, &r.reason);
+        self.act(who, s, &r, Command::Extend { reason, new_due })
+            .await
+    }
+
+    pub(super) async fn progress(
+        &self,
+        who: &Principal,
+        r: ReportRepairProgressRequest,
+    ) -> kit::Result<ProtoRepair> {
+        let (stage, message) = parse::progress(&r)?;
+        let s = step(&r.name, "ReportRepairProgress", &r.request_id, &r.stage);
+        let cmd = Command::Progress {
+            role: who.role.to_string(),
+            actor_id: who.id.clone(),
+            stage,
+            message,
+        };
+        self.act(who, s, &r, cmd).await
+    }
+
+    pub(super) async fn complete(
+        &self,
+        who: &Principal,
+        r: CompleteRepairRequest,
+    ) -> kit::Result<ProtoRepair> {
+        let note = parse::step_text(
+            "quality_check_note",
+            &r.quality_check_note,
+            true,
+            &r.request_id,
+        )?;
+        let s = step(
+            &r.name,
+            "CompleteRepair",
+            &r.request_id,
+            &r.quality_check_note,
+        );
+        let cmd = Command::Complete {
+            passed: r.quality_check_passed,
+            note,
+        };
+        self.act(who, s, &r, cmd).await
+    }
+
+    pub(super) async fn ship_back(
+        &self,
+        who: &Principal,
+        r: ShipRepairedItemRequest,
+    ) -> kit::Result<ProtoRepair> {
+        let (carrier, tracking) =
+            parse::parcel(&r.carrier_code, &r.tracking_number, &r.request_id)?;
+        let s = step(&r.name, "ShipRepairedItem", &r.request_id, "");
+        self.act(who, s, &r, Command::ShipBack { carrier, tracking })
+            .await
+    }
+
+    pub(super) async fn accept_item(
+        &self,
+        who: &Principal,
+        r: AcceptRepairedItemRequest,
+    ) -> kit::Result<ProtoRepair> {
+        parse::step_text("name", "", false, &r.request_id)?;
+        let s = step(&r.name, "AcceptRepairedItem", &r.request_id, "");
+        self.act(who, s, &r, Command::AcceptItem).await
+    }
+
+    pub(super) async fn reopen(
+        &self,
+        who: &Principal,
+        r: ReopenRepairRequest,
+    ) -> kit::Result<ProtoRepair> {
+        let reason = parse::step_text("reason", &r.reason, true, &r.request_id)?;
+        let s = step(&r.name, "ReopenRepair", &r.request_id, &r.reason);
+        self.act(who, s, &r, Command::Reopen { reason }).await
+    }
+}
