@@ -32,11 +32,16 @@ pub fn tracking_number(v: &mut Violations, field: &str, raw: &str) {
     }
 }
 
-/// A carrier code in `field`: present and at most [`CARRIER_CODE_MAX`] bytes (whether
-/// the carrier is one we work with is the logistics service's to say).
+/// A carrier code in `field`: 1 to [`CARRIER_CODE_MAX`] ASCII letters, digits or `-`
+/// (whether the carrier is one we work with is the logistics service's to say; the
+/// shape is what logistics takes, so a code passed on is never refused there for it).
 pub fn carrier_code(v: &mut Violations, field: &str, raw: &str) {
-    if raw.is_empty() || raw.len() > CARRIER_CODE_MAX {
-        v.add(field, "is required");
+    let shaped = raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if raw.is_empty() || raw.len() > CARRIER_CODE_MAX || !shaped {
+        v.add(
+            field,
+            format!("1-{CARRIER_CODE_MAX} letters, digits or '-'"),
+        );
     }
 }
 
@@ -114,6 +119,10 @@ mod tests {
         assert!(fields(|v| carrier_code(v, "c", "sf")).is_empty());
         assert_eq!(fields(|v| carrier_code(v, "c", "")), ["c"]);
         assert_eq!(fields(|v| carrier_code(v, "c", &"x".repeat(33))), ["c"]);
+        for bad in ["s/f", "s f", "顺丰"] {
+            assert_eq!(fields(|v| carrier_code(v, "c", bad)), ["c"], "{bad}");
+        }
+        assert!(fields(|v| carrier_code(v, "c", "SF-Express")).is_empty());
         assert!(fields(|v| case_name(v, "n", "returns/123")).is_empty());
         for bad in [
             "returns",

@@ -300,13 +300,6 @@ pub fn record_execution(r: &RecordExecutionRequest) -> kit::Result<(String, Reco
         // the shapes logistics takes (it registers the parcel: a refusal there would
         // leave the remedy waiting on a parcel it never tracks)
         validate::carrier_code(&mut v, "carrier_code", &r.carrier_code);
-        if !r
-            .carrier_code
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        {
-            v.add("carrier_code", "a carrier's code: letters, digits or '-'");
-        }
         validate::tracking_number(&mut v, "tracking_number", &r.tracking_number);
         if !matches!(r.state, 0 | 1) {
             v.add("state", "a parcel sent is IN_PROGRESS (or unset)");
