@@ -140,6 +140,14 @@ impl Error {
     }
 }
 
+/// The fields a peer's INVALID_ARGUMENT names (its `BadRequest` details), so a caller
+/// can tell its own mistake from one it passed on.
+pub fn invalid_fields(s: &Status) -> Vec<String> {
+    s.get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
+
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         match e {

@@ -39,3 +39,35 @@ pub async fn buyers_order(peers: &Peers, order_id: &str, buyer: &str) -> Result<
         Err(e) => Err(e),
     }
 }
+
+/// What the platform holds of `o`'s purchase (seed 001 §7.4's stand-ins for a voucher).
+pub fn purchase_records(o: &Order) -> rules::voucher::Records {
+    rules::voucher::Records {
+        payment: !o.payment_ref.is_empty() && o.paid_time.is_some(),
+        logistics: !o.carrier_code.is_empty()
+            && !o.tracking_number.is_empty()
+            && o.shipped_time.is_some(),
+        shipped: o.shipped_time.is_some(),
+    }
+}
+
+/// Filed without the purchase voucher, and the platform's records could not stand in
+/// for it (seed 001 §7.4): FAILED_PRECONDITION VOUCHER_NOT_VERIFIABLE naming them.
+pub fn voucher_not_verifiable(missing: &[&str]) -> Error {
+    Error::FailedPrecondition {
+        reason: "VOUCHER_NOT_VERIFIABLE",
+        kind: "ELIGIBILITY",
+        subject: "order".into(),
+        description: format!(
+            "without the purchase voucher the platform's records must prove the purchase; \
+             not found: {}",
+            missing.join(", ")
+        ),
+    }
+}
+
+/// `o`'s purchase verified without its voucher: the records that stood in for it, or
+/// VOUCHER_NOT_VERIFIABLE.
+pub fn verify_without_voucher(o: &Order) -> Result<Vec<&'static str>, Error> {
+    rules::voucher::verify(purchase_records(o)).map_err(|missing| voucher_not_verifiable(&missing))
+}

@@ -5,6 +5,7 @@
 
 mod access;
 mod fixtures;
+mod payments;
 mod ports;
 mod state;
 

@@ -1,19 +1,18 @@
-//! The gRPC ports. Each validates its input like the real platform would, and the payment
-//! gateway deduplicates by payout id: a retried or replayed submission returns the payout
-//! that exists instead of paying again.
+//! The gRPC ports but the payment gateway (`payments.rs`). Each validates its input like
+//! the real platform would.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aftersales_proto::aftersales::platform::v1::{
-    BookPickupRequest, CancelPickupRequest, GetOrderRequest, GetPayoutRequest,
-    ListNotificationsRequest, ListNotificationsResponse, ListPayoutsRequest, ListPayoutsResponse,
-    ListPickupsRequest, ListPickupsResponse, Notification, Order, PaymentBehaviour,
-    PaymentFailureMode, Payout, PayoutState, Pickup, PickupState, PutOrderRequest, SendRequest,
-    SetPaymentBehaviourRequest, SubmitPayoutRequest,
+    BookPickupRequest, CancelPickupRequest, Charge, GetOrderRequest, ListChargesRequest,
+    ListChargesResponse, ListNotificationsRequest, ListNotificationsResponse, ListPayoutsRequest,
+    ListPayoutsResponse, ListPickupsRequest, ListPickupsResponse, Notification, Order,
+    PaymentBehaviour, Payout, Pickup, PickupState, PutOrderRequest, SendRequest,
+    SetPaymentBehaviourRequest,
     carrier_booking_server::{CarrierBooking, CarrierBookingServer},
     notifier_server::{Notifier, NotifierServer},
     order_directory_server::{OrderDirectory, OrderDirectoryServer},
-    payment_gateway_server::{PaymentGateway, PaymentGatewayServer},
+    payment_gateway_server::PaymentGatewayServer,
     sandbox_control_server::{SandboxControl, SandboxControlServer},
 };
 use kit::{Error, error::Violations, page::Page};
@@ -33,11 +32,11 @@ pub fn routes(sandbox: Sandbox) -> Routes {
 }
 
 #[derive(Clone)]
-struct Ports {
-    sb: Sandbox,
+pub(crate) struct Ports {
+    pub(crate) sb: Sandbox,
 }
 
-fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     let d = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -47,13 +46,13 @@ fn now() -> Timestamp {
     }
 }
 
-fn elapsed_since(t: &Option<Timestamp>) -> Duration {
+pub(crate) fn elapsed_since(t: &Option<Timestamp>) -> Duration {
     let Some(t) = t else { return Duration::ZERO };
     let then = UNIX_EPOCH + Duration::new(t.seconds.max(0) as u64, t.nanos.max(0) as u32);
     SystemTime::now().duration_since(then).unwrap_or_default()
 }
 
-fn to_duration(d: &Option<prost_types::Duration>) -> Duration {
+pub(crate) fn to_duration(d: &Option<prost_types::Duration>) -> Duration {
     d.as_ref()
         .map(|d| Duration::new(d.seconds.max(0) as u64, d.nanos.max(0) as u32))
         .unwrap_or_default()
@@ -97,115 +96,6 @@ impl OrderDirectory for Ports {
                 }
                 .into()
             })
-    }
-}
-
-impl Ports {
-    /// The payout's state as of now: PROCESSING until `settle_after` has passed.
-    fn settle(&self, mut p: Payout) -> Payout {
-        if p.state == PayoutState::Processing as i32 {
-            let settle_after = to_duration(&self.sb.lock().behaviour.settle_after);
-            if elapsed_since(&p.create_time) >= settle_after {
-                p.state = PayoutState::Succeeded as i32;
-                p.complete_time = Some(now());
-                self.sb
-                    .lock()
-                    .payouts
-                    .insert(p.payout_id.clone(), p.clone());
-            }
-        }
-        p
-    }
-}
-
-#[tonic::async_trait]
-impl PaymentGateway for Ports {
-    async fn submit_payout(
-        &self,
-        req: Request<SubmitPayoutRequest>,
-    ) -> Result<Response<Payout>, Status> {
-        let r = req.into_inner();
-        let mut v = Violations::new();
-        if r.payout_id.is_empty() {
-            v.add("payout_id", "is required: the gateway deduplicates on it");
-        }
-        match &r.amount {
-            Some(m) if m.amount_minor > 0 && m.currency.len() == 3 => {}
-            _ => v.add("amount", "must be positive with an ISO-4217 currency"),
-        }
-        if r.original_payment_ref.is_empty() {
-            v.add(
-                "original_payment_ref",
-                "is required: refunds go to the original method",
-            );
-        }
-        v.finish()?;
-
-        let behaviour = {
-            let mut s = self.sb.lock();
-            *s.submit_calls
-                .entry((r.payout_id.clone(), r.refund.clone()))
-                .or_default() += 1;
-            s.behaviour
-        };
-        tokio::time::sleep(to_duration(&behaviour.latency)).await;
-
-        // Idempotent on payout_id: the lookup, the failure draw and the insert happen under
-        // one lock, so concurrent submissions of one id cannot both pay.
-        let mode = PaymentFailureMode::try_from(behaviour.failure_mode)
-            .unwrap_or(PaymentFailureMode::Unavailable);
-        let payout = {
-            let mut s = self.sb.lock();
-            if let Some(existing) = s.payouts.get(&r.payout_id).cloned() {
-                drop(s);
-                return Ok(Response::new(self.settle(existing)));
-            }
-            let fail = if s.behaviour.fail_next > 0 {
-                s.behaviour.fail_next -= 1;
-                true
-            } else {
-                rand::random::<f64>() < s.behaviour.failure_rate
-            };
-            if fail && mode != PaymentFailureMode::Decline {
-                return Err(Status::unavailable("sandbox gateway: simulated outage"));
-            }
-            let mut payout = Payout {
-                name: format!("payouts/{}", r.payout_id),
-                payout_id: r.payout_id.clone(),
-                refund: r.refund,
-                amount: r.amount,
-                original_payment_ref: r.original_payment_ref,
-                state: PayoutState::Processing as i32,
-                create_time: Some(now()),
-                ..Default::default()
-            };
-            if fail {
-                payout.state = PayoutState::Failed as i32;
-                payout.failure_code = "DECLINED".into();
-                payout.failure_message = "sandbox gateway: simulated decline".into();
-                payout.complete_time = Some(now());
-            }
-            s.payouts.insert(payout.payout_id.clone(), payout.clone());
-            payout
-        };
-        Ok(Response::new(self.settle(payout)))
-    }
-
-    async fn get_payout(&self, req: Request<GetPayoutRequest>) -> Result<Response<Payout>, Status> {
-        let name = req.into_inner().name;
-        let id = name
-            .strip_prefix("payouts/")
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| Error::invalid("name", "must look like payouts/{payout_id}"))?;
-        let found = self.sb.lock().payouts.get(id).cloned();
-        match found {
-            Some(p) => Ok(Response::new(self.settle(p))),
-            None => Err(Error::NotFound {
-                resource: "payout",
-                name,
-            }
-            .into()),
-        }
     }
 }
 
@@ -402,6 +292,35 @@ impl SandboxControl for Ports {
         let (payouts, next_page_token) = page(&all, r.page_size, &r.page_token)?;
         Ok(Response::new(ListPayoutsResponse {
             payouts,
+            next_page_token,
+            submit_calls,
+        }))
+    }
+
+    async fn list_charges(
+        &self,
+        req: Request<ListChargesRequest>,
+    ) -> Result<Response<ListChargesResponse>, Status> {
+        let r = req.into_inner();
+        let (all, submit_calls) = {
+            let s = self.sb.lock();
+            let all: Vec<Charge> = s
+                .charges
+                .iter()
+                .filter(|c| r.reference.is_empty() || c.reference == r.reference)
+                .cloned()
+                .collect();
+            let calls = s
+                .charge_calls
+                .iter()
+                .filter(|(reference, _)| r.reference.is_empty() || **reference == r.reference)
+                .map(|(_, n)| *n)
+                .sum();
+            (all, calls)
+        };
+        let (charges, next_page_token) = page(&all, r.page_size, &r.page_token)?;
+        Ok(Response::new(ListChargesResponse {
+            charges,
             next_page_token,
             submit_calls,
         }))

@@ -1,5 +1,5 @@
-//! The sandbox's memory: orders, payouts (keyed by payout id, so a refund is never paid
-//! twice however often it is submitted), notifications, pickups and the configured
+//! The sandbox's memory: orders, payouts and charges (keyed by the caller's id, so a
+//! refund is never paid, nor a repair charged, twice however often it is submitted), notifications, pickups and the configured
 //! behaviour of the payment gateway.
 
 use std::{
@@ -8,7 +8,7 @@ use std::{
 };
 
 use aftersales_proto::aftersales::platform::v1::{
-    Notification, Order, PaymentBehaviour, Payout, Pickup,
+    Charge, Notification, Order, PaymentBehaviour, Payout, Pickup,
 };
 
 /// Shared sandbox state.
@@ -28,6 +28,10 @@ pub struct State {
     /// replays and the calls a simulated outage refused (which leave no payout behind),
     /// so `ListPayouts` can count them under either of its filters.
     pub submit_calls: BTreeMap<(String, String), u32>,
+    /// Charges in the order they were first submitted (one per charge id).
+    pub charges: Vec<Charge>,
+    /// SubmitCharge calls per reference, replays and refused calls included.
+    pub charge_calls: BTreeMap<String, u32>,
     /// Notifications in the order they were sent.
     pub notifications: Vec<Notification>,
     /// Pickups by booking id.

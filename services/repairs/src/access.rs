@@ -21,6 +21,9 @@ pub const ACCESS: &[Rule] = &[
     rule(SERVICE, "ListRepairAudit", READERS, &["complaints"]),
     rule(SERVICE, "CreateRepair", BUYER_STEPS, &[]),
     rule(SERVICE, "SubmitRepairShipment", BUYER_STEPS, &[]),
+    rule(SERVICE, "BookRepairPickup", BUYER_STEPS, &[]),
+    rule(SERVICE, "CancelRepair", BUYER_STEPS, &[]),
+    rule(SERVICE, "ReturnSpareUnit", BUYER_STEPS, &[]),
     rule(SERVICE, "AcceptQuote", BUYER_STEPS, &[]),
     rule(SERVICE, "DeclineQuote", BUYER_STEPS, &[]),
     rule(SERVICE, "AcceptRepairedItem", BUYER_STEPS, &[]),
@@ -34,5 +37,6 @@ pub const ACCESS: &[Rule] = &[
     rule(SERVICE, "ReportRepairProgress", MERCHANT_STEPS, &[]),
     rule(SERVICE, "CompleteRepair", MERCHANT_STEPS, &[]),
     rule(SERVICE, "ShipRepairedItem", MERCHANT_STEPS, &[]),
+    rule(SERVICE, "ShipSpareUnit", MERCHANT_STEPS, &[]),
     machine(CALLBACK, "OnTimerEvent", &["sla"]),
 ];

@@ -64,6 +64,8 @@ impl Consumer {
         let leg = match ShipmentLeg::try_from(s.leg) {
             Ok(ShipmentLeg::RepairInbound) => Leg::Inbound,
             Ok(ShipmentLeg::RepairOutbound) => Leg::Outbound,
+            Ok(ShipmentLeg::SpareOutbound) => Leg::SpareOut,
+            Ok(ShipmentLeg::SpareReturn) => Leg::SpareBack,
             _ => return Ok(()),
         };
         let at = d
@@ -83,6 +85,8 @@ impl Consumer {
         let tracked = match leg {
             Leg::Inbound => &before.inbound,
             Leg::Outbound => &before.outbound,
+            Leg::SpareOut => &before.spare,
+            Leg::SpareBack => &before.spare_return,
         };
         if !tracked.as_ref().is_some_and(|p| {
             p.carrier.eq_ignore_ascii_case(&s.carrier_code) && p.tracking == s.tracking_number

@@ -72,11 +72,8 @@ pub fn write(out: &mut Batch, r: &Repair, before: State, action: &str, effects: 
             Effect::RequestPenalty { round, days, minor } => {
                 penalty(out, r, (*round, *days), *minor)
             }
-            // the payment gateway's Charge port is not built yet: no quote can be
-            // accepted (AcceptQuote answers UNIMPLEMENTED), so no served path gets here
-            Effect::Charge { charge_id, .. } => {
-                tracing::error!(charge_id, "a charge was asked but no Charge port is built")
-            }
+            // a call after the commit (`charges`), not a row: its answer is the next step
+            Effect::Charge { .. } => {}
         }
     }
 }
@@ -154,6 +151,8 @@ fn shipment(out: &mut Batch, r: &Repair, leg: Leg) {
     let (parcel, proto_leg, label) = match leg {
         Leg::Inbound => (&r.inbound, ShipmentLeg::RepairInbound, "inbound"),
         Leg::Outbound => (&r.outbound, ShipmentLeg::RepairOutbound, "outbound"),
+        Leg::SpareOut => (&r.spare, ShipmentLeg::SpareOutbound, "spare"),
+        Leg::SpareBack => (&r.spare_return, ShipmentLeg::SpareReturn, "spare_return"),
     };
     let Some(p) = parcel else { return };
     let key = format!(

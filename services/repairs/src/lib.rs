@@ -5,7 +5,7 @@
 //! - `lib.rs` (this file): the composition root. [`setup`] builds the API and the timer
 //!   callback from the settings.
 //! - `api/`: the RepairsService trait, split by verb family (`create`, `steps`,
-//!   `reads`); methods not built yet answer UNIMPLEMENTED. Nothing else imports it.
+//!   `work`, `reads`). Nothing else imports it.
 //! - `access.rs`: who may call each method (people by role, services by name).
 //! - `domain/`: the pure rules: warranty, quote, clocks, extension and late penalty,
 //!   the state machine.
@@ -14,11 +14,12 @@
 //! - `transition.rs`: one transition with its audit and outbox rows; `effects.rs`: what
 //!   a transition causes elsewhere; `store.rs`: the only file with table names.
 //! - `timers.rs`: the SLA service's expiries; `consumer.rs`: logistics' deliveries of
-//!   the item's legs.
+//!   the item's legs; `charges.rs`: a paid repair's charge through the payment gateway.
 //! - `migrations/`: the `repairs` schema.
 
 mod access;
 mod api;
+mod charges;
 mod consumer;
 pub mod domain;
 mod effects;
@@ -65,6 +66,7 @@ pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
     let api = api::Api::new(pool.clone(), ctx.peers.clone(), settings.clone());
     let timers = Timers {
         pool: pool.clone(),
+        peers: ctx.peers.clone(),
         settings: settings.clone(),
     };
     let consumer = consumer::Consumer { pool, settings };

@@ -4,9 +4,9 @@
 use aftersales_proto::aftersales::{
     common::v1::{Address as ProtoAddress, EvidenceRef},
     repairs::v1::{
-        AcceptRepairRequest, AcknowledgeRepairRequest, CreateRepairRequest, DeclineRepairRequest,
-        DiagnoseRepairRequest, ExtendRepairRequest, GetRepairRequest, ListRepairsRequest,
-        QuoteRepairRequest, ReportRepairProgressRequest,
+        AcceptRepairRequest, AcknowledgeRepairRequest, BookRepairPickupRequest,
+        CreateRepairRequest, DeclineRepairRequest, DiagnoseRepairRequest, ExtendRepairRequest,
+        GetRepairRequest, ListRepairsRequest, QuoteRepairRequest, ReportRepairProgressRequest,
     },
 };
 use chrono::{DateTime, Utc};
@@ -160,16 +160,22 @@ pub fn accept(r: &AcceptRepairRequest) -> kit::Result<Address> {
     validate::text(&mut v, "message", &r.message, TEXT_MAX);
     validate::request_id(&mut v, &r.request_id);
     let a = r.repair_address.clone().unwrap_or_default();
-    for (field, value) in [
-        ("repair_address.contact_name", &a.contact_name),
-        ("repair_address.phone", &a.phone),
-        ("repair_address.city", &a.city),
-        ("repair_address.street", &a.street),
-    ] {
-        validate::required_text(&mut v, field, value, SHORT_MAX);
-    }
+    postal(&mut v, "repair_address", &a);
     v.finish()?;
     Ok(address(&a))
+}
+
+/// An address a parcel can be sent to: a contact, a phone, the city and the street at
+/// least.
+fn postal(v: &mut Violations, field: &str, a: &ProtoAddress) {
+    for (part, value) in [
+        ("contact_name", &a.contact_name),
+        ("phone", &a.phone),
+        ("city", &a.city),
+        ("street", &a.street),
+    ] {
+        validate::required_text(v, &format!("{field}.{part}"), value, SHORT_MAX);
+    }
 }
 
 pub fn decline(r: &DeclineRepairRequest) -> kit::Result<String> {
@@ -286,4 +292,35 @@ pub fn extend(r: &ExtendRepairRequest) -> kit::Result<(String, DateTime<Utc>)> {
     validate::request_id(&mut v, &r.request_id);
     v.finish()?;
     Ok((r.reason.clone(), due.expect("checked")))
+}
+
+/// A BookRepairPickup, checked.
+pub struct Pickup {
+    pub carrier: String,
+    /// None: the repair's return address.
+    pub address: Option<ProtoAddress>,
+}
+
+/// BookRepairPickup: a carrier, a window that ends after it starts and after now.
+pub fn pickup(r: &BookRepairPickupRequest) -> kit::Result<Pickup> {
+    let mut v = Violations::new();
+    validate::carrier_code(&mut v, "carrier_code", &r.carrier_code);
+    if let Some(a) = &r.pickup_address {
+        postal(&mut v, "pickup_address", a);
+    }
+    let start = r.window_start_time.as_ref().and_then(kit::time::from_ts);
+    let end = r.window_end_time.as_ref().and_then(kit::time::from_ts);
+    match (start, end) {
+        (None, _) => v.add("window_start_time", "is required"),
+        (_, None) => v.add("window_end_time", "is required"),
+        (Some(s), Some(e)) if e <= s => v.add("window_end_time", "must be after the start"),
+        (_, Some(e)) if e <= Utc::now() => v.add("window_end_time", "must be in the future"),
+        _ => {}
+    }
+    validate::request_id(&mut v, &r.request_id);
+    v.finish()?;
+    Ok(Pickup {
+        carrier: r.carrier_code.to_ascii_lowercase(),
+        address: r.pickup_address.clone(),
+    })
 }

@@ -3,6 +3,7 @@
 use aftersales_proto::aftersales::{
     common::v1::{
         ActorRole, Address as ProtoAddress, AuditEntry, Clock as ProtoClock, EvidenceRef, Money,
+        VoucherCheck,
     },
     repairs::v1::{
         Diagnosis as ProtoDiagnosis, Extension as ProtoExtension, ProgressEntry,
@@ -59,7 +60,7 @@ fn clock(r: &Repair, k: &Clock) -> ProtoClock {
     }
 }
 
-fn address(a: &Address) -> ProtoAddress {
+pub fn address(a: &Address) -> ProtoAddress {
     ProtoAddress {
         contact_name: a.contact_name.clone(),
         phone: a.phone.clone(),
@@ -117,6 +118,13 @@ fn quote(r: &Repair) -> Option<ProtoQuote> {
         decline_reason: q.decline_reason.clone(),
         decide_time: q.decided.map(ts),
         payable: money(p.payable, r),
+        charge: q
+            .charge_id
+            .as_ref()
+            .map(|id| format!("charges/{id}"))
+            .unwrap_or_default(),
+        charge_time: q.charged.map(ts),
+        charge_failure: q.charge_failure.clone(),
     })
 }
 
@@ -186,6 +194,13 @@ pub fn repair(r: &Repair) -> ProtoRepair {
         product_model: r.product_model.clone(),
         accidental_damage: r.buyer_reported_damage,
         warranty_until: r.warranty_until.map(ts),
+        spare_parcel: r.spare.as_ref().map(parcel),
+        spare_return_parcel: r.spare_return.as_ref().map(parcel),
+        voucher_check: r.voucher_check.as_ref().map(|v| VoucherCheck {
+            verified_by: v.verified_by.clone(),
+            verify_time: Some(ts(v.at)),
+        }),
+        cancel_reason: r.cancel_reason.clone(),
     }
 }
 

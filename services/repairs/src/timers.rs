@@ -9,11 +9,12 @@ use aftersales_proto::aftersales::sla::v1::{
     OnTimerEventRequest, OnTimerEventResponse, TimerEventKind, timer_callback_server::TimerCallback,
 };
 use chrono::Utc;
-use kit::{Error, inbox};
+use kit::{Error, client::Peers, inbox};
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 
 use crate::{
+    charges,
     domain::{clocks::ClockKind, machine::Command, repair::Repair},
     names::{self, timer_id},
     settings::Settings,
@@ -24,6 +25,7 @@ use crate::{
 /// Receives timer deliveries from the SLA service.
 pub struct Timers {
     pub pool: PgPool,
+    pub peers: Peers,
     pub settings: Arc<Settings>,
 }
 
@@ -78,12 +80,29 @@ impl Timers {
             request_id: &r.delivery_id,
         };
         let cmd = Command::Expired { kind };
-        match transition::apply(&mut tx, &self.settings, &before, cmd, by, Utc::now()).await {
-            Ok(after) => tracing::info!(to = after.state.as_str(), "clock expired"),
-            Err(TransitionError::Refused(why)) => tracing::info!(?why, "expiry no longer applies"),
-            Err(e) => return Err(e.into()),
-        }
+        let after =
+            match transition::apply(&mut tx, &self.settings, &before, cmd, by, Utc::now()).await {
+                Ok(after) => after,
+                Err(TransitionError::Refused(why)) => {
+                    tracing::info!(?why, "expiry no longer applies");
+                    tx.commit().await?;
+                    return Ok(OnTimerEventResponse {});
+                }
+                Err(e) => return Err(e.into()),
+            };
         tx.commit().await?;
+        tracing::info!(to = after.state.as_str(), "clock expired");
+        if kind == ClockKind::Charge {
+            // asked again under the same id, after the commit and off the callback's
+            // path: the SLA service is answered at once
+            let (pool, peers, settings) =
+                (self.pool.clone(), self.peers.clone(), self.settings.clone());
+            tokio::spawn(async move {
+                if let Err(e) = charges::settle(&pool, &peers, &settings, &after).await {
+                    tracing::warn!(error = %e, "charge ask failed; the charge clock asks again");
+                }
+            });
+        }
         Ok(OnTimerEventResponse {})
     }
 }

@@ -245,3 +245,56 @@ async fn bad_input_names_every_field_and_steps_out_of_turn_name_the_state() {
     let actions: Vec<_> = trail.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["create", "accept"]);
 }
+
+#[tokio::test]
+async fn a_lost_voucher_is_replaced_by_the_platforms_records_or_refused_with_nothing_written() {
+    let s = Suite::start(&[]).await;
+    let now = chrono::Utc::now();
+    let mut recorded = order("v-1", 30, Some(300));
+    recorded.paid_time = crate::harness::ts(now - chrono::Duration::days(33));
+    recorded.shipped_time = crate::harness::ts(now - chrono::Duration::days(32));
+    recorded.carrier_code = "sf".into();
+    recorded.tracking_number = "SF-ORDER-1".into();
+    s.put_order(recorded).await;
+    // no payment time on record: the payment record cannot stand in
+    let mut unpaid = order("v-2", 30, Some(300));
+    unpaid.shipped_time = crate::harness::ts(now - chrono::Duration::days(32));
+    s.put_order(unpaid).await;
+    let lost = |o: &str| CreateRepairRequest {
+        purchase_voucher_lost: true,
+        ..repair(o)
+    };
+    let r = s
+        .client()
+        .create_repair(authed(lost("v-1"), &s.buyer))
+        .await
+        .unwrap()
+        .into_inner();
+    let check = r.voucher_check.unwrap();
+    assert_eq!(
+        check.verified_by,
+        ["order", "payment_record", "logistics_record"]
+    );
+    assert!(check.verify_time.is_some());
+    let err = s
+        .client()
+        .create_repair(authed(lost("v-2"), &s.buyer))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(
+        err.get_details_error_info().unwrap().reason,
+        "VOUCHER_NOT_VERIFIABLE"
+    );
+    assert!(
+        err.message().contains("payment_record") || {
+            let p = err.get_details_precondition_failure().unwrap();
+            p.violations[0]
+                .description
+                .contains("payment_record, logistics_record")
+        }
+    );
+    assert_eq!(s.scalar("SELECT count(*) FROM {s}.repairs").await, 1);
+    // with the voucher in hand the same order files as ever
+    assert!(s.file("v-2").await.voucher_check.is_none());
+}

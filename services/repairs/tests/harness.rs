@@ -8,7 +8,8 @@ use aftersales_proto::aftersales::{
     common::v1::{Actor, Address, Money},
     logistics::v1::{ReportCarrierEventRequest, logistics_service_client::LogisticsServiceClient},
     platform::v1::{
-        ListNotificationsRequest, Order, OrderLine, PutOrderRequest,
+        Charge, ListChargesRequest, ListNotificationsRequest, ListPickupsRequest, Order, OrderLine,
+        PaymentBehaviour, PaymentFailureMode, Pickup, PutOrderRequest, SetPaymentBehaviourRequest,
         sandbox_control_client::SandboxControlClient,
     },
     repairs::v1::{
@@ -126,6 +127,70 @@ impl Suite {
             .collect()
     }
 
+    /// Waits (10 s) until `to` (role, id) was told with `template` (the outbox sends it
+    /// after the step's commit).
+    pub async fn heard(&self, role: i32, id: &str, template: &str) {
+        eventually(Duration::from_secs(10), || async {
+            self.told(role, id).await.iter().any(|t| t == template)
+        })
+        .await;
+    }
+
+    fn sandbox_control(&self) -> SandboxControlClient<Channel> {
+        SandboxControlClient::new(self.sandbox.channel())
+    }
+
+    /// The charges the gateway took or declined for `repair`, and how often it was asked.
+    pub async fn charges(&self, repair: &str) -> (Vec<Charge>, u32) {
+        let r = self
+            .sandbox_control()
+            .list_charges(authed(
+                ListChargesRequest {
+                    page_size: 100,
+                    reference: repair.into(),
+                    ..Default::default()
+                },
+                &self.agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        (r.charges, r.submit_calls)
+    }
+
+    /// The next `n` gateway calls fail as `mode` says.
+    pub async fn fail_payments(&self, n: u32, mode: PaymentFailureMode) {
+        self.sandbox_control()
+            .set_payment_behaviour(authed(
+                SetPaymentBehaviourRequest {
+                    behaviour: Some(PaymentBehaviour {
+                        fail_next: n,
+                        failure_mode: mode as i32,
+                        ..Default::default()
+                    }),
+                },
+                &self.agent,
+            ))
+            .await
+            .unwrap();
+    }
+
+    /// The couriers booked at the carrier.
+    pub async fn pickups(&self) -> Vec<Pickup> {
+        self.sandbox_control()
+            .list_pickups(authed(
+                ListPickupsRequest {
+                    page_size: 100,
+                    ..Default::default()
+                },
+                &self.agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .pickups
+    }
+
     /// SF reports `tracking` delivered through logistics, retried until logistics has
     /// the shipment (repairs registers it through its outbox).
     pub async fn delivered(&self, tracking: &str) {
@@ -222,6 +287,16 @@ pub fn order(id: &str, signed: i64, warranty: Option<i64>) -> Order {
         region: "CN-31".into(),
         merchant_region: "CN-31".into(),
         payment_ref: format!("pay-{id}"),
+        shipping_address: Some(Address {
+            contact_name: "张三".into(),
+            phone: "138-0000-0001".into(),
+            country_code: "CN".into(),
+            province: "上海市".into(),
+            city: "上海市".into(),
+            district: "黄浦区".into(),
+            street: "淮海中路 1 号".into(),
+            postal_code: "200021".into(),
+        }),
         signed_for_time: ts(now - chrono::Duration::days(signed)),
         lines: vec![OrderLine {
             id: "l1".into(),

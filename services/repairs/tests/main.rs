@@ -6,3 +6,5 @@ mod harness;
 mod clocks;
 mod filing;
 mod flow;
+mod lapses;
+mod paid;

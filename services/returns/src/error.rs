@@ -27,21 +27,6 @@ pub fn quantity_exceeds_returnable(description: String) -> Error {
     }
 }
 
-/// Filed without the purchase voucher, and the platform's records could not stand in
-/// for it (seed 001 §7.4).
-pub fn voucher_not_verifiable(missing: &[&str]) -> Error {
-    Error::FailedPrecondition {
-        reason: "VOUCHER_NOT_VERIFIABLE",
-        kind: "ELIGIBILITY",
-        subject: "order".into(),
-        description: format!(
-            "without the purchase voucher the platform's records must prove the purchase; \
-             not found: {}",
-            missing.join(", ")
-        ),
-    }
-}
-
 fn units_taken() -> Error {
     quantity_exceeds_returnable("these units are already in another request".into())
 }

@@ -48,6 +48,7 @@ fn parcel(v: &mut Violations, carrier: &str, tracking: &str) {
 /// The facts eligibility is decided on, from the order (never from the caller).
 pub fn facts(order: &Order, line: &OrderLine, claimed: u32, now: DateTime<Utc>) -> Facts {
     let t = |t: &Option<prost_types::Timestamp>| t.as_ref().and_then(from_ts);
+    let records = kit::platform::purchase_records(order);
     Facts {
         now,
         signed_for: t(&order.signed_for_time),
@@ -65,10 +66,8 @@ pub fn facts(order: &Order, line: &OrderLine, claimed: u32, now: DateTime<Utc>) 
             .as_ref()
             .map(|m| m.currency.clone())
             .unwrap_or_default(),
-        payment_recorded: !order.payment_ref.is_empty() && order.paid_time.is_some(),
-        logistics_recorded: !order.carrier_code.is_empty()
-            && !order.tracking_number.is_empty()
-            && order.shipped_time.is_some(),
+        payment_recorded: records.payment,
+        logistics_recorded: records.logistics,
     }
 }
 

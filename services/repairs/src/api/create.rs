@@ -1,6 +1,7 @@
 //! CreateRepair: the order's facts from the order directory (a buyer's own order only),
 //! the warranty from those facts and the merchant's published after-sales policy (never
-//! from the caller), written in one statement with its idempotency claim, audit row and
+//! from the caller), a lost purchase voucher replaced by the platform's records, written
+//! in one statement with its idempotency claim, audit row and
 //! outbox rows; one open repair per order line.
 
 use aftersales_proto::aftersales::{
@@ -17,7 +18,7 @@ use crate::{
     domain::{
         kinds::State,
         machine,
-        repair::Repair,
+        repair::{Repair, VoucherCheck},
         warranty::{self, Facts},
     },
     effects, names,
@@ -63,6 +64,17 @@ impl Api {
             .iter()
             .find(|l| l.id == new.order_line_id)
             .ok_or_else(|| Error::invalid("order_line_id", "no such line on the order"))?;
+        // seed 001 §7.4: without the voucher, the platform's own records prove the purchase
+        let voucher_check = match r.purchase_voucher_lost {
+            false => None,
+            true => Some(VoucherCheck {
+                verified_by: kit::platform::verify_without_voucher(&order)?
+                    .into_iter()
+                    .map(String::from)
+                    .collect(),
+                at: now,
+            }),
+        };
         let (months, spare) = policy(self, &order.merchant_id).await?;
         let facts = Facts {
             signed_for: order.signed_for_time.as_ref().and_then(from_ts),
@@ -90,6 +102,7 @@ impl Api {
             warranty_until: None,
             within_warranty: false,
             not_free: None,
+            payment_ref: order.payment_ref.clone(),
             spare_unit: spare,
             repair_address: None,
             return_address: r
@@ -98,6 +111,9 @@ impl Api {
                 .or_else(|| order.shipping_address.clone())
                 .map(|a| parse::address(&a)),
             decline_reason: String::new(),
+            cancel_reason: String::new(),
+            item_awaited: 0,
+            voucher_check,
             diagnosis: None,
             quote: None,
             extension: None,
@@ -105,6 +121,7 @@ impl Api {
             inbound: None,
             outbound: None,
             spare: None,
+            spare_return: None,
             clocks: Vec::new(),
             clock_seq: 0,
             breaches: Vec::new(),

@@ -1,11 +1,12 @@
 //! The gRPC surface of `RepairsService`. Each method takes the caller and the request to
 //! a function of its verb family returning [`kit::Result`], and the error becomes a
 //! `Status` once ([`kit::answer`]): [`create`] (filing), [`steps`] (the parties' steps,
-//! each one transaction through `transition`; [`work`] after the merchant's answer) and
-//! [`reads`]. AcceptQuote keeps the trait's default, UNIMPLEMENTED (after
-//! authentication), until the payment gateway's Charge port exists.
+//! each one transaction through `transition`; [`work`] after the merchant's answer;
+//! [`legs`] the pickup, the withdrawal and the spare unit) and
+//! [`reads`].
 
 mod create;
+mod legs;
 mod reads;
 mod steps;
 mod work;
@@ -13,12 +14,13 @@ mod work;
 use std::sync::Arc;
 
 use aftersales_proto::aftersales::repairs::v1::{
-    AcceptRepairRequest, AcceptRepairedItemRequest, AcknowledgeRepairRequest,
-    CompleteRepairRequest, CreateRepairRequest, DeclineQuoteRequest, DeclineRepairRequest,
-    DiagnoseRepairRequest, ExtendRepairRequest, GetRepairRequest, ListRepairAuditRequest,
-    ListRepairAuditResponse, ListRepairsRequest, ListRepairsResponse, QuoteRepairRequest,
-    ReopenRepairRequest, Repair, ReportRepairProgressRequest, ShipRepairedItemRequest,
-    SubmitRepairShipmentRequest, repairs_service_server::RepairsService,
+    AcceptQuoteRequest, AcceptRepairRequest, AcceptRepairedItemRequest, AcknowledgeRepairRequest,
+    BookRepairPickupRequest, CancelRepairRequest, CompleteRepairRequest, CreateRepairRequest,
+    DeclineQuoteRequest, DeclineRepairRequest, DiagnoseRepairRequest, ExtendRepairRequest,
+    GetRepairRequest, ListRepairAuditRequest, ListRepairAuditResponse, ListRepairsRequest,
+    ListRepairsResponse, QuoteRepairRequest, ReopenRepairRequest, Repair,
+    ReportRepairProgressRequest, ReturnSpareUnitRequest, ShipRepairedItemRequest,
+    ShipSpareUnitRequest, SubmitRepairShipmentRequest, repairs_service_server::RepairsService,
 };
 use kit::{answer, auth::principal, client::Peers};
 use sqlx::PgPool;
@@ -120,6 +122,46 @@ impl RepairsService for Api {
     ) -> Result<Response<Repair>, Status> {
         let who = principal(&req)?;
         answer(self.quote(&who, req.into_inner()).await)
+    }
+
+    async fn book_repair_pickup(
+        &self,
+        req: Request<BookRepairPickupRequest>,
+    ) -> Result<Response<Repair>, Status> {
+        let who = principal(&req)?;
+        answer(self.book_pickup(&who, req.into_inner()).await)
+    }
+
+    async fn cancel_repair(
+        &self,
+        req: Request<CancelRepairRequest>,
+    ) -> Result<Response<Repair>, Status> {
+        let who = principal(&req)?;
+        answer(self.cancel(&who, req.into_inner()).await)
+    }
+
+    async fn ship_spare_unit(
+        &self,
+        req: Request<ShipSpareUnitRequest>,
+    ) -> Result<Response<Repair>, Status> {
+        let who = principal(&req)?;
+        answer(self.ship_spare(&who, req.into_inner()).await)
+    }
+
+    async fn return_spare_unit(
+        &self,
+        req: Request<ReturnSpareUnitRequest>,
+    ) -> Result<Response<Repair>, Status> {
+        let who = principal(&req)?;
+        answer(self.return_spare(&who, req.into_inner()).await)
+    }
+
+    async fn accept_quote(
+        &self,
+        req: Request<AcceptQuoteRequest>,
+    ) -> Result<Response<Repair>, Status> {
+        let who = principal(&req)?;
+        answer(self.accept_quote(&who, req.into_inner()).await)
     }
 
     async fn decline_quote(

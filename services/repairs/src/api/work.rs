@@ -1,17 +1,18 @@
 //! The steps after the merchant's answer: the item's parcel in (the buyer), the
 //! diagnosis, a quote and its decline, the extension, progress, the quality check, the
 //! parcel back (the merchant), and the buyer's acceptance or reopen. Accepting a quote
-//! waits for the payment gateway's Charge port (AcceptQuote answers UNIMPLEMENTED).
+//! charges it through the payment gateway once the acceptance is committed.
 
 use aftersales_proto::aftersales::repairs::v1::{
-    AcceptRepairedItemRequest, CompleteRepairRequest, DeclineQuoteRequest, DiagnoseRepairRequest,
-    ExtendRepairRequest, QuoteRepairRequest, ReopenRepairRequest, Repair as ProtoRepair,
-    ReportRepairProgressRequest, ShipRepairedItemRequest, SubmitRepairShipmentRequest,
+    AcceptQuoteRequest, AcceptRepairedItemRequest, CompleteRepairRequest, DeclineQuoteRequest,
+    DiagnoseRepairRequest, ExtendRepairRequest, QuoteRepairRequest, ReopenRepairRequest,
+    Repair as ProtoRepair, ReportRepairProgressRequest, ShipRepairedItemRequest,
+    SubmitRepairShipmentRequest,
 };
 use kit::auth::Principal;
 
 use super::{Api, steps::Step};
-use crate::{domain::machine::Command, names, parse, store};
+use crate::{charges, domain::machine::Command, error::not_found, names, parse, render, store};
 
 fn step<'a>(name: &'a str, method: &'static str, request_id: &'a str, reason: &'a str) -> Step<'a> {
     Step {
@@ -31,8 +32,12 @@ impl Api {
         let (carrier, tracking) =
             parse::parcel(&r.carrier_code, &r.tracking_number, &r.request_id)?;
         let s = step(&r.name, "SubmitRepairShipment", &r.request_id, "");
-        self.act(who, s, &r, Command::ItemShipped { carrier, tracking })
-            .await
+        let cmd = Command::ItemShipped {
+            carrier,
+            tracking,
+            booked: false,
+        };
+        self.act(who, s, &r, cmd).await
     }
 
     pub(super) async fn diagnose(
@@ -70,6 +75,31 @@ impl Api {
             note: r.note.clone(),
         };
         self.act(who, s, &r, cmd).await
+    }
+
+    /// Accepted, the quote is charged (the acceptance committed first: a charge is never
+    /// asked inside a transaction). Answers the repair as it stands after the charge:
+    /// REPAIRING once charged, QUOTED again after a decline (the reason shown), QUOTED
+    /// with the acceptance recorded when the gateway did not answer (the charge clock
+    /// asks again). A retried call asks a charge still unanswered again, same id.
+    pub(super) async fn accept_quote(
+        &self,
+        who: &Principal,
+        r: AcceptQuoteRequest,
+    ) -> kit::Result<ProtoRepair> {
+        parse::step_text("name", "", false, &r.request_id)?;
+        let s = step(&r.name, "AcceptQuote", &r.request_id, "");
+        let cmd = Command::DecideQuote {
+            accept: true,
+            reason: String::new(),
+        };
+        self.act(who, s, &r, cmd).await?;
+        let id = names::repair_id("name", &r.name)?;
+        let repair = store::get(&self.pool, id)
+            .await?
+            .ok_or_else(|| not_found(&r.name))?;
+        let after = charges::settle(&self.pool, &self.peers, &self.settings, &repair).await?;
+        Ok(render::repair(after.as_ref().unwrap_or(&repair)))
     }
 
     pub(super) async fn decline_quote(

@@ -110,7 +110,7 @@ impl Default for Spans {
             (ItemInbound, after(7 * DAY)),
             (MerchantStep, Span::WorkingDays(2)),
             (QuoteDecision, after(7 * DAY)),
-            (Charge, after(DAY)),
+            (Charge, after(30 * 60)),
             (RepairDue, Span::WorkingDays(7)),
             (Overdue, after(DAY)),
             (Transit, after(7 * DAY)),

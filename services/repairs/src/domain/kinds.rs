@@ -17,10 +17,11 @@ pub enum State {
     Shipped = 9,
     AwaitingAcceptance = 10,
     Completed = 11,
+    Cancelled = 12,
 }
 
 impl State {
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::Requested,
         Self::Acknowledged,
         Self::Accepted,
@@ -32,6 +33,7 @@ impl State {
         Self::Shipped,
         Self::AwaitingAcceptance,
         Self::Completed,
+        Self::Cancelled,
     ];
 
     pub fn from_i32(v: i32) -> Option<Self> {
@@ -52,12 +54,13 @@ impl State {
             Self::Shipped => "SHIPPED",
             Self::AwaitingAcceptance => "AWAITING_ACCEPTANCE",
             Self::Completed => "COMPLETED",
+            Self::Cancelled => "CANCELLED",
         }
     }
 
     /// No step follows.
     pub fn is_final(self) -> bool {
-        matches!(self, Self::Declined | Self::Completed)
+        matches!(self, Self::Declined | Self::Completed | Self::Cancelled)
     }
 }
 

@@ -8,7 +8,9 @@
 //! -quote-> QUOTED -accepted and charged-> REPAIRING / -declined-> READY_TO_SHIP
 //! (unrepaired). REPAIRING -complete (quality check passed)-> READY_TO_SHIP -ship->
 //! SHIPPED -delivered-> AWAITING_ACCEPTANCE -accept or its clock-> COMPLETED, or -reopen->
-//! ACCEPTED again (a free re-repair).
+//! ACCEPTED again (a free re-repair). Before the item is on its way the buyer may cancel
+//! (CANCELLED; also when two item_inbound periods pass without a parcel). A spare unit
+//! travels beside the repair on legs of its own and comes back after COMPLETED.
 
 use chrono::{DateTime, Utc};
 
@@ -23,6 +25,7 @@ mod back;
 mod change;
 mod expiry;
 mod front;
+mod spare;
 mod work;
 
 use change::Change;
@@ -34,6 +37,10 @@ pub enum Leg {
     Inbound,
     /// Repairer -> buyer.
     Outbound,
+    /// The spare unit, merchant -> buyer.
+    SpareOut,
+    /// The spare unit back, buyer -> merchant.
+    SpareBack,
 }
 
 /// What may happen to a repair.
@@ -49,8 +56,23 @@ pub enum Command {
     Decline {
         reason: String,
     },
-    /// The item's parcel to the repairer (the buyer's own, or a booked pickup).
+    /// The item's parcel to the repairer: the buyer's own, or a pickup logistics
+    /// booked (`booked`: registered there already).
     ItemShipped {
+        carrier: String,
+        tracking: String,
+        booked: bool,
+    },
+    /// The buyer withdraws the request before the item is on its way.
+    Cancel {
+        reason: String,
+    },
+    /// The spare unit's parcel to the buyer, and back.
+    ShipSpare {
+        carrier: String,
+        tracking: String,
+    },
+    ReturnSpare {
         carrier: String,
         tracking: String,
     },
@@ -79,6 +101,8 @@ pub enum Command {
     },
     ChargeFailed {
         charge_id: String,
+        /// The gateway's decline, told to the buyer.
+        why: String,
     },
     Extend {
         reason: String,
@@ -115,11 +139,21 @@ impl Command {
             Self::Acknowledge => "acknowledge",
             Self::Accept { .. } => "accept",
             Self::Decline { .. } => "decline",
+            Self::ItemShipped { booked: true, .. } => "pickup_booked",
             Self::ItemShipped { .. } => "item_shipped",
+            Self::Cancel { .. } => "cancel",
+            Self::ShipSpare { .. } => "ship_spare",
+            Self::ReturnSpare { .. } => "return_spare",
             Self::Delivered {
                 leg: Leg::Inbound, ..
             } => "item_delivered",
-            Self::Delivered { .. } => "repaired_item_delivered",
+            Self::Delivered {
+                leg: Leg::Outbound, ..
+            } => "repaired_item_delivered",
+            Self::Delivered {
+                leg: Leg::SpareOut, ..
+            } => "spare_delivered",
+            Self::Delivered { .. } => "spare_returned",
             Self::Diagnose { .. } => "diagnose",
             Self::Quote { .. } => "quote",
             Self::DecideQuote { accept: true, .. } => "accept_quote",
@@ -166,7 +200,8 @@ pub enum Effect {
     RegisterShipment {
         leg: Leg,
     },
-    /// Charge the accepted quote through the payment gateway, idempotent by its id.
+    /// Charge the accepted quote through the payment gateway, idempotent by its id (a
+    /// call made after the commit, not an outbox row: its answer is the next command).
     Charge {
         charge_id: String,
         minor: i64,
@@ -220,7 +255,16 @@ pub fn apply(
     spans: &Spans,
 ) -> Result<(Repair, Vec<Effect>), Refusal> {
     let c = Change::new(r, cmd.action(), now, spans);
-    if r.state.is_final() {
+    // the spare unit comes back after the repair is complete: the one step after it
+    let spare_back = matches!(
+        cmd,
+        Command::ReturnSpare { .. }
+            | Command::Delivered {
+                leg: Leg::SpareBack,
+                ..
+            }
+    );
+    if r.state.is_final() && !spare_back {
         return Err(c.illegal());
     }
     let c = match cmd {
@@ -230,7 +274,14 @@ pub fn apply(
             address,
         } => front::accept(c, spare_unit, address)?,
         Command::Decline { reason } => front::decline(c, reason)?,
-        Command::ItemShipped { carrier, tracking } => front::item_shipped(c, carrier, tracking)?,
+        Command::ItemShipped {
+            carrier,
+            tracking,
+            booked,
+        } => front::item_shipped(c, carrier, tracking, booked)?,
+        Command::Cancel { reason } => front::cancel(c, reason)?,
+        Command::ShipSpare { carrier, tracking } => spare::ship(c, carrier, tracking)?,
+        Command::ReturnSpare { carrier, tracking } => spare::give_back(c, carrier, tracking)?,
         Command::Delivered {
             leg: Leg::Inbound,
             at,
@@ -239,6 +290,7 @@ pub fn apply(
             leg: Leg::Outbound,
             at,
         } => back::delivered(c, at)?,
+        Command::Delivered { leg, at } => spare::delivered(c, leg, at)?,
         Command::Diagnose {
             fault,
             buyer_caused,
@@ -251,7 +303,7 @@ pub fn apply(
         } => work::quote(c, parts, labour, note)?,
         Command::DecideQuote { accept, reason } => work::decide(c, accept, reason)?,
         Command::Charged { charge_id } => work::charged(c, charge_id)?,
-        Command::ChargeFailed { charge_id } => work::charge_failed(c, charge_id)?,
+        Command::ChargeFailed { charge_id, why } => work::charge_failed(c, charge_id, why)?,
         Command::Extend { reason, new_due } => work::extend(c, reason, new_due)?,
         Command::Progress {
             role,

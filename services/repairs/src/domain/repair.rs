@@ -51,6 +51,14 @@ pub struct Parcel {
     pub delivered: Option<DateTime<Utc>>,
 }
 
+/// How a purchase filed without its voucher was verified (seed 001 §7.4).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoucherCheck {
+    /// "order", "payment_record", "logistics_record".
+    pub verified_by: Vec<String>,
+    pub at: DateTime<Utc>,
+}
+
 /// The merchant's diagnosis.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnosis {
@@ -78,6 +86,10 @@ pub struct Quote {
     /// by id would replay a refused charge forever).
     #[serde(default)]
     pub attempts: u32,
+    /// Why the last charge was declined (the gateway's code and message), until one
+    /// succeeds.
+    #[serde(default)]
+    pub charge_failure: String,
 }
 
 /// One progress step shown to the buyer.
@@ -116,6 +128,9 @@ pub struct Repair {
     pub within_warranty: bool,
     /// Why the repair is paid, if it is.
     pub not_free: Option<NotFree>,
+    /// The buyer's payment method (the order's): a paid repair is charged to it.
+    #[serde(default)]
+    pub payment_ref: String,
     /// The merchant lends a spare unit (its policy promises one).
     pub spare_unit: bool,
     /// Where the buyer sends the item (the merchant's, on acceptance).
@@ -125,6 +140,16 @@ pub struct Repair {
     #[serde(default)]
     pub return_address: Option<Address>,
     pub decline_reason: String,
+    /// Why the buyer withdrew it, or why it closed without the item.
+    #[serde(default)]
+    pub cancel_reason: String,
+    /// item_inbound periods that ran out with no parcel on its way: the second closes
+    /// the repair.
+    #[serde(default)]
+    pub item_awaited: u32,
+    /// How a purchase filed without its voucher was verified.
+    #[serde(default)]
+    pub voucher_check: Option<VoucherCheck>,
     pub diagnosis: Option<Diagnosis>,
     pub quote: Option<Quote>,
     pub extension: Option<Extension>,
@@ -132,6 +157,9 @@ pub struct Repair {
     pub inbound: Option<Parcel>,
     pub outbound: Option<Parcel>,
     pub spare: Option<Parcel>,
+    /// The spare unit on its way back to the merchant.
+    #[serde(default)]
+    pub spare_return: Option<Parcel>,
     pub clocks: Vec<Clock>,
     pub clock_seq: u32,
     pub breaches: Vec<Breach>,
@@ -168,6 +196,15 @@ impl Repair {
     /// and every re-repair.
     pub fn free(&self) -> bool {
         self.round > 1 || self.not_free.is_none()
+    }
+
+    /// The charge asked and not answered yet: its id and amount.
+    pub fn pending_charge(&self) -> Option<(&str, i64)> {
+        let q = self.quote.as_ref()?;
+        match (self.state, q.accepted, &q.charge_id, q.charged) {
+            (State::Quoted, Some(true), Some(id), None) => Some((id, q.priced.payable)),
+            _ => None,
+        }
     }
 
     /// The warranty decision at filing, recorded on the repair.

@@ -23,7 +23,7 @@ use crate::{
         shipping, voucher,
     },
     effects,
-    error::{not_found, quantity_exceeds_returnable, voucher_not_verifiable},
+    error::{not_found, quantity_exceeds_returnable},
     names::return_id,
     parse, render,
     store::{self, WriteError},
@@ -87,7 +87,7 @@ impl Api {
                 Err(u) => {
                     return match self.replay(who, &r.request_id, &r).await? {
                         Some(answer) => Ok(answer),
-                        None => Err(voucher_not_verifiable(&u.missing)),
+                        None => Err(kit::platform::voucher_not_verifiable(&u.missing)),
                     };
                 }
             },

@@ -1,6 +1,7 @@
 //! A lost purchase voucher (seed 001 §7.4): the order number, the payment record and
-//! the logistics record stand in for it, each found in the platform's own facts (the
-//! order directory), never in an upload.
+//! the logistics record stand in for it (`rules::voucher`, the rule repairs applies
+//! too), each found in the platform's own facts (the order directory), never in an
+//! upload.
 
 use chrono::{DateTime, Utc};
 
@@ -17,22 +18,18 @@ pub struct Unverifiable {
 /// before shipment, not shipped in time) has no logistics record to find, and needs
 /// none: the order and its payment prove it.
 pub fn verify(facts: &Facts, at: DateTime<Utc>) -> Result<VoucherCheck, Unverifiable> {
-    let mut verified_by = vec!["order".to_string()];
-    let mut missing = Vec::new();
-    if facts.payment_recorded {
-        verified_by.push("payment_record".into());
-    } else {
-        missing.push("payment_record");
+    let records = rules::voucher::Records {
+        payment: facts.payment_recorded,
+        logistics: facts.logistics_recorded,
+        shipped: facts.shipped.is_some(),
+    };
+    match rules::voucher::verify(records) {
+        Ok(by) => Ok(VoucherCheck {
+            verified_by: by.into_iter().map(String::from).collect(),
+            at,
+        }),
+        Err(missing) => Err(Unverifiable { missing }),
     }
-    if facts.logistics_recorded {
-        verified_by.push("logistics_record".into());
-    } else if facts.shipped.is_some() {
-        missing.push("logistics_record");
-    }
-    if !missing.is_empty() {
-        return Err(Unverifiable { missing });
-    }
-    Ok(VoucherCheck { verified_by, at })
 }
 
 #[cfg(test)]

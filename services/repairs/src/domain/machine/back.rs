@@ -45,10 +45,17 @@ pub(super) fn accept(c: Change, auto: bool) -> Result<Change, Refusal> {
     c.only_in(&[AwaitingAcceptance])?;
     let mut c = c.stop_all();
     c.r.auto_accepted = auto;
-    Ok(c.to(Completed)
+    let c = c
+        .to(Completed)
         .publish(Event::Completed)
         .notify(Party::Merchant, "repair_accepted_by_buyer")
-        .notify(Party::Buyer, "repair_closed"))
+        .notify(Party::Buyer, "repair_closed");
+    // the lent spare unit goes back now
+    let spare_out = c.r.spare.as_ref().is_some_and(|p| p.delivered.is_some());
+    if spare_out && c.r.spare_return.is_none() {
+        return Ok(c.notify(Party::Buyer, "repair_spare_return_due"));
+    }
+    Ok(c)
 }
 
 /// The buyer is not satisfied, within the acceptance window: a free re-repair, the item

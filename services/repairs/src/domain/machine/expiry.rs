@@ -1,9 +1,9 @@
 //! A clock ran out (the SLA service's callback): what its expiry does. A merchant's
 //! clock records a breach and tells the desk, and a new period starts while the step is
 //! still owed; the buyer's quote decision lapses into a decline; the acceptance clock
-//! accepts.
+//! accepts; an item never sent closes the repair after a second period.
 
-use super::{Change, Event, Refusal, back};
+use super::{Change, Event, Refusal, back, front};
 use crate::domain::{
     clocks::ClockKind::{self, *},
     kinds::{Party, State::*},
@@ -24,10 +24,20 @@ pub(super) fn expired(c: Change, kind: ClockKind) -> Result<Change, Refusal> {
             .start(kind)
             .notify(Party::Desk, "repair_answer_overdue")
             .notify(Party::Merchant, "repair_answer_overdue"),
-        ItemInbound => c
-            .start(kind)
-            .notify(Party::Buyer, "repair_item_awaited")
-            .notify(Party::Desk, "repair_item_awaited"),
+        // no parcel after a second period: the buyer is not sending it
+        ItemInbound if c.r.inbound.is_none() && c.r.item_awaited >= 1 => {
+            let why = "the item was not sent within two item_inbound periods";
+            front::close_unrepaired(c, why.into())
+        }
+        ItemInbound => {
+            let mut c = c;
+            if c.r.inbound.is_none() {
+                c.r.item_awaited += 1;
+            }
+            c.start(kind)
+                .notify(Party::Buyer, "repair_item_awaited")
+                .notify(Party::Desk, "repair_item_awaited")
+        }
         MerchantStep => c
             .breach(kind, clock.due)
             .start(kind)
@@ -45,7 +55,18 @@ pub(super) fn expired(c: Change, kind: ClockKind) -> Result<Change, Refusal> {
                 .notify(Party::Buyer, "repair_quote_lapsed")
                 .notify(Party::Merchant, "repair_quote_lapsed")
         }
-        Charge => c.start(kind).notify(Party::Desk, "repair_charge_pending"),
+        // the gateway never answered (an outage, a crash before the answer was applied):
+        // asked again under the same id, which charges at most once
+        Charge => {
+            let c = c.start(kind).notify(Party::Desk, "repair_charge_pending");
+            match c.r.pending_charge() {
+                Some((charge_id, minor)) => {
+                    let charge_id = charge_id.to_string();
+                    c.emit(super::Effect::Charge { charge_id, minor })
+                }
+                None => c,
+            }
+        }
         RepairDue => {
             let mut c = c.breach(kind, clock.due);
             c.r.overdue_since = Some(clock.due);

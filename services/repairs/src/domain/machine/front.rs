@@ -50,11 +50,13 @@ pub(super) fn decline(c: Change, reason: String) -> Result<Change, Refusal> {
     Ok(c.to(Declined).notify(Party::Buyer, "repair_declined"))
 }
 
-/// The item's parcel (once; a parcel sent back is replaced by the next one).
+/// The item's parcel (once; a parcel sent back is replaced by the next one). A booked
+/// pickup is registered with logistics already.
 pub(super) fn item_shipped(
     c: Change,
     carrier: String,
     tracking: String,
+    booked: bool,
 ) -> Result<Change, Refusal> {
     c.only_in(&[Accepted])?;
     if c.r.inbound.as_ref().is_some_and(|p| p.delivered.is_some()) {
@@ -70,8 +72,32 @@ pub(super) fn item_shipped(
         shipped: c.now,
         delivered: None,
     });
-    Ok(c.emit(Effect::RegisterShipment { leg: Leg::Inbound })
-        .notify(Party::Merchant, "repair_item_shipped"))
+    if !booked {
+        c = c.emit(Effect::RegisterShipment { leg: Leg::Inbound });
+    }
+    Ok(c.notify(Party::Merchant, "repair_item_shipped"))
+}
+
+/// Withdrawn by the buyer before the item is on its way (a parcel in transit would be
+/// lost to the case).
+pub(super) fn cancel(c: Change, reason: String) -> Result<Change, Refusal> {
+    c.only_in(&[Requested, Acknowledged, Accepted])?;
+    if c.r.inbound.is_some() {
+        return Err(Refusal::Precondition {
+            reason: "ITEM_ON_ITS_WAY",
+            why: "the item is on its way to the repairer: the repair goes on".into(),
+        });
+    }
+    Ok(close_unrepaired(c, reason))
+}
+
+/// Closed without the item: every clock stopped, the merchant told.
+pub(super) fn close_unrepaired(c: Change, reason: String) -> Change {
+    let mut c = c.stop_all();
+    c.r.cancel_reason = reason;
+    c.to(Cancelled)
+        .notify(Party::Merchant, "repair_cancelled")
+        .notify(Party::Buyer, "repair_cancelled")
 }
 
 /// The item reached the repairer: the merchant owes the diagnosis.

@@ -37,6 +37,7 @@ fn received(r: Repair) -> Repair {
         Command::ItemShipped {
             carrier: "sf".into(),
             tracking: "SF1".into(),
+            booked: false,
         },
         3,
     );
@@ -460,6 +461,7 @@ fn every_state_short_of_the_final_ones_has_a_running_clock() {
         Command::ItemShipped {
             carrier: "sf".into(),
             tracking: "SF1".into(),
+            booked: false,
         },
         Command::Delivered {
             leg: Leg::Inbound,
@@ -500,16 +502,38 @@ fn every_state_short_of_the_final_ones_has_a_running_clock() {
         Command::Reopen {
             reason: "again".into(),
         },
+        Command::Cancel {
+            reason: String::new(),
+        },
+        Command::ShipSpare {
+            carrier: "sf".into(),
+            tracking: "SP1".into(),
+        },
+        Command::Delivered {
+            leg: Leg::SpareOut,
+            at: t0(),
+        },
+        Command::ReturnSpare {
+            carrier: "sf".into(),
+            tracking: "SP2".into(),
+        },
+        Command::Delivered {
+            leg: Leg::SpareBack,
+            at: t0(),
+        },
     ];
     commands.extend(ClockKind::ALL.map(|kind| Command::Expired { kind }));
     let signature = |r: &Repair| {
         format!(
-            "{:?} {:?} {:?} {} {:?}",
+            "{:?} {:?} {:?} {} {:?} {} {:?} {:?}",
             r.state,
             running(r),
             r.quote.as_ref().map(|q| (q.accepted, q.charged.is_some())),
             r.round,
-            r.inbound.as_ref().map(|p| p.delivered.is_some())
+            r.inbound.as_ref().map(|p| p.delivered.is_some()),
+            r.item_awaited,
+            r.spare.as_ref().map(|p| p.delivered.is_some()),
+            r.spare_return.as_ref().map(|p| p.delivered.is_some()),
         )
     };
     let mut seen = std::collections::BTreeSet::new();
@@ -523,7 +547,10 @@ fn every_state_short_of_the_final_ones_has_a_running_clock() {
                 cmds.push(Command::Charged {
                     charge_id: id.clone(),
                 });
-                cmds.push(Command::ChargeFailed { charge_id: id });
+                cmds.push(Command::ChargeFailed {
+                    charge_id: id,
+                    why: "DECLINED".into(),
+                });
             }
             for cmd in cmds {
                 let Ok((after, _)) = at(r, cmd.clone(), depth + 1) else {
@@ -549,4 +576,286 @@ fn every_state_short_of_the_final_ones_has_a_running_clock() {
     for s in State::ALL.into_iter().filter(|s| *s != Requested) {
         assert!(states.contains(&s), "{} never reached", s.as_str());
     }
+}
+
+#[test]
+fn the_buyer_cancels_before_the_item_is_on_its_way_and_not_after() {
+    let r = fixture::repair(t0());
+    let (gone, fx) = at(
+        &r,
+        Command::Cancel {
+            reason: "fixed it myself".into(),
+        },
+        1,
+    )
+    .unwrap();
+    assert_eq!(gone.state, Cancelled);
+    assert!(gone.clocks.is_empty() && gone.closed.is_some());
+    assert_eq!(gone.cancel_reason, "fixed it myself");
+    assert!(fx.contains(&Effect::Notify {
+        to: Party::Merchant,
+        template: "repair_cancelled"
+    }));
+    // once the parcel is on its way the repair goes on
+    let r = step(
+        &r,
+        Command::Accept {
+            spare_unit: false,
+            address: Address::default(),
+        },
+        2,
+    );
+    let shipped = step(
+        &r,
+        Command::ItemShipped {
+            carrier: "sf".into(),
+            tracking: "SF1".into(),
+            booked: true,
+        },
+        3,
+    );
+    let cancel = Command::Cancel {
+        reason: String::new(),
+    };
+    assert!(matches!(
+        at(&shipped, cancel.clone(), 4),
+        Err(Refusal::Precondition {
+            reason: "ITEM_ON_ITS_WAY",
+            ..
+        })
+    ));
+    // nothing more after a cancel
+    assert!(matches!(
+        at(&gone, Command::Acknowledge, 2),
+        Err(Refusal::IllegalState { .. })
+    ));
+}
+
+#[test]
+fn a_booked_pickup_is_not_registered_again_and_an_item_never_sent_closes_the_repair() {
+    let r = step(
+        &fixture::repair(t0()),
+        Command::Accept {
+            spare_unit: false,
+            address: Address::default(),
+        },
+        2,
+    );
+    let (_, fx) = at(
+        &r,
+        Command::ItemShipped {
+            carrier: "sf".into(),
+            tracking: "SF1".into(),
+            booked: true,
+        },
+        3,
+    )
+    .unwrap();
+    assert!(
+        !fx.iter()
+            .any(|e| matches!(e, Effect::RegisterShipment { .. })),
+        "logistics booked it: {fx:?}"
+    );
+    let expire = Command::Expired {
+        kind: ClockKind::ItemInbound,
+    };
+    let once = step(&r, expire.clone(), 24 * 7);
+    assert_eq!((once.state, once.item_awaited), (Accepted, 1));
+    assert_eq!(running(&once), [ClockKind::ItemInbound], "a second period");
+    let twice = step(&once, expire.clone(), 24 * 14);
+    assert_eq!(twice.state, Cancelled);
+    assert!(twice.clocks.is_empty());
+    // a parcel on its way keeps the repair open however long it takes
+    let shipped = step(
+        &once,
+        Command::ItemShipped {
+            carrier: "sf".into(),
+            tracking: "SF1".into(),
+            booked: false,
+        },
+        24 * 8,
+    );
+    assert_eq!(step(&shipped, expire, 24 * 14).state, Accepted);
+}
+
+#[test]
+fn the_spare_unit_goes_out_while_the_repair_runs_and_comes_back_after_acceptance() {
+    let mut r = fixture::repair(t0());
+    r.spare_unit = false;
+    let accepted = step(
+        &r,
+        Command::Accept {
+            spare_unit: false,
+            address: Address::default(),
+        },
+        2,
+    );
+    let spare = |t: &str| Command::ShipSpare {
+        carrier: "sf".into(),
+        tracking: t.into(),
+    };
+    assert!(matches!(
+        at(&accepted, spare("SP1"), 3),
+        Err(Refusal::Precondition {
+            reason: "NO_SPARE_UNIT",
+            ..
+        })
+    ));
+    let lent = step(
+        &r,
+        Command::Accept {
+            spare_unit: true,
+            address: Address::default(),
+        },
+        2,
+    );
+    let (out, fx) = at(&lent, spare("SP1"), 3).unwrap();
+    assert_eq!(out.state, Accepted, "the spare does not move the repair");
+    assert!(fx.contains(&Effect::RegisterShipment { leg: Leg::SpareOut }));
+    assert!(at(&out, spare("SP9"), 4).is_err(), "one spare");
+    let out = step(
+        &out,
+        Command::Delivered {
+            leg: Leg::SpareOut,
+            at: t0() + Duration::hours(20),
+        },
+        20,
+    );
+    let back = Command::ReturnSpare {
+        carrier: "sf".into(),
+        tracking: "SP2".into(),
+    };
+    assert!(at(&out, back.clone(), 21).is_err(), "not before acceptance");
+    // the free repair runs to acceptance
+    let mut x = step(
+        &out,
+        Command::ItemShipped {
+            carrier: "sf".into(),
+            tracking: "SF1".into(),
+            booked: false,
+        },
+        21,
+    );
+    for (cmd, h) in [
+        (
+            Command::Delivered {
+                leg: Leg::Inbound,
+                at: t0() + Duration::hours(30),
+            },
+            30,
+        ),
+        (diagnose(false), 31),
+        (
+            Command::Complete {
+                passed: true,
+                note: String::new(),
+            },
+            40,
+        ),
+        (
+            Command::ShipBack {
+                carrier: "sf".into(),
+                tracking: "SF2".into(),
+            },
+            41,
+        ),
+        (
+            Command::Delivered {
+                leg: Leg::Outbound,
+                at: t0() + Duration::hours(50),
+            },
+            50,
+        ),
+    ] {
+        x = step(&x, cmd, h);
+    }
+    let (done, fx) = at(&x, Command::AcceptItem, 51).unwrap();
+    assert_eq!(done.state, Completed);
+    assert!(fx.contains(&Effect::Notify {
+        to: Party::Buyer,
+        template: "repair_spare_return_due"
+    }));
+    let (returning, fx) = at(&done, back.clone(), 52).unwrap();
+    assert_eq!(returning.state, Completed, "still complete");
+    assert!(fx.contains(&Effect::RegisterShipment {
+        leg: Leg::SpareBack
+    }));
+    assert!(at(&returning, back, 53).is_err(), "once");
+    let home = step(
+        &returning,
+        Command::Delivered {
+            leg: Leg::SpareBack,
+            at: t0() + Duration::hours(60),
+        },
+        60,
+    );
+    assert!(home.spare_return.unwrap().delivered.is_some());
+}
+
+#[test]
+fn an_unanswered_charge_is_asked_again_under_the_same_id() {
+    let r = step(&received(paid()), diagnose(false), 31);
+    let q = step(
+        &r,
+        Command::Quote {
+            parts: vec![Part {
+                part: "x".into(),
+                quantity: 1,
+                unit_cost_minor: 100,
+            }],
+            labour: Vec::new(),
+            note: String::new(),
+        },
+        40,
+    );
+    let accepted = step(
+        &q,
+        Command::DecideQuote {
+            accept: true,
+            reason: String::new(),
+        },
+        41,
+    );
+    let (id, minor) = accepted
+        .pending_charge()
+        .map(|(i, m)| (i.to_string(), m))
+        .unwrap();
+    assert_eq!(minor, 100);
+    let (again, fx) = at(
+        &accepted,
+        Command::Expired {
+            kind: ClockKind::Charge,
+        },
+        42,
+    )
+    .unwrap();
+    assert!(fx.contains(&Effect::Charge {
+        charge_id: id.clone(),
+        minor: 100
+    }));
+    assert_eq!(running(&again), [ClockKind::Charge]);
+    // declined: the quote is open again, the reason kept, the next charge a new id
+    let declined = step(
+        &again,
+        Command::ChargeFailed {
+            charge_id: id.clone(),
+            why: "INSUFFICIENT_FUNDS: no".into(),
+        },
+        43,
+    );
+    assert_eq!(declined.state, Quoted);
+    assert!(declined.pending_charge().is_none());
+    assert_eq!(
+        declined.quote.as_ref().unwrap().charge_failure,
+        "INSUFFICIENT_FUNDS: no"
+    );
+    let retried = step(
+        &declined,
+        Command::DecideQuote {
+            accept: true,
+            reason: String::new(),
+        },
+        44,
+    );
+    assert_ne!(retried.pending_charge().unwrap().0, id);
 }

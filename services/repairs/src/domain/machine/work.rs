@@ -97,6 +97,7 @@ pub(super) fn quote(
         charge_id: None,
         charged: None,
         attempts: 0,
+        charge_failure: String::new(),
     });
     Ok(c.to(Quoted)
         .start(ClockKind::QuoteDecision)
@@ -148,11 +149,12 @@ pub(super) fn charged(c: Change, charge_id: String) -> Result<Change, Refusal> {
     let mut c = c;
     let q = charge_of(&mut c, &charge_id).ok_or(illegal)?;
     q.charged = Some(now);
+    q.charge_failure.clear();
     Ok(start_work(c.stop(ClockKind::Charge)))
 }
 
 /// The charge was refused: the quote is open to the buyer again (told why).
-pub(super) fn charge_failed(c: Change, charge_id: String) -> Result<Change, Refusal> {
+pub(super) fn charge_failed(c: Change, charge_id: String, why: String) -> Result<Change, Refusal> {
     c.only_in(&[Quoted])?;
     let illegal = c.illegal();
     let mut c = c;
@@ -160,6 +162,7 @@ pub(super) fn charge_failed(c: Change, charge_id: String) -> Result<Change, Refu
     q.accepted = None;
     q.decided = None;
     q.charge_id = None;
+    q.charge_failure = why;
     Ok(c.stop(ClockKind::Charge)
         .start(ClockKind::QuoteDecision)
         .notify(Party::Buyer, "repair_charge_failed"))

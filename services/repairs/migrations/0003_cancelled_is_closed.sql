@@ -1,0 +1,5 @@
+-- CANCELLED (12) is a closed repair too: the line is free for a new one. The new guard is
+-- built before the old one goes, so no moment is without one.
+CREATE UNIQUE INDEX repairs_one_open_per_line_v2 ON repairs (order_id, order_line_id)
+    WHERE state NOT IN (4, 11, 12);
+DROP INDEX repairs_one_open_per_line;
