@@ -29,6 +29,9 @@ use crate::{
 };
 
 const SOURCE: &str = "repairs";
+/// What a buyer whose repair was declined can do.
+const DECLINED_WHAT_NEXT: &str = "file a complaint about the decline (the platform's desk \
+     reviews it within its own clocks), or have the item repaired elsewhere";
 const TOPIC: &str = "repairs";
 
 /// The case facts every event carries.
@@ -216,6 +219,14 @@ pub fn notify(out: &mut Batch, r: &Repair, to: Party, template: &str) {
     }
     if !r.decline_reason.is_empty() && to == Party::Buyer {
         params.push(("reason".into(), r.decline_reason.clone()));
+        // a decline tells the buyer what they can do (SPEC §5)
+        params.push(("what_next".into(), DECLINED_WHAT_NEXT.into()));
+    }
+    if !r.cancel_reason.is_empty() {
+        params.push(("reason".into(), r.cancel_reason.clone()));
+    }
+    if let Some(q) = r.quote.as_ref().filter(|q| !q.charge_failure.is_empty()) {
+        params.push(("charge_failure".into(), q.charge_failure.clone()));
     }
     let (role, id) = match to {
         Party::Buyer => (ActorRole::Buyer, r.buyer_id.clone()),

@@ -121,6 +121,17 @@ async fn one_open_repair_per_line_filed_once_however_often_it_is_sent() {
         ))
         .await
         .unwrap();
+    // the buyer is told why, and what they can do
+    let told = s.told_params(1, "buyer-1", "repair_declined").await;
+    assert_eq!(
+        told.get("reason").map(String::as_str),
+        Some("the fault is a software setting: see the manual, p. 12")
+    );
+    assert!(
+        told.get("what_next")
+            .is_some_and(|w| w.contains("complaint")),
+        "{told:?}"
+    );
     let again = s.file("o-1").await;
     assert_ne!(again.name, names[0]);
 }

@@ -127,6 +127,36 @@ impl Suite {
             .collect()
     }
 
+    /// The parameters of the last notification `to` (role, id) got with `template`.
+    pub async fn told_params(
+        &self,
+        role: i32,
+        id: &str,
+        template: &str,
+    ) -> std::collections::BTreeMap<String, String> {
+        self.heard(role, id, template).await;
+        SandboxControlClient::new(self.sandbox.channel())
+            .list_notifications(authed(
+                ListNotificationsRequest {
+                    page_size: 100,
+                    recipient: Some(Actor {
+                        role,
+                        id: id.into(),
+                    }),
+                    template: template.into(),
+                    ..Default::default()
+                },
+                &self.agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .notifications
+            .pop()
+            .map(|n| n.params.into_iter().collect())
+            .unwrap_or_default()
+    }
+
     /// Waits (10 s) until `to` (role, id) was told with `template` (the outbox sends it
     /// after the step's commit).
     pub async fn heard(&self, role: i32, id: &str, template: &str) {
