@@ -140,11 +140,19 @@ impl Error {
     }
 }
 
-/// The fields a peer's INVALID_ARGUMENT names (its `BadRequest` details), so a caller
-/// can tell its own mistake from one it passed on.
-pub fn invalid_fields(s: &Status) -> Vec<String> {
+/// The field violations of a peer's INVALID_ARGUMENT (its `BadRequest` details), so a
+/// caller can pass them on, or tell its own mistake from one it passed on.
+pub fn peer_violations(s: &Status) -> Vec<FieldViolation> {
     s.get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .map(|b| {
+            b.field_violations
+                .into_iter()
+                .map(|v| FieldViolation {
+                    field: v.field,
+                    description: v.description,
+                })
+                .collect()
+        })
         .unwrap_or_default()
 }
 

@@ -3,6 +3,7 @@
 //! exists instead of paying or charging again; latency and failures as the test set
 //! them (`SandboxControl.SetPaymentBehaviour`).
 
+use aftersales_proto::aftersales::common::v1::Money;
 use aftersales_proto::aftersales::platform::v1::{
     Charge, ChargeState, GetChargeRequest, GetPayoutRequest, PaymentFailureMode, Payout,
     PayoutState, SubmitChargeRequest, SubmitPayoutRequest, payment_gateway_server::PaymentGateway,
@@ -10,7 +11,10 @@ use aftersales_proto::aftersales::platform::v1::{
 use kit::{Error, error::Violations};
 use tonic::{Request, Response, Status};
 
-use crate::ports::{Ports, elapsed_since, now, to_duration};
+use crate::{
+    ports::{Ports, elapsed_since, now, to_duration},
+    state::State,
+};
 
 impl Ports {
     /// The payout's state as of now: PROCESSING until `settle_after` has passed.
@@ -30,6 +34,30 @@ impl Ports {
     }
 }
 
+fn positive(v: &mut Violations, amount: &Option<Money>) {
+    match amount {
+        Some(m) if m.amount_minor > 0 && m.currency.len() == 3 => {}
+        _ => v.add("amount", "must be positive with an ISO-4217 currency"),
+    }
+}
+
+/// Whether this call fails as the test set it (the next N, or at the failure rate): a
+/// decline (true), or an outage (UNAVAILABLE). Drawn under the state's lock.
+fn declined(s: &mut State) -> Result<bool, Status> {
+    let fail = if s.behaviour.fail_next > 0 {
+        s.behaviour.fail_next -= 1;
+        true
+    } else {
+        rand::random::<f64>() < s.behaviour.failure_rate
+    };
+    let mode = PaymentFailureMode::try_from(s.behaviour.failure_mode)
+        .unwrap_or(PaymentFailureMode::Unavailable);
+    if fail && mode != PaymentFailureMode::Decline {
+        return Err(Status::unavailable("sandbox gateway: simulated outage"));
+    }
+    Ok(fail)
+}
+
 #[tonic::async_trait]
 impl PaymentGateway for Ports {
     async fn submit_payout(
@@ -41,10 +69,7 @@ impl PaymentGateway for Ports {
         if r.payout_id.is_empty() {
             v.add("payout_id", "is required: the gateway deduplicates on it");
         }
-        match &r.amount {
-            Some(m) if m.amount_minor > 0 && m.currency.len() == 3 => {}
-            _ => v.add("amount", "must be positive with an ISO-4217 currency"),
-        }
+        positive(&mut v, &r.amount);
         if r.original_payment_ref.is_empty() {
             v.add(
                 "original_payment_ref",
@@ -53,34 +78,24 @@ impl PaymentGateway for Ports {
         }
         v.finish()?;
 
-        let behaviour = {
+        let latency = {
             let mut s = self.sb.lock();
             *s.submit_calls
                 .entry((r.payout_id.clone(), r.refund.clone()))
                 .or_default() += 1;
-            s.behaviour
+            s.behaviour.latency
         };
-        tokio::time::sleep(to_duration(&behaviour.latency)).await;
+        tokio::time::sleep(to_duration(&latency)).await;
 
         // Idempotent on payout_id: the lookup, the failure draw and the insert happen under
         // one lock, so concurrent submissions of one id cannot both pay.
-        let mode = PaymentFailureMode::try_from(behaviour.failure_mode)
-            .unwrap_or(PaymentFailureMode::Unavailable);
         let payout = {
             let mut s = self.sb.lock();
             if let Some(existing) = s.payouts.get(&r.payout_id).cloned() {
                 drop(s);
                 return Ok(Response::new(self.settle(existing)));
             }
-            let fail = if s.behaviour.fail_next > 0 {
-                s.behaviour.fail_next -= 1;
-                true
-            } else {
-                rand::random::<f64>() < s.behaviour.failure_rate
-            };
-            if fail && mode != PaymentFailureMode::Decline {
-                return Err(Status::unavailable("sandbox gateway: simulated outage"));
-            }
+            let fail = declined(&mut s)?;
             let mut payout = Payout {
                 name: format!("payouts/{}", r.payout_id),
                 payout_id: r.payout_id.clone(),
@@ -132,46 +147,36 @@ impl PaymentGateway for Ports {
         if r.reference.is_empty() {
             v.add("reference", "is required: what the charge pays for");
         }
-        match &r.amount {
-            Some(m) if m.amount_minor > 0 && m.currency.len() == 3 => {}
-            _ => v.add("amount", "must be positive with an ISO-4217 currency"),
-        }
+        positive(&mut v, &r.amount);
         if r.payment_ref.is_empty() {
             v.add("payment_ref", "is required: the method charged");
         }
         v.finish()?;
 
-        let behaviour = {
+        let latency = {
             let mut s = self.sb.lock();
             *s.charge_calls.entry(r.reference.clone()).or_default() += 1;
-            s.behaviour
+            s.behaviour.latency
         };
-        tokio::time::sleep(to_duration(&behaviour.latency)).await;
+        tokio::time::sleep(to_duration(&latency)).await;
 
         // Idempotent on charge_id: the lookup, the failure draw and the insert happen under
         // one lock, so concurrent submissions of one id cannot both charge.
-        let mode = PaymentFailureMode::try_from(behaviour.failure_mode)
-            .unwrap_or(PaymentFailureMode::Unavailable);
         let mut s = self.sb.lock();
         if let Some(existing) = s.charges.iter().find(|c| c.charge_id == r.charge_id) {
-            if existing.amount != r.amount || existing.payment_ref != r.payment_ref {
+            if existing.amount != r.amount
+                || existing.payment_ref != r.payment_ref
+                || existing.reference != r.reference
+            {
                 return Err(Error::AlreadyExists(format!(
-                    "{} was submitted with another amount or payment",
+                    "{} was submitted with another amount, payment or reference",
                     existing.name
                 ))
                 .into());
             }
             return Ok(Response::new(existing.clone()));
         }
-        let fail = if s.behaviour.fail_next > 0 {
-            s.behaviour.fail_next -= 1;
-            true
-        } else {
-            rand::random::<f64>() < s.behaviour.failure_rate
-        };
-        if fail && mode != PaymentFailureMode::Decline {
-            return Err(Status::unavailable("sandbox gateway: simulated outage"));
-        }
+        let fail = declined(&mut s)?;
         let mut charge = Charge {
             name: format!("charges/{}", r.charge_id),
             charge_id: r.charge_id.clone(),

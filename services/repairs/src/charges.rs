@@ -93,13 +93,20 @@ pub async fn settle(
                 tracing::warn!(charge_id, error = %s, "charge not answered; the charge clock asks again");
                 return Ok(None);
             }
-            // refused outright (a payment method the gateway does not take): a decline the
-            // buyer is told of, never retried under this id
-            Err(s) => {
+            // a request the gateway will never take (no payment method on the order): a
+            // decline the buyer is told of
+            Err(s) if s.code() == Code::InvalidArgument => {
                 break Command::ChargeFailed {
                     charge_id,
-                    why: format!("{:?}: {}", s.code(), s.message()),
+                    why: format!("INVALID_ARGUMENT: {}", s.message()),
                 };
+            }
+            // anything else may hide a charge taken (INTERNAL, ALREADY_EXISTS): never a
+            // decline, whose next acceptance is a new id; the charge clock asks again under
+            // this one and the desk hears of it
+            Err(s) => {
+                tracing::error!(charge_id, error = %s, "charge answer unclear; the charge clock asks again");
+                return Ok(None);
             }
         }
     };

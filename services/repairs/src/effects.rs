@@ -225,7 +225,11 @@ pub fn notify(out: &mut Batch, r: &Repair, to: Party, template: &str) {
     if !r.cancel_reason.is_empty() {
         params.push(("reason".into(), r.cancel_reason.clone()));
     }
-    if let Some(q) = r.quote.as_ref().filter(|q| !q.charge_failure.is_empty()) {
+    // the gateway's decline is the buyer's business only
+    if let Some(q) = r.quote.as_ref().filter(|q| !q.charge_failure.is_empty())
+        && to == Party::Buyer
+        && template == "repair_charge_failed"
+    {
         params.push(("charge_failure".into(), q.charge_failure.clone()));
     }
     let (role, id) = match to {

@@ -7,15 +7,15 @@
 use aftersales_proto::aftersales::{
     refunds::v1::{ListRefundsRequest, RefundKind, refunds_service_client::RefundsServiceClient},
     repairs::v1::{
-        AcceptRepairRequest, AcceptRepairedItemRequest, CompleteRepairRequest,
-        DiagnoseRepairRequest, ReopenRepairRequest, Repair, RepairState,
-        ReportRepairProgressRequest, ShipRepairedItemRequest, SubmitRepairShipmentRequest,
+        AcceptRepairedItemRequest, CompleteRepairRequest, DiagnoseRepairRequest,
+        ReopenRepairRequest, Repair, RepairState, ReportRepairProgressRequest,
+        ShipRepairedItemRequest,
     },
 };
 use testkit::authed;
 use tonic::Code;
 
-use crate::harness::{Suite, order, repair_point, rid};
+use crate::harness::{Suite, order, rid};
 
 const BUYER: i32 = 1;
 
@@ -23,35 +23,8 @@ const BUYER: i32 = 1;
 async fn repairing(s: &Suite, order_id: &str, tracking: &str) -> Repair {
     let mut c = s.client();
     let r = s.file(order_id).await;
-    c.accept_repair(authed(
-        AcceptRepairRequest {
-            name: r.name.clone(),
-            repair_address: repair_point(),
-            request_id: rid(),
-            ..Default::default()
-        },
-        &s.merchant,
-    ))
-    .await
-    .unwrap();
-    c.submit_repair_shipment(authed(
-        SubmitRepairShipmentRequest {
-            name: r.name.clone(),
-            carrier_code: "SF".into(),
-            tracking_number: tracking.into(),
-            request_id: rid(),
-        },
-        &s.buyer,
-    ))
-    .await
-    .unwrap();
-    s.delivered(tracking).await;
-    s.until(&r.name, |x| {
-        x.inbound_parcel
-            .as_ref()
-            .is_some_and(|p| p.delivered_time.is_some())
-    })
-    .await;
+    s.accept(&r.name, false).await;
+    s.received(&r.name, tracking).await;
     let diagnosed = c
         .diagnose_repair(authed(
             DiagnoseRepairRequest {

@@ -13,7 +13,8 @@ use aftersales_proto::aftersales::{
         sandbox_control_client::SandboxControlClient,
     },
     repairs::v1::{
-        CreateRepairRequest, GetRepairRequest, Repair, repairs_service_client::RepairsServiceClient,
+        AcceptRepairRequest, CreateRepairRequest, GetRepairRequest, Repair,
+        SubmitRepairShipmentRequest, repairs_service_client::RepairsServiceClient,
     },
 };
 use kit::auth::Role;
@@ -102,6 +103,53 @@ impl Suite {
             .await
             .unwrap()
             .into_inner()
+    }
+
+    /// The merchant accepts `name` with the repair point (and a spare unit if asked).
+    pub async fn accept(&self, name: &str, spare_unit: bool) -> Repair {
+        self.client()
+            .accept_repair(authed(
+                AcceptRepairRequest {
+                    name: name.into(),
+                    repair_address: repair_point(),
+                    spare_unit,
+                    request_id: rid(),
+                    ..Default::default()
+                },
+                &self.merchant,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    /// The buyer sends the item in `tracking` (SF), not yet delivered.
+    pub async fn send_in(&self, name: &str, tracking: &str) -> Repair {
+        self.client()
+            .submit_repair_shipment(authed(
+                SubmitRepairShipmentRequest {
+                    name: name.into(),
+                    carrier_code: "sf".into(),
+                    tracking_number: tracking.into(),
+                    request_id: rid(),
+                },
+                &self.buyer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    /// The item sent in `tracking` and delivered to the repairer: the repair then.
+    pub async fn received(&self, name: &str, tracking: &str) -> Repair {
+        self.send_in(name, tracking).await;
+        self.delivered(tracking).await;
+        self.until(name, |x| {
+            x.inbound_parcel
+                .as_ref()
+                .is_some_and(|p| p.delivered_time.is_some())
+        })
+        .await
     }
 
     /// The templates `to` (role, id) was told, in the order the sandbox accepted them.

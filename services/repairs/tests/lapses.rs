@@ -6,36 +6,20 @@
 //! reported to the buyer and the desk.
 
 use aftersales_proto::aftersales::repairs::v1::{
-    AcceptRepairRequest, CancelRepairRequest, QuoteDecision, RepairState, ShipRepairedItemRequest,
-    SubmitRepairShipmentRequest,
+    CancelRepairRequest, QuoteDecision, RepairState, ShipRepairedItemRequest,
 };
 use testkit::authed;
 use tonic::Code;
 use tonic_types::StatusExt;
 
 use crate::{
-    harness::{Suite, order, repair_point, rid},
+    harness::{Suite, order, rid},
     paid::quoted,
 };
 
 const BUYER: i32 = 1;
 const MERCHANT: i32 = 2;
 const AGENT: i32 = 3;
-
-async fn accept(s: &Suite, name: &str) {
-    s.client()
-        .accept_repair(authed(
-            AcceptRepairRequest {
-                name: name.into(),
-                repair_address: repair_point(),
-                request_id: rid(),
-                ..Default::default()
-            },
-            &s.merchant,
-        ))
-        .await
-        .unwrap();
-}
 
 fn cancel(name: &str) -> CancelRepairRequest {
     CancelRepairRequest {
@@ -50,7 +34,7 @@ async fn an_item_never_sent_closes_the_repair_and_the_buyer_may_withdraw_before_
     let s = Suite::start(&[("REPAIRS_CLOCK_ITEM_INBOUND", "1s")]).await;
     s.put_order(order("l-1", 30, Some(300))).await;
     let r = s.file("l-1").await;
-    accept(&s, &r.name).await;
+    s.accept(&r.name, false).await;
     let closed = s
         .until(&r.name, |x| x.state == RepairState::Cancelled as i32)
         .await;
@@ -93,18 +77,8 @@ async fn an_item_never_sent_closes_the_repair_and_the_buyer_may_withdraw_before_
     assert_ne!(anew.name, w.name);
 
     // once the item is on its way the repair goes on
-    accept(&s, &anew.name).await;
-    c.submit_repair_shipment(authed(
-        SubmitRepairShipmentRequest {
-            name: anew.name.clone(),
-            carrier_code: "sf".into(),
-            tracking_number: "SF-L2".into(),
-            request_id: rid(),
-        },
-        &s.buyer,
-    ))
-    .await
-    .unwrap();
+    s.accept(&anew.name, false).await;
+    s.send_in(&anew.name, "SF-L2").await;
     let err = c
         .cancel_repair(authed(cancel(&anew.name), &s.buyer))
         .await
@@ -130,20 +104,9 @@ async fn a_merchant_step_overdue_is_a_breach_an_unanswered_quote_lapses_and_a_la
     .await;
     s.put_order(order("l-3", 400, None)).await;
     let r = s.file("l-3").await;
-    accept(&s, &r.name).await;
+    s.accept(&r.name, false).await;
     let mut c = s.client();
-    c.submit_repair_shipment(authed(
-        SubmitRepairShipmentRequest {
-            name: r.name.clone(),
-            carrier_code: "sf".into(),
-            tracking_number: "SF-L3".into(),
-            request_id: rid(),
-        },
-        &s.buyer,
-    ))
-    .await
-    .unwrap();
-    s.delivered("SF-L3").await;
+    s.received(&r.name, "SF-L3").await;
     // the diagnosis is owed: its clock runs out, a breach the desk and merchant hear of
     s.heard(AGENT, "repairs-desk", "repair_step_overdue").await;
     s.heard(MERCHANT, "merchant-1", "repair_step_overdue").await;

@@ -10,16 +10,18 @@ use std::time::Duration;
 use aftersales_proto::aftersales::{
     platform::v1::{ChargeState, PaymentFailureMode},
     repairs::v1::{
-        AcceptQuoteRequest, AcceptRepairRequest, BookRepairPickupRequest, CompleteRepairRequest,
-        DiagnoseRepairRequest, QuoteDecision, QuoteLabour, QuotePart, QuoteRepairRequest, Repair,
-        RepairState, ReturnSpareUnitRequest, ShipRepairedItemRequest, ShipSpareUnitRequest,
-        SubmitRepairShipmentRequest, TechnicianGrade,
+        AcceptQuoteRequest, BookRepairPickupRequest, CompleteRepairRequest, DiagnoseRepairRequest,
+        QuoteDecision, QuoteLabour, QuotePart, QuoteRepairRequest, Repair, RepairState,
+        ReturnSpareUnitRequest, ShipRepairedItemRequest, ShipSpareUnitRequest, TechnicianGrade,
     },
 };
 use chrono::Utc;
+use kit::auth::Role;
 use testkit::authed;
+use tonic::Code;
+use tonic_types::StatusExt;
 
-use crate::harness::{Suite, cny, order, repair_point, rid, ts};
+use crate::harness::{Suite, cny, order, rid, ts};
 
 const BUYER: i32 = 1;
 const AGENT: i32 = 3;
@@ -90,39 +92,47 @@ async fn a_paid_repair_is_picked_up_charged_once_repaired_and_accepted_by_its_cl
     s.put_order(order("p-1", 400, None)).await;
     let r = s.file("p-1").await;
     assert!(!r.within_warranty && !r.free_of_charge);
+    s.accept(&r.name, true).await;
     let mut c = s.client();
-    c.accept_repair(authed(
-        AcceptRepairRequest {
-            name: r.name.clone(),
-            repair_address: repair_point(),
-            spare_unit: true,
-            request_id: rid(),
-            ..Default::default()
-        },
-        &s.merchant,
-    ))
-    .await
-    .unwrap();
+    let window = (
+        Utc::now() + chrono::Duration::hours(1),
+        Utc::now() + chrono::Duration::hours(3),
+    );
 
-    // door to door: two identical sends (a retry) book one courier
-    let pickup = BookRepairPickupRequest {
+    // door to door: a retry and a double click (two request ids) book one courier
+    let pickup = || BookRepairPickupRequest {
         name: r.name.clone(),
         carrier_code: "sf".into(),
-        window_start_time: ts(Utc::now() + chrono::Duration::hours(1)),
-        window_end_time: ts(Utc::now() + chrono::Duration::hours(3)),
+        window_start_time: ts(window.0),
+        window_end_time: ts(window.1),
         request_id: rid(),
         ..Default::default()
     };
-    let sends = (0..2).map(|_| {
-        let (mut c, req, who) = (s.client(), pickup.clone(), s.buyer.clone());
+    let (first, click) = (pickup(), pickup());
+    // another buyer's call books nothing
+    let stranger = s.world.token(Role::Buyer, "buyer-2");
+    let err = c
+        .book_repair_pickup(authed(pickup(), &stranger))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    assert!(s.pickups().await.is_empty());
+    let sends = [first.clone(), first, click].map(|req| {
+        let (mut c, who) = (s.client(), s.buyer.clone());
         tokio::spawn(async move { c.book_repair_pickup(authed(req, &who)).await })
     });
     let mut parcels = Vec::new();
     for send in sends {
-        let got = send.await.unwrap().unwrap().into_inner();
-        parcels.push(got.inbound_parcel.unwrap().tracking_number);
+        match send.await.unwrap() {
+            Ok(got) => parcels.push(got.into_inner().inbound_parcel.unwrap().tracking_number),
+            Err(e) => assert_eq!(
+                e.get_details_error_info().unwrap().reason,
+                "PICKUP_ALREADY_BOOKED",
+                "{e:?}"
+            ),
+        }
     }
-    assert_eq!(parcels[0], parcels[1], "one parcel");
+    assert!(!parcels.is_empty() && parcels.iter().all(|p| *p == parcels[0]));
     let booked = s.pickups().await;
     assert_eq!(booked.len(), 1, "one courier: {booked:?}");
     assert_eq!(booked[0].tracking_number, parcels[0]);
@@ -130,12 +140,25 @@ async fn a_paid_repair_is_picked_up_charged_once_repaired_and_accepted_by_its_cl
     assert_eq!(to.street, "张江路 100 号", "to the repair point");
     assert_eq!(
         booked[0].pickup_address.as_ref().unwrap().street,
-        order("p-1", 0, None)
-            .shipping_address
-            .unwrap_or_default()
-            .street,
+        "淮海中路 1 号",
         "from the buyer's address"
     );
+    // later, another window: the booked courier stands
+    let err = c
+        .book_repair_pickup(authed(
+            BookRepairPickupRequest {
+                window_end_time: ts(window.1 + chrono::Duration::hours(1)),
+                ..pickup()
+            },
+            &s.buyer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.get_details_error_info().unwrap().reason,
+        "PICKUP_ALREADY_BOOKED"
+    );
+    assert_eq!(s.pickups().await.len(), 1);
 
     // the spare unit, on its own leg
     c.ship_spare_unit(authed(
@@ -264,40 +287,13 @@ async fn a_paid_repair_is_picked_up_charged_once_repaired_and_accepted_by_its_cl
 
 #[tokio::test]
 async fn a_charge_the_gateway_does_not_answer_is_asked_again_by_its_clock_and_taken_once() {
-    let s = Suite::start(&[("REPAIRS_CLOCK_CHARGE", "1s")]).await;
+    // the acceptance's own three asks take about half a second: well inside the clock
+    let s = Suite::start(&[("REPAIRS_CLOCK_CHARGE", "3s")]).await;
     s.put_order(order("p-2", 400, None)).await;
     let r = s.file("p-2").await;
+    s.accept(&r.name, false).await;
+    let received = s.received(&r.name, "SF-IN-P2").await;
     let mut c = s.client();
-    c.accept_repair(authed(
-        AcceptRepairRequest {
-            name: r.name.clone(),
-            repair_address: repair_point(),
-            request_id: rid(),
-            ..Default::default()
-        },
-        &s.merchant,
-    ))
-    .await
-    .unwrap();
-    c.submit_repair_shipment(authed(
-        SubmitRepairShipmentRequest {
-            name: r.name.clone(),
-            carrier_code: "sf".into(),
-            tracking_number: "SF-IN-P2".into(),
-            request_id: rid(),
-        },
-        &s.buyer,
-    ))
-    .await
-    .unwrap();
-    s.delivered("SF-IN-P2").await;
-    let received = s
-        .until(&r.name, |x| {
-            x.inbound_parcel
-                .as_ref()
-                .is_some_and(|p| p.delivered_time.is_some())
-        })
-        .await;
     let q = quoted(&s, &received).await;
     // the gateway is down for the acceptance's three asks
     s.fail_payments(3, PaymentFailureMode::Unavailable).await;
@@ -316,7 +312,8 @@ async fn a_charge_the_gateway_does_not_answer_is_asked_again_by_its_clock_and_ta
         .until(&r.name, |x| x.state == RepairState::Repairing as i32)
         .await;
     assert_eq!(started.quote.unwrap().charge, pq.charge);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // a clock period more: nothing asks again once it is taken
+    tokio::time::sleep(Duration::from_millis(3500)).await;
     let (charges, calls) = s.charges(&q.name).await;
     assert_eq!(charges.len(), 1, "{charges:?}");
     assert_eq!(charges[0].state, ChargeState::Succeeded as i32);

@@ -31,11 +31,38 @@ fn step<'a>(name: &'a str, method: &'static str, request_id: &'a str) -> Step<'a
     }
 }
 
+/// Logistics' refusal of a booking as this call's: its bad fields passed on (they are
+/// this request's too), another window for the round's booking PICKUP_ALREADY_BOOKED.
+fn booking_error(name: &str, s: &tonic::Status) -> Error {
+    match s.code() {
+        Code::InvalidArgument => {
+            let v = kit::error::peer_violations(s);
+            if v.iter().any(|f| f.field == "request_id") {
+                return Error::FailedPrecondition {
+                    reason: "PICKUP_ALREADY_BOOKED",
+                    kind: "STATE",
+                    subject: name.to_string(),
+                    description: "a courier was booked for this repair with another window".into(),
+                };
+            }
+            match v.is_empty() {
+                true => Error::invalid("carrier_code", s.message().to_string()),
+                false => Error::InvalidArgument(v),
+            }
+        }
+        Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted | Code::Aborted => {
+            Error::Unavailable(format!("logistics: {}", s.message()))
+        }
+        _ => Error::Internal(anyhow::anyhow!("logistics BookPickup: {s}")),
+    }
+}
+
 impl Api {
-    /// Books the courier through logistics, then records its parcel as the item's. The
-    /// booking's key is the repair's step, not the caller's request id: concurrent calls
-    /// book one courier (logistics replays the same booking, or refuses another window
-    /// for it), and the parcel is recorded by the first.
+    /// Books the courier through logistics, then records its parcel as the item's. One
+    /// courier per round: the booking's key is the repair's round, not the caller's
+    /// request id, so concurrent or repeated calls book one (logistics replays the same
+    /// booking, or refuses another window for it: PICKUP_ALREADY_BOOKED), and a booked
+    /// parcel is not replaced.
     pub(super) async fn book_pickup(
         &self,
         who: &Principal,
@@ -76,32 +103,14 @@ impl Api {
             destination: repair.repair_address.as_ref().map(render::address),
             window_start_time: r.window_start_time,
             window_end_time: r.window_end_time,
-            request_id: request_id_for(&format!(
-                "{}:pickup:{}:{}",
-                r.name, repair.round, repair.step
-            )),
+            request_id: request_id_for(&format!("{}:pickup:{}", r.name, repair.round)),
             buyer_id: repair.buyer_id.clone(),
             merchant_id: repair.merchant_id.clone(),
         };
         let shipment = LogisticsServiceClient::new(self.peers.get("logistics")?)
             .book_pickup(booking)
             .await
-            .map_err(|s| match s.code() {
-                Code::InvalidArgument
-                    if kit::error::invalid_fields(&s)
-                        .iter()
-                        .any(|f| f == "request_id") =>
-                {
-                    Error::FailedPrecondition {
-                        reason: "PICKUP_ALREADY_BOOKED",
-                        kind: "STATE",
-                        subject: r.name.clone(),
-                        description: "a pickup was booked for this step with another window".into(),
-                    }
-                }
-                Code::InvalidArgument => Error::invalid("carrier_code", s.message().to_string()),
-                _ => Error::Unavailable(format!("logistics: {}", s.message())),
-            })?
+            .map_err(|s| booking_error(&r.name, &s))?
             .into_inner();
         let cmd = Command::ItemShipped {
             carrier: shipment.carrier_code,

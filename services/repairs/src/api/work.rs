@@ -78,10 +78,12 @@ impl Api {
     }
 
     /// Accepted, the quote is charged (the acceptance committed first: a charge is never
-    /// asked inside a transaction). Answers the repair as it stands after the charge:
-    /// REPAIRING once charged, QUOTED again after a decline (the reason shown), QUOTED
-    /// with the acceptance recorded when the gateway did not answer (the charge clock
-    /// asks again). A retried call asks a charge still unanswered again, same id.
+    /// asked inside a transaction). Answers the repair as it stands after the charge,
+    /// read again, never the stored answer: REPAIRING once charged, QUOTED again after a
+    /// decline (the reason shown), QUOTED with the acceptance recorded when the gateway
+    /// did not answer (the charge clock asks again). A retry with the same request id
+    /// asks a charge still unanswered again, same charge id; a new request id is another
+    /// acceptance, refused while one is pending.
     pub(super) async fn accept_quote(
         &self,
         who: &Principal,
@@ -98,8 +100,14 @@ impl Api {
         let repair = store::get(&self.pool, id)
             .await?
             .ok_or_else(|| not_found(&r.name))?;
-        let after = charges::settle(&self.pool, &self.peers, &self.settings, &repair).await?;
-        Ok(render::repair(after.as_ref().unwrap_or(&repair)))
+        if let Some(after) =
+            charges::settle(&self.pool, &self.peers, &self.settings, &repair).await?
+        {
+            return Ok(render::repair(&after));
+        }
+        // no answer applied here (none came, or the charge clock's ask applied it first)
+        let now = store::get(&self.pool, id).await?;
+        Ok(render::repair(now.as_ref().unwrap_or(&repair)))
     }
 
     pub(super) async fn decline_quote(

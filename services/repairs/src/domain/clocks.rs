@@ -32,8 +32,8 @@ pub enum ClockKind {
     /// QUOTED: the buyer's decision, 7 days. Expiry: declined (the item goes back
     /// unrepaired).
     QuoteDecision,
-    /// QUOTED and accepted: the charge through the payment gateway, 24 h. Expiry: the
-    /// desk told; a new period.
+    /// QUOTED and accepted, the charge not answered: 30 min. Expiry: the charge asked
+    /// again under its id, the desk told; a new period.
     Charge,
     /// REPAIRING: repaired within 7 working days of the fault confirmed and the quote
     /// accepted (or of the confirmation, when free), extendable once. Expiry: overdue,

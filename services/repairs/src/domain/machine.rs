@@ -255,16 +255,17 @@ pub fn apply(
     spans: &Spans,
 ) -> Result<(Repair, Vec<Effect>), Refusal> {
     let c = Change::new(r, cmd.action(), now, spans);
-    // the spare unit comes back after the repair is complete: the one step after it
-    let spare_back = matches!(
+    // the spare unit's legs outlive the repair: it comes back after the end, and its
+    // delivery to the buyer may be reported after it
+    let spare_leg = matches!(
         cmd,
         Command::ReturnSpare { .. }
             | Command::Delivered {
-                leg: Leg::SpareBack,
+                leg: Leg::SpareOut | Leg::SpareBack,
                 ..
             }
     );
-    if r.state.is_final() && !spare_back {
+    if r.state.is_final() && !spare_leg {
         return Err(c.illegal());
     }
     let c = match cmd {

@@ -49,6 +49,9 @@ pub struct Parcel {
     pub tracking: String,
     pub shipped: DateTime<Utc>,
     pub delivered: Option<DateTime<Utc>>,
+    /// A courier booked through logistics collects it (a door-to-door pickup).
+    #[serde(default)]
+    pub booked: bool,
 }
 
 /// How a purchase filed without its voucher was verified (seed 001 §7.4).

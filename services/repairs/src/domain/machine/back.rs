@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Change, Effect, Event, Leg, Refusal};
+use super::{Change, Effect, Event, Leg, Refusal, spare};
 use crate::domain::{
     clocks::ClockKind,
     kinds::{Party, State::*},
@@ -19,6 +19,7 @@ pub(super) fn ship(c: Change, carrier: String, tracking: String) -> Result<Chang
         tracking,
         shipped: c.now,
         delivered: None,
+        booked: false,
     });
     Ok(c.to(Shipped)
         .start(ClockKind::Transit)
@@ -50,12 +51,7 @@ pub(super) fn accept(c: Change, auto: bool) -> Result<Change, Refusal> {
         .publish(Event::Completed)
         .notify(Party::Merchant, "repair_accepted_by_buyer")
         .notify(Party::Buyer, "repair_closed");
-    // the lent spare unit goes back now
-    let spare_out = c.r.spare.as_ref().is_some_and(|p| p.delivered.is_some());
-    if spare_out && c.r.spare_return.is_none() {
-        return Ok(c.notify(Party::Buyer, "repair_spare_return_due"));
-    }
-    Ok(c)
+    Ok(spare::return_due(c))
 }
 
 /// The buyer is not satisfied, within the acceptance window: a free re-repair, the item
@@ -77,6 +73,7 @@ pub(super) fn reopen(c: Change, reason: String) -> Result<Change, Refusal> {
     let mut c = c.stop_all();
     c.r.round += 1;
     c.r.repaired = false;
+    c.r.item_awaited = 0;
     c.r.inbound = None;
     c.r.outbound = None;
     c.r.diagnosis = None;

@@ -65,12 +65,20 @@ pub(super) fn item_shipped(
             why: "the repairer has the item".into(),
         });
     }
+    // one courier per round: a booked pickup is neither booked again nor replaced
+    if c.r.inbound.as_ref().is_some_and(|p| p.booked) {
+        return Err(Refusal::Precondition {
+            reason: "PICKUP_ALREADY_BOOKED",
+            why: "a courier is booked to collect the item; the desk rebooks a missed one".into(),
+        });
+    }
     let mut c = c;
     c.r.inbound = Some(Parcel {
         carrier,
         tracking,
         shipped: c.now,
         delivered: None,
+        booked,
     });
     if !booked {
         c = c.emit(Effect::RegisterShipment { leg: Leg::Inbound });
@@ -91,13 +99,16 @@ pub(super) fn cancel(c: Change, reason: String) -> Result<Change, Refusal> {
     Ok(close_unrepaired(c, reason))
 }
 
-/// Closed without the item: every clock stopped, the merchant told.
+/// Closed without the item: every clock stopped, the merchant told (and a lent spare
+/// unit asked back).
 pub(super) fn close_unrepaired(c: Change, reason: String) -> Change {
     let mut c = c.stop_all();
     c.r.cancel_reason = reason;
-    c.to(Cancelled)
+    let c = c
+        .to(Cancelled)
         .notify(Party::Merchant, "repair_cancelled")
-        .notify(Party::Buyer, "repair_cancelled")
+        .notify(Party::Buyer, "repair_cancelled");
+    super::spare::return_due(c)
 }
 
 /// The item reached the repairer: the merchant owes the diagnosis.

@@ -16,6 +16,7 @@ fn parcel(carrier: String, tracking: String, now: DateTime<Utc>) -> Option<Parce
         tracking,
         shipped: now,
         delivered: None,
+        booked: false,
     })
 }
 
@@ -40,9 +41,10 @@ pub(super) fn ship(c: Change, carrier: String, tracking: String) -> Result<Chang
         .notify(Party::Buyer, "repair_spare_shipped"))
 }
 
-/// The buyer gives the spare unit back, once the repaired item is theirs again.
+/// The buyer gives the spare unit back, once the repaired item is theirs again (or the
+/// repair was withdrawn with the spare already lent).
 pub(super) fn give_back(c: Change, carrier: String, tracking: String) -> Result<Change, Refusal> {
-    c.only_in(&[AwaitingAcceptance, Completed])?;
+    c.only_in(&[AwaitingAcceptance, Completed, Cancelled])?;
     if c.r.spare.as_ref().is_none_or(|p| p.delivered.is_none()) {
         return Err(Refusal::Precondition {
             reason: "NO_SPARE_UNIT",
@@ -63,7 +65,17 @@ pub(super) fn give_back(c: Change, carrier: String, tracking: String) -> Result<
     .notify(Party::Merchant, "repair_spare_returning"))
 }
 
-/// Logistics delivered a spare unit's parcel.
+/// The buyer is told to give the lent spare back once the repair is over: at its close,
+/// or at the spare's delivery if that comes later.
+pub(super) fn return_due(c: Change) -> Change {
+    let out = c.r.spare.as_ref().is_some_and(|p| p.delivered.is_some());
+    if out && c.r.spare_return.is_none() && c.r.state.is_final() {
+        return c.notify(Party::Buyer, "repair_spare_return_due");
+    }
+    c
+}
+
+/// Logistics delivered a spare unit's parcel (after the repair's end too).
 pub(super) fn delivered(c: Change, leg: Leg, at: DateTime<Utc>) -> Result<Change, Refusal> {
     let illegal = c.illegal();
     let mut c = c;
@@ -80,5 +92,5 @@ pub(super) fn delivered(c: Change, leg: Leg, at: DateTime<Utc>) -> Result<Change
         return Err(illegal);
     };
     p.delivered = Some(at);
-    Ok(c.notify(to, template))
+    Ok(return_due(c.notify(to, template)))
 }

@@ -859,3 +859,188 @@ fn an_unanswered_charge_is_asked_again_under_the_same_id() {
     );
     assert_ne!(retried.pending_charge().unwrap().0, id);
 }
+
+#[test]
+fn a_reopened_repair_waits_two_periods_for_its_item_again() {
+    let r = step(
+        &fixture::repair(t0()),
+        Command::Accept {
+            spare_unit: false,
+            address: Address::default(),
+        },
+        2,
+    );
+    let expire = Command::Expired {
+        kind: ClockKind::ItemInbound,
+    };
+    // round 1: one period passes before the item is sent
+    let late = step(&r, expire.clone(), 24 * 7);
+    let mut x = step(
+        &late,
+        Command::ItemShipped {
+            carrier: "sf".into(),
+            tracking: "SF1".into(),
+            booked: false,
+        },
+        24 * 8,
+    );
+    for (cmd, h) in [
+        (
+            Command::Delivered {
+                leg: Leg::Inbound,
+                at: t0() + Duration::hours(24 * 9),
+            },
+            24 * 9,
+        ),
+        (diagnose(false), 24 * 9 + 1),
+        (
+            Command::Complete {
+                passed: true,
+                note: String::new(),
+            },
+            24 * 9 + 2,
+        ),
+        (
+            Command::ShipBack {
+                carrier: "sf".into(),
+                tracking: "SF2".into(),
+            },
+            24 * 9 + 3,
+        ),
+        (
+            Command::Delivered {
+                leg: Leg::Outbound,
+                at: t0() + Duration::hours(24 * 10),
+            },
+            24 * 10,
+        ),
+        (
+            Command::Reopen {
+                reason: "again".into(),
+            },
+            24 * 10 + 1,
+        ),
+    ] {
+        x = step(&x, cmd, h);
+    }
+    assert_eq!((x.state, x.round, x.item_awaited), (Accepted, 2, 0));
+    let once = step(&x, expire, 24 * 17);
+    assert_eq!(once.state, Accepted, "round 2 has its own two periods");
+}
+
+#[test]
+fn a_booked_pickup_is_neither_booked_again_nor_replaced_and_a_zero_quote_needs_no_charge() {
+    let r = step(
+        &fixture::repair(t0()),
+        Command::Accept {
+            spare_unit: false,
+            address: Address::default(),
+        },
+        2,
+    );
+    let booked = step(
+        &r,
+        Command::ItemShipped {
+            carrier: "sf".into(),
+            tracking: "SF1".into(),
+            booked: true,
+        },
+        3,
+    );
+    for booked_again in [true, false] {
+        let again = Command::ItemShipped {
+            carrier: "sf".into(),
+            tracking: "SF9".into(),
+            booked: booked_again,
+        };
+        assert!(matches!(
+            at(&booked, again, 4),
+            Err(Refusal::Precondition {
+                reason: "PICKUP_ALREADY_BOOKED",
+                ..
+            })
+        ));
+    }
+    // a goodwill quote at zero: accepted, work starts without a charge
+    let d = step(&received(paid()), diagnose(false), 31);
+    let q = step(
+        &d,
+        Command::Quote {
+            parts: vec![Part {
+                part: "x".into(),
+                quantity: 1,
+                unit_cost_minor: 0,
+            }],
+            labour: Vec::new(),
+            note: String::new(),
+        },
+        32,
+    );
+    let (started, fx) = at(
+        &q,
+        Command::DecideQuote {
+            accept: true,
+            reason: String::new(),
+        },
+        33,
+    )
+    .unwrap();
+    assert_eq!(started.state, Repairing);
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Charge { .. })));
+}
+
+#[test]
+fn a_spare_delivered_after_the_end_is_recorded_and_asked_back() {
+    let lent = step(
+        &fixture::repair(t0()),
+        Command::Accept {
+            spare_unit: true,
+            address: Address::default(),
+        },
+        2,
+    );
+    let out = step(
+        &lent,
+        Command::ShipSpare {
+            carrier: "sf".into(),
+            tracking: "SP1".into(),
+        },
+        3,
+    );
+    // withdrawn with the spare on its way
+    let gone = step(
+        &out,
+        Command::Cancel {
+            reason: String::new(),
+        },
+        4,
+    );
+    assert_eq!(gone.state, Cancelled);
+    let (home, fx) = at(
+        &gone,
+        Command::Delivered {
+            leg: Leg::SpareOut,
+            at: t0() + Duration::hours(5),
+        },
+        5,
+    )
+    .unwrap();
+    assert!(home.spare.as_ref().unwrap().delivered.is_some());
+    assert!(fx.contains(&Effect::Notify {
+        to: Party::Buyer,
+        template: "repair_spare_return_due"
+    }));
+    let (back, _) = at(
+        &home,
+        Command::ReturnSpare {
+            carrier: "sf".into(),
+            tracking: "SP2".into(),
+        },
+        6,
+    )
+    .unwrap();
+    assert_eq!(back.state, Cancelled);
+    assert!(back.spare_return.is_some());
+    // nothing else after the end
+    assert!(at(&back, Command::Acknowledge, 7).is_err());
+}

@@ -125,6 +125,12 @@ pub(super) fn decide(c: Change, accept: bool, reason: String) -> Result<Change, 
             .start(ClockKind::MerchantStep)
             .notify(Party::Merchant, "repair_quote_declined"));
     }
+    // nothing to pay (a quote priced at zero): work starts at once
+    if q.priced.payable == 0 {
+        q.charged = Some(now);
+        let c = c.stop(ClockKind::QuoteDecision);
+        return Ok(start_work(c).notify(Party::Merchant, "repair_quote_accepted"));
+    }
     // stable per attempt: a redelivered charge is the same charge, a new acceptance
     // after a refusal a new one
     q.attempts += 1;
