@@ -232,6 +232,16 @@ pub fn notify(out: &mut Batch, r: &Repair, to: Party, template: &str) {
     {
         params.push(("charge_failure".into(), q.charge_failure.clone()));
     }
+    if let Some(f) = r
+        .decline_fee
+        .as_ref()
+        .filter(|_| template.starts_with("repair_fee"))
+    {
+        params.push(("fee_minor".into(), f.minor.to_string()));
+        if to == Party::Buyer && !f.failure.is_empty() {
+            params.push(("charge_failure".into(), f.failure.clone()));
+        }
+    }
     let (role, id) = match to {
         Party::Buyer => (ActorRole::Buyer, r.buyer_id.clone()),
         Party::Merchant => (ActorRole::Merchant, r.merchant_id.clone()),

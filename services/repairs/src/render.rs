@@ -8,7 +8,7 @@ use aftersales_proto::aftersales::{
     repairs::v1::{
         Diagnosis as ProtoDiagnosis, Extension as ProtoExtension, ProgressEntry,
         Quote as ProtoQuote, QuoteDecision, QuoteLabour, QuotePart, Repair as ProtoRepair,
-        RepairParcel, WarrantyDecision,
+        RepairFee, RepairParcel, WarrantyDecision,
     },
 };
 use kit::time::ts;
@@ -201,6 +201,15 @@ pub fn repair(r: &Repair) -> ProtoRepair {
             verify_time: Some(ts(v.at)),
         }),
         cancel_reason: r.cancel_reason.clone(),
+        inspection_fee: (r.inspection_fee_minor > 0)
+            .then(|| money(r.inspection_fee_minor, r))
+            .flatten(),
+        decline_fee: r.decline_fee.as_ref().map(|f| RepairFee {
+            amount: money(f.minor, r),
+            charge: format!("charges/{}", f.charge_id),
+            charge_time: f.charged.map(ts),
+            charge_failure: f.failure.clone(),
+        }),
     }
 }
 

@@ -92,7 +92,10 @@ impl Timers {
             };
         tx.commit().await?;
         tracing::info!(to = after.state.as_str(), "clock expired");
-        if kind == ClockKind::Charge {
+        // a charge asked again (the charge clock), or a lapsed quote's inspection fee
+        if after.pending_charge().is_some()
+            && matches!(kind, ClockKind::Charge | ClockKind::QuoteDecision)
+        {
             // asked again under the same id, after the commit and off the callback's
             // path: the SLA service is answered at once
             let (pool, peers, settings) =

@@ -26,7 +26,6 @@ pub struct Suite {
     pub sandbox: Running,
     #[allow(dead_code)]
     pub sla: Running,
-    #[allow(dead_code)]
     pub returns: Running,
     pub logistics: Running,
     pub refunds: Running,

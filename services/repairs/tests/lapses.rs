@@ -8,12 +8,15 @@
 use aftersales_proto::aftersales::repairs::v1::{
     CancelRepairRequest, QuoteDecision, RepairState, ShipRepairedItemRequest,
 };
+use aftersales_proto::aftersales::returns::v1::{
+    MerchantPolicy, UpsertMerchantPolicyRequest, returns_service_client::ReturnsServiceClient,
+};
 use testkit::authed;
 use tonic::Code;
 use tonic_types::StatusExt;
 
 use crate::{
-    harness::{Suite, order, rid},
+    harness::{Suite, cny, order, rid},
     paid::quoted,
 };
 
@@ -94,7 +97,7 @@ async fn an_item_never_sent_closes_the_repair_and_the_buyer_may_withdraw_before_
 }
 
 #[tokio::test]
-async fn a_merchant_step_overdue_is_a_breach_an_unanswered_quote_lapses_and_a_late_parcel_is_reported()
+async fn a_merchant_step_overdue_is_a_breach_a_lapsed_quote_owes_its_fee_and_a_late_parcel_is_reported()
  {
     let s = Suite::start(&[
         ("REPAIRS_CLOCK_MERCHANT_STEP", "1s"),
@@ -102,8 +105,28 @@ async fn a_merchant_step_overdue_is_a_breach_an_unanswered_quote_lapses_and_a_la
         ("REPAIRS_CLOCK_TRANSIT", "1s"),
     ])
     .await;
+    // the merchant's policy charges 30.00 for the inspection of a declined quote
+    ReturnsServiceClient::new(s.returns.channel())
+        .upsert_merchant_policy(authed(
+            UpsertMerchantPolicyRequest {
+                policy: Some(MerchantPolicy {
+                    name: "merchants/merchant-1/policy".into(),
+                    repair_inspection_fee: cny(3_000),
+                    ..Default::default()
+                }),
+                request_id: rid(),
+            },
+            &s.merchant,
+        ))
+        .await
+        .unwrap();
     s.put_order(order("l-3", 400, None)).await;
     let r = s.file("l-3").await;
+    assert_eq!(
+        r.inspection_fee.unwrap().amount_minor,
+        3_000,
+        "shown at filing"
+    );
     s.accept(&r.name, false).await;
     let mut c = s.client();
     s.received(&r.name, "SF-L3").await;
@@ -118,8 +141,23 @@ async fn a_merchant_step_overdue_is_a_breach_an_unanswered_quote_lapses_and_a_la
         .await;
     let lq = lapsed.quote.unwrap();
     assert_eq!(lq.decision, QuoteDecision::Declined as i32);
-    assert!(lq.charge.is_empty(), "nothing charged");
+    assert!(lq.charge.is_empty(), "the quote is not charged");
     s.heard(BUYER, "buyer-1", "repair_quote_lapsed").await;
+    // its inspection fee is, once
+    let fee = s
+        .until(&r.name, |x| {
+            x.decline_fee
+                .as_ref()
+                .is_some_and(|f| f.charge_time.is_some())
+        })
+        .await
+        .decline_fee
+        .unwrap();
+    let (charges, calls) = s.charges(&r.name).await;
+    assert_eq!((charges.len(), calls), (1, 1), "{charges:?}");
+    assert_eq!(charges[0].amount.as_ref().unwrap().amount_minor, 3_000);
+    assert_eq!(fee.charge, charges[0].name);
+    s.heard(BUYER, "buyer-1", "repair_fee_charged").await;
     c.ship_repaired_item(authed(
         ShipRepairedItemRequest {
             name: r.name.clone(),

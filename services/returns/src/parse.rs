@@ -484,5 +484,15 @@ pub fn policy(p: &MerchantPolicy) -> Policy {
             .iter()
             .map(|c| c.to_ascii_lowercase())
             .collect(),
+        repair_inspection_fee_minor: p
+            .repair_inspection_fee
+            .as_ref()
+            .map_or(0, |m| m.amount_minor),
+        repair_inspection_fee_currency: p
+            .repair_inspection_fee
+            .as_ref()
+            .filter(|m| m.amount_minor != 0)
+            .map(|m| m.currency.clone())
+            .unwrap_or_default(),
     }
 }

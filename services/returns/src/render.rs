@@ -281,6 +281,10 @@ pub fn policy_out(merchant: &str, p: &Policy, updated: Option<DateTime<Utc>>) ->
         update_time: updated.map(ts),
         return_address: p.return_address.as_ref().map(address_out),
         carrier_options: p.carrier_options.clone(),
+        repair_inspection_fee: (p.repair_inspection_fee_minor > 0).then(|| Money {
+            amount_minor: p.repair_inspection_fee_minor,
+            currency: p.repair_inspection_fee_currency.clone(),
+        }),
     }
 }
 

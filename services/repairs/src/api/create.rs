@@ -7,7 +7,9 @@
 use aftersales_proto::aftersales::{
     platform::v1::Order,
     repairs::v1::{CreateRepairRequest, Repair as ProtoRepair},
-    returns::v1::{GetMerchantPolicyRequest, returns_service_client::ReturnsServiceClient},
+    returns::v1::{
+        GetMerchantPolicyRequest, MerchantPolicy, returns_service_client::ReturnsServiceClient,
+    },
 };
 use chrono::{DateTime, Utc};
 use kit::{Error, auth::Principal, idempotency, outbox::Batch, time::from_ts};
@@ -28,9 +30,10 @@ use crate::{
 
 const CREATE: &str = "CreateRepair";
 
-/// What the merchant's published policy promises a repair: warranty months after
-/// sign-for and a spare unit. A shop without a policy promises neither.
-async fn policy(api: &Api, merchant: &str) -> kit::Result<(u32, bool)> {
+/// What the merchant's published policy says of a repair: warranty months after
+/// sign-for, a spare unit, the inspection fee of a declined quote. A shop without a
+/// policy promises and charges nothing.
+async fn policy(api: &Api, merchant: &str) -> kit::Result<MerchantPolicy> {
     let mut c = ReturnsServiceClient::new(api.peers.get("returns")?);
     let asked = c
         .get_merchant_policy(GetMerchantPolicyRequest {
@@ -38,11 +41,8 @@ async fn policy(api: &Api, merchant: &str) -> kit::Result<(u32, bool)> {
         })
         .await;
     match asked {
-        Ok(p) => {
-            let p = p.into_inner();
-            Ok((p.repair_warranty_months, p.spare_unit_offered))
-        }
-        Err(s) if s.code() == tonic::Code::NotFound => Ok((0, false)),
+        Ok(p) => Ok(p.into_inner()),
+        Err(s) if s.code() == tonic::Code::NotFound => Ok(MerchantPolicy::default()),
         Err(s) => Err(Error::Unavailable(format!(
             "merchant policy: {}",
             s.message()
@@ -75,14 +75,19 @@ impl Api {
                 at: now,
             }),
         };
-        let (months, spare) = policy(self, &order.merchant_id).await?;
+        let terms = policy(self, &order.merchant_id).await?;
         let facts = Facts {
             signed_for: order.signed_for_time.as_ref().and_then(from_ts),
             item_until: line.warranty_until.as_ref().and_then(from_ts),
-            policy_months: months,
+            policy_months: terms.repair_warranty_months,
         };
         let coverage = warranty::decide(&facts, now, r.accidental_damage);
         let paid = line.paid_amount.clone().unwrap_or_default();
+        // a fee in another currency than the order's is not the buyer's to pay
+        let fee = terms
+            .repair_inspection_fee
+            .filter(|m| m.currency == paid.currency)
+            .map_or(0, |m| m.amount_minor.max(0));
         let mut repair = Repair {
             id: Uuid::now_v7(),
             number: String::new(),
@@ -103,7 +108,9 @@ impl Api {
             within_warranty: false,
             not_free: None,
             payment_ref: order.payment_ref.clone(),
-            spare_unit: spare,
+            spare_unit: terms.spare_unit_offered,
+            inspection_fee_minor: fee,
+            decline_fee: None,
             repair_address: None,
             return_address: r
                 .return_address

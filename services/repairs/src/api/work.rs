@@ -96,10 +96,16 @@ impl Api {
             reason: String::new(),
         };
         self.act(who, s, &r, cmd).await?;
-        let id = names::repair_id("name", &r.name)?;
+        self.charge_owed(&r.name).await
+    }
+
+    /// The charge a step just committed owes (the accepted quote, or a declined one's
+    /// inspection fee), asked now; the repair as it stands after, read again.
+    async fn charge_owed(&self, name: &str) -> kit::Result<ProtoRepair> {
+        let id = names::repair_id("name", name)?;
         let repair = store::get(&self.pool, id)
             .await?
-            .ok_or_else(|| not_found(&r.name))?;
+            .ok_or_else(|| not_found(name))?;
         if let Some(after) =
             charges::settle(&self.pool, &self.peers, &self.settings, &repair).await?
         {
@@ -121,7 +127,9 @@ impl Api {
             accept: false,
             reason,
         };
-        self.act(who, s, &r, cmd).await
+        self.act(who, s, &r, cmd).await?;
+        // the policy's inspection fee, when it has one
+        self.charge_owed(&r.name).await
     }
 
     pub(super) async fn extend(

@@ -27,6 +27,8 @@ pub fn repair(at: DateTime<Utc>) -> Repair {
         within_warranty: true,
         not_free: None,
         payment_ref: "pay-1".into(),
+        inspection_fee_minor: 0,
+        decline_fee: None,
         spare_unit: false,
         repair_address: None,
         return_address: None,

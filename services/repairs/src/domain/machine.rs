@@ -265,7 +265,7 @@ pub fn apply(
                 ..
             }
     );
-    if r.state.is_final() && !spare_leg {
+    if r.state.is_final() && !spare_leg && !work::fee_step(r, &cmd) {
         return Err(c.illegal());
     }
     let c = match cmd {

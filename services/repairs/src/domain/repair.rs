@@ -95,6 +95,16 @@ pub struct Quote {
     pub charge_failure: String,
 }
 
+/// The inspection fee of a declined quote (the merchant's policy), charged once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fee {
+    pub charge_id: String,
+    pub minor: i64,
+    pub charged: Option<DateTime<Utc>>,
+    /// The gateway's decline: not asked again (the desk settles it).
+    pub failure: String,
+}
+
 /// One progress step shown to the buyer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Progress {
@@ -134,6 +144,12 @@ pub struct Repair {
     /// The buyer's payment method (the order's): a paid repair is charged to it.
     #[serde(default)]
     pub payment_ref: String,
+    /// What declining a quote costs the buyer (the policy's inspection fee, in the
+    /// order's currency), and its charge once owed.
+    #[serde(default)]
+    pub inspection_fee_minor: i64,
+    #[serde(default)]
+    pub decline_fee: Option<Fee>,
     /// The merchant lends a spare unit (its policy promises one).
     pub spare_unit: bool,
     /// Where the buyer sends the item (the merchant's, on acceptance).
@@ -201,8 +217,15 @@ impl Repair {
         self.round > 1 || self.not_free.is_none()
     }
 
-    /// The charge asked and not answered yet: its id and amount.
+    /// The charge asked and not answered yet: its id and amount (the accepted quote's,
+    /// or a declined one's inspection fee).
     pub fn pending_charge(&self) -> Option<(&str, i64)> {
+        if let Some(f) = &self.decline_fee
+            && f.charged.is_none()
+            && f.failure.is_empty()
+        {
+            return Some((&f.charge_id, f.minor));
+        }
         let q = self.quote.as_ref()?;
         match (self.state, q.accepted, &q.charge_id, q.charged) {
             (State::Quoted, Some(true), Some(id), None) => Some((id, q.priced.payable)),

@@ -47,6 +47,11 @@ pub struct Policy {
     /// The carriers told to the buyer on auto-approval (empty: any).
     #[serde(default)]
     pub carrier_options: Vec<String>,
+    /// A declined repair quote's inspection fee, minor units (0: none), and its currency.
+    #[serde(default)]
+    pub repair_inspection_fee_minor: i64,
+    #[serde(default)]
+    pub repair_inspection_fee_currency: String,
 }
 
 /// The legal no-reason window (days).
@@ -69,6 +74,8 @@ impl Default for Policy {
             spare_unit_offered: false,
             return_address: None,
             carrier_options: Vec::new(),
+            repair_inspection_fee_minor: 0,
+            repair_inspection_fee_currency: String::new(),
         }
     }
 }
@@ -132,6 +139,16 @@ impl Policy {
         if self.repair_warranty_months > 120 {
             v.push(("repair_warranty_months".into(), "at most 120".into()));
         }
+        let fee = self.repair_inspection_fee_minor;
+        if fee < 0 {
+            v.push(("repair_inspection_fee".into(), "not negative".into()));
+        } else if fee > 0 && rules::Currency::parse(&self.repair_inspection_fee_currency).is_none()
+        {
+            v.push((
+                "repair_inspection_fee.currency".into(),
+                "an ISO-4217 code with the fee".into(),
+            ));
+        }
         v
     }
 }
@@ -170,6 +187,21 @@ mod tests {
                 "no_reason_window_days_by_category[apparel]"
             ]
         );
+    }
+
+    #[test]
+    fn an_inspection_fee_is_not_negative_and_names_its_currency() {
+        let fee = |minor: i64, currency: &str| Policy {
+            repair_inspection_fee_minor: minor,
+            repair_inspection_fee_currency: currency.into(),
+            ..Policy::default()
+        };
+        let fields =
+            |p: Policy| -> Vec<String> { p.violations().into_iter().map(|(f, _)| f).collect() };
+        assert_eq!(fields(fee(-1, "CNY")), ["repair_inspection_fee"]);
+        assert_eq!(fields(fee(3_000, "")), ["repair_inspection_fee.currency"]);
+        assert!(fields(fee(3_000, "CNY")).is_empty());
+        assert!(fields(fee(0, "")).is_empty(), "none");
     }
 
     #[test]

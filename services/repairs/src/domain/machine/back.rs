@@ -46,6 +46,10 @@ pub(super) fn accept(c: Change, auto: bool) -> Result<Change, Refusal> {
     c.only_in(&[AwaitingAcceptance])?;
     let mut c = c.stop_all();
     c.r.auto_accepted = auto;
+    // a declined quote's fee still being asked keeps its clock past the end
+    if c.r.pending_charge().is_some() {
+        c = c.start(ClockKind::Charge);
+    }
     let c = c
         .to(Completed)
         .publish(Event::Completed)

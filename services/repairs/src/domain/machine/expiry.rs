@@ -50,10 +50,12 @@ pub(super) fn expired(c: Change, kind: ClockKind) -> Result<Change, Refusal> {
                 q.decided = Some(c.now);
                 q.decline_reason = "the buyer did not answer the quote".into();
             }
-            c.to(ReadyToShip)
+            let c = c
+                .to(ReadyToShip)
                 .start(MerchantStep)
                 .notify(Party::Buyer, "repair_quote_lapsed")
-                .notify(Party::Merchant, "repair_quote_lapsed")
+                .notify(Party::Merchant, "repair_quote_lapsed");
+            super::work::owe_fee(c)
         }
         // the gateway never answered (an outage, a crash before the answer was applied):
         // asked again under the same id, which charges at most once

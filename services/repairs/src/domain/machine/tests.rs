@@ -525,7 +525,7 @@ fn every_state_short_of_the_final_ones_has_a_running_clock() {
     commands.extend(ClockKind::ALL.map(|kind| Command::Expired { kind }));
     let signature = |r: &Repair| {
         format!(
-            "{:?} {:?} {:?} {} {:?} {} {:?} {:?}",
+            "{:?} {:?} {:?} {} {:?} {} {:?} {:?} {:?}",
             r.state,
             running(r),
             r.quote.as_ref().map(|q| (q.accepted, q.charged.is_some())),
@@ -534,16 +534,28 @@ fn every_state_short_of_the_final_ones_has_a_running_clock() {
             r.item_awaited,
             r.spare.as_ref().map(|p| p.delivered.is_some()),
             r.spare_return.as_ref().map(|p| p.delivered.is_some()),
+            r.decline_fee
+                .as_ref()
+                .map(|f| (f.charged.is_some(), f.failure.is_empty())),
         )
     };
     let mut seen = std::collections::BTreeSet::new();
     let mut states = std::collections::BTreeSet::new();
-    let mut frontier = vec![fixture::repair(t0()), paid()];
+    let mut with_fee = paid();
+    with_fee.inspection_fee_minor = 3_000;
+    let mut frontier = vec![fixture::repair(t0()), paid(), with_fee];
     for depth in 0..16 {
         let mut next = Vec::new();
         for r in &frontier {
             let mut cmds = commands.clone();
-            if let Some(id) = r.quote.as_ref().and_then(|q| q.charge_id.clone()) {
+            let fee = r.decline_fee.as_ref().map(|f| f.charge_id.clone());
+            for id in r
+                .quote
+                .as_ref()
+                .and_then(|q| q.charge_id.clone())
+                .into_iter()
+                .chain(fee)
+            {
                 cmds.push(Command::Charged {
                     charge_id: id.clone(),
                 });
@@ -1043,4 +1055,129 @@ fn a_spare_delivered_after_the_end_is_recorded_and_asked_back() {
     assert!(back.spare_return.is_some());
     // nothing else after the end
     assert!(at(&back, Command::Acknowledge, 7).is_err());
+}
+
+#[test]
+fn a_declined_or_lapsed_quote_owes_the_policys_inspection_fee_once() {
+    let mut r = paid();
+    r.inspection_fee_minor = 3_000;
+    let d = step(&received(r), diagnose(false), 31);
+    let q = step(
+        &d,
+        Command::Quote {
+            parts: vec![Part {
+                part: "x".into(),
+                quantity: 1,
+                unit_cost_minor: 10_000,
+            }],
+            labour: Vec::new(),
+            note: String::new(),
+        },
+        32,
+    );
+    for lapse in [false, true] {
+        let cmd = match lapse {
+            false => Command::DecideQuote {
+                accept: false,
+                reason: "too dear".into(),
+            },
+            true => Command::Expired {
+                kind: ClockKind::QuoteDecision,
+            },
+        };
+        let (declined, fx) = at(&q, cmd, 33).unwrap();
+        assert_eq!(declined.state, ReadyToShip);
+        let fee = declined.decline_fee.clone().unwrap();
+        assert_eq!(fee.minor, 3_000);
+        assert!(fx.contains(&Effect::Charge {
+            charge_id: fee.charge_id.clone(),
+            minor: 3_000
+        }));
+        assert_eq!(
+            running(&declined),
+            [ClockKind::MerchantStep, ClockKind::Charge]
+        );
+        assert_eq!(declined.pending_charge().map(|(_, m)| m), Some(3_000));
+        // taken: recorded once, its clock stopped; the item goes back meanwhile
+        let paid_fee = step(
+            &declined,
+            Command::Charged {
+                charge_id: fee.charge_id.clone(),
+            },
+            34,
+        );
+        assert!(paid_fee.decline_fee.as_ref().unwrap().charged.is_some());
+        assert_eq!(running(&paid_fee), [ClockKind::MerchantStep]);
+        assert!(
+            at(
+                &paid_fee,
+                Command::Charged {
+                    charge_id: fee.charge_id.clone()
+                },
+                35
+            )
+            .is_err(),
+            "once"
+        );
+    }
+    // the fee still asked when the repair ends: its clock outlives the end, and its answer
+    // is taken after it
+    let (declined, _) = at(
+        &q,
+        Command::DecideQuote {
+            accept: false,
+            reason: String::new(),
+        },
+        33,
+    )
+    .unwrap();
+    let fee_id = declined.decline_fee.clone().unwrap().charge_id;
+    let mut x = declined;
+    for (cmd, h) in [
+        (
+            Command::ShipBack {
+                carrier: "sf".into(),
+                tracking: "SF2".into(),
+            },
+            34,
+        ),
+        (
+            Command::Delivered {
+                leg: Leg::Outbound,
+                at: t0() + Duration::hours(40),
+            },
+            40,
+        ),
+        (Command::AcceptItem, 41),
+    ] {
+        x = step(&x, cmd, h);
+    }
+    assert_eq!(x.state, Completed);
+    assert_eq!(running(&x), [ClockKind::Charge]);
+    let (asked, fx) = at(
+        &x,
+        Command::Expired {
+            kind: ClockKind::Charge,
+        },
+        42,
+    )
+    .unwrap();
+    assert!(fx.contains(&Effect::Charge {
+        charge_id: fee_id.clone(),
+        minor: 3_000
+    }));
+    let refused = step(
+        &asked,
+        Command::ChargeFailed {
+            charge_id: fee_id,
+            why: "INSUFFICIENT_FUNDS: no".into(),
+        },
+        43,
+    );
+    assert_eq!(refused.state, Completed);
+    assert!(refused.clocks.is_empty() && refused.pending_charge().is_none());
+    assert_eq!(
+        refused.decline_fee.unwrap().failure,
+        "INSUFFICIENT_FUNDS: no"
+    );
 }

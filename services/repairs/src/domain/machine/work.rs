@@ -11,7 +11,7 @@ use crate::domain::{
     extension::{self, late_penalty},
     kinds::{Party, State::*},
     quote::{self, Labour, Part, QuoteError},
-    repair::{Diagnosis, Progress, Quote},
+    repair::{Diagnosis, Fee, Progress, Quote},
     warranty::NotFree,
 };
 
@@ -119,11 +119,12 @@ pub(super) fn decide(c: Change, accept: bool, reason: String) -> Result<Change, 
     q.decided = Some(now);
     if !accept {
         q.decline_reason = reason;
-        return Ok(c
+        let c = c
             .stop(ClockKind::QuoteDecision)
             .to(ReadyToShip)
             .start(ClockKind::MerchantStep)
-            .notify(Party::Merchant, "repair_quote_declined"));
+            .notify(Party::Merchant, "repair_quote_declined");
+        return Ok(owe_fee(c));
     }
     // nothing to pay (a quote priced at zero): work starts at once
     if q.priced.payable == 0 {
@@ -143,6 +144,69 @@ pub(super) fn decide(c: Change, accept: bool, reason: String) -> Result<Change, 
         .notify(Party::Merchant, "repair_quote_accepted"))
 }
 
+/// A declined (or lapsed) quote owes the policy's inspection fee, charged once under its
+/// own id on the charge clock; the item goes back meanwhile.
+pub(super) fn owe_fee(c: Change) -> Change {
+    if c.r.inspection_fee_minor <= 0 || c.r.decline_fee.is_some() {
+        return c;
+    }
+    let mut c = c;
+    let charge_id = format!("rp-{}-{}-fee", c.r.id.simple(), c.r.round);
+    let minor = c.r.inspection_fee_minor;
+    c.r.decline_fee = Some(Fee {
+        charge_id: charge_id.clone(),
+        minor,
+        charged: None,
+        failure: String::new(),
+    });
+    c.start(ClockKind::Charge)
+        .emit(Effect::Charge { charge_id, minor })
+}
+
+/// The fee's charge answered (`failure` when declined): recorded, its clock stopped.
+/// None when `charge_id` is not the fee's open charge.
+fn fee_answered<'a>(c: Change<'a>, charge_id: &str, failure: Option<String>) -> Option<Change<'a>> {
+    let mut c = c;
+    let now = c.now;
+    let f =
+        c.r.decline_fee
+            .as_mut()
+            .filter(|f| f.charge_id == charge_id && f.charged.is_none() && f.failure.is_empty())?;
+    let c = match failure {
+        None => {
+            f.charged = Some(now);
+            c.stop(ClockKind::Charge)
+                .notify(Party::Buyer, "repair_fee_charged")
+        }
+        Some(why) => {
+            f.failure = why;
+            c.stop(ClockKind::Charge)
+                .notify(Party::Buyer, "repair_fee_charge_failed")
+                .notify(Party::Desk, "repair_fee_unpaid")
+        }
+    };
+    Some(c)
+}
+
+/// Whether `cmd` answers or re-asks the inspection fee's charge (which may outlive the
+/// repair: the item goes back while it is asked).
+pub(super) fn fee_step(r: &crate::domain::repair::Repair, cmd: &super::Command) -> bool {
+    use super::Command::*;
+    let open = r
+        .decline_fee
+        .as_ref()
+        .filter(|f| f.charged.is_none() && f.failure.is_empty());
+    match cmd {
+        Charged { charge_id } | ChargeFailed { charge_id, .. } => {
+            open.is_some_and(|f| f.charge_id == *charge_id)
+        }
+        Expired {
+            kind: ClockKind::Charge,
+        } => open.is_some(),
+        _ => false,
+    }
+}
+
 fn charge_of<'c>(c: &'c mut Change, charge_id: &str) -> Option<&'c mut Quote> {
     c.r.quote
         .as_mut()
@@ -150,6 +214,14 @@ fn charge_of<'c>(c: &'c mut Change, charge_id: &str) -> Option<&'c mut Quote> {
 }
 
 pub(super) fn charged(c: Change, charge_id: String) -> Result<Change, Refusal> {
+    if c.r
+        .decline_fee
+        .as_ref()
+        .is_some_and(|f| f.charge_id == charge_id)
+    {
+        let illegal = c.illegal();
+        return fee_answered(c, &charge_id, None).ok_or(illegal);
+    }
     c.only_in(&[Quoted])?;
     let (illegal, now) = (c.illegal(), c.now);
     let mut c = c;
@@ -161,6 +233,14 @@ pub(super) fn charged(c: Change, charge_id: String) -> Result<Change, Refusal> {
 
 /// The charge was refused: the quote is open to the buyer again (told why).
 pub(super) fn charge_failed(c: Change, charge_id: String, why: String) -> Result<Change, Refusal> {
+    if c.r
+        .decline_fee
+        .as_ref()
+        .is_some_and(|f| f.charge_id == charge_id)
+    {
+        let illegal = c.illegal();
+        return fee_answered(c, &charge_id, Some(why)).ok_or(illegal);
+    }
     c.only_in(&[Quoted])?;
     let illegal = c.illegal();
     let mut c = c;
