@@ -1,6 +1,7 @@
 //! The one test harness (DESIGN §6): every integration test starts the real service
 //! in-process on `127.0.0.1:0`, with a fresh Postgres schema and a unique Redis key prefix,
 //! talks to it over real gRPC with minted tokens, and waits with [`eventually`], never sleeps.
+//! [`platform`] drives the sandbox's control surface and a carrier's reports.
 
 use std::{future::Future, net::SocketAddr, time::Duration};
 
@@ -11,6 +12,8 @@ use kit::{
 };
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
+
+pub mod platform;
 
 /// The secret every test token is signed with.
 pub const JWT_SECRET: &str = "testkit-secret-0123456789abcdef";

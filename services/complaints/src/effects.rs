@@ -4,10 +4,9 @@
 //! nothing twice and every receiver applies it once.
 
 use aftersales_proto::aftersales::{
-    common::v1::{Actor, ActorRole, CaseContext, Money},
+    common::v1::{ActorRole, CaseContext, Money},
     complaints::v1::{ComplaintClosed, ComplaintOpened, ComplaintStateChanged, RulingIssued},
     logistics::v1::{RegisterShipmentRequest, ShipmentLeg},
-    platform::v1::SendRequest,
     refunds::v1::{
         CreateRefundRequest, FundingParty, RecordPlatformAdvanceRequest, RecoveryParty, RefundKind,
     },
@@ -272,22 +271,11 @@ pub fn notify(out: &mut Batch, t: &Ticket, to: Party, template: &str) {
             k.due.map(|d| d.to_rfc3339()).unwrap_or_default(),
         ));
     }
-    let req = SendRequest {
-        notification_id: request_id_for(&key),
-        recipient: Some(recipient(t, to)),
-        template: template.into(),
-        params: params.into_iter().collect(),
-        ..Default::default()
-    };
-    out.command(
-        "platform",
-        "/aftersales.platform.v1.Notifier/Send",
-        &key,
-        &req,
-    );
+    let to = recipient(t, to);
+    out.notify(&key, (to.0, &to.1), template, params);
 }
 
-fn recipient(t: &Ticket, to: Party) -> Actor {
+fn recipient(t: &Ticket, to: Party) -> (ActorRole, String) {
     let (role, id) = match to {
         Party::Buyer => (ActorRole::Buyer, t.buyer_id.clone()),
         Party::Merchant => (ActorRole::Merchant, t.merchant_id.clone()),
@@ -297,8 +285,5 @@ fn recipient(t: &Ticket, to: Party) -> Actor {
         ),
         Party::Desk => (ActorRole::Agent, DESK.into()),
     };
-    Actor {
-        role: role as i32,
-        id,
-    }
+    (role, id)
 }

@@ -45,12 +45,13 @@ async fn an_unresolved_ticket_is_reminded_then_breached_and_shows_it() {
     );
     // the desk's queue (nobody owns it) was reminded at 80 %, then told of the breach
     testkit::eventually(Duration::from_secs(10), || async {
-        s.told(AGENT, "complaints-desk")
+        s.platform
+            .told(AGENT, "complaints-desk")
             .await
             .contains(&"clock_breached".to_string())
     })
     .await;
-    let told = s.told(AGENT, "complaints-desk").await;
+    let told = s.platform.told(AGENT, "complaints-desk").await;
     let at = |t: &str| {
         told.iter()
             .position(|x| x == t)
@@ -185,7 +186,8 @@ async fn an_unanswered_evidence_request_moves_on_and_the_ruling_records_the_sile
     assert_eq!(asked.state, ComplaintState::AwaitingEvidence as i32);
     assert!(asked.evidence_request.unwrap().due_time.is_some());
     testkit::eventually(Duration::from_secs(10), || async {
-        s.told(2, "merchant-1")
+        s.platform
+            .told(2, "merchant-1")
             .await
             .contains(&"evidence_requested".to_string())
     })

@@ -13,9 +13,13 @@ use tonic::Code;
 #[tokio::test]
 async fn high_value_and_cross_region_cases_go_to_the_experts_who_alone_rule() {
     let s = Suite::start(&[]).await;
-    s.put_order(order("big-below", 999_999, "CN-31")).await;
-    s.put_order(order("big-1", 1_000_000, "CN-31")).await;
-    s.put_order(order("far-1", 10_000, "CN-44")).await;
+    s.platform
+        .put_order(order("big-below", 999_999, "CN-31"))
+        .await;
+    s.platform
+        .put_order(order("big-1", 1_000_000, "CN-31"))
+        .await;
+    s.platform.put_order(order("far-1", 10_000, "CN-44")).await;
     let file = |order: &str, claim: i64| {
         let mut c = s.client();
         let mut req = crate::harness::complaint(order);
@@ -38,7 +42,8 @@ async fn high_value_and_cross_region_cases_go_to_the_experts_who_alone_rule() {
     assert_eq!(far.escalation.clone().unwrap().reason, "cross_region");
     // the desk hears of both escalations at once (and of none for the ticket below)
     testkit::eventually(std::time::Duration::from_secs(10), || async {
-        s.told(3, "complaints-desk")
+        s.platform
+            .told(3, "complaints-desk")
             .await
             .iter()
             .filter(|t| *t == "complaint_escalated")

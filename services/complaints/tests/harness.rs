@@ -6,16 +6,12 @@
 use std::time::Duration;
 
 use aftersales_proto::aftersales::{
-    common::v1::{Actor, Money},
+    common::v1::Money,
     complaints::v1::{
         Complaint, ComplaintChannel, CreateComplaintRequest, GetComplaintRequest,
         complaints_service_client::ComplaintsServiceClient,
     },
-    logistics::v1::{ReportCarrierEventRequest, logistics_service_client::LogisticsServiceClient},
-    platform::v1::{
-        ListNotificationsRequest, Order, OrderLine, PutOrderRequest,
-        sandbox_control_client::SandboxControlClient,
-    },
+    platform::v1::{Order, OrderLine},
 };
 use kit::auth::Role;
 use testkit::{Running, World, authed, eventually, peer};
@@ -25,6 +21,8 @@ use tonic::transport::Channel;
 pub struct Suite {
     pub world: World,
     pub sandbox: Running,
+    /// The sandbox's control surface: orders in, what its ports were asked.
+    pub platform: testkit::platform::Sandbox,
     #[allow(dead_code)]
     pub sla: Running,
     pub logistics: Running,
@@ -63,6 +61,7 @@ impl Suite {
             agent: world.token(Role::Agent, "cs-1"),
             arbitrator: world.token(Role::Arbitrator, "arb-1"),
             expert: world.token(Role::Arbitrator, "arb-expert"),
+            platform: testkit::platform::Sandbox::new(&world, &sandbox),
             world,
             sandbox,
             sla,
@@ -109,66 +108,11 @@ impl Suite {
             .into_inner()
     }
 
-    pub async fn put_order(&self, order: Order) {
-        SandboxControlClient::new(self.sandbox.channel())
-            .put_order(authed(
-                PutOrderRequest { order: Some(order) },
-                &self.world.token(Role::Service, "complaints"),
-            ))
-            .await
-            .unwrap();
-    }
-
-    /// The templates `to` (role, id) was told, in the order the sandbox accepted them.
-    pub async fn told(&self, role: i32, id: &str) -> Vec<String> {
-        SandboxControlClient::new(self.sandbox.channel())
-            .list_notifications(authed(
-                ListNotificationsRequest {
-                    page_size: 100,
-                    recipient: Some(Actor {
-                        role,
-                        id: id.into(),
-                    }),
-                    ..Default::default()
-                },
-                &self.world.token(Role::Service, "complaints"),
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .notifications
-            .into_iter()
-            .map(|n| n.template)
-            .collect()
-    }
-
     /// SF reports `status` (a `CarrierEventStatus`) for `tracking` through logistics,
     /// retried until logistics has the shipment (complaints registers it through its
     /// outbox).
     pub async fn carrier_reports(&self, tracking: &str, status: i32) {
-        let c = LogisticsServiceClient::new(self.logistics.channel());
-        let token = self.world.partner_token("sf-express", "sf");
-        eventually(Duration::from_secs(20), || {
-            let (mut c, token) = (c.clone(), token.clone());
-            async move {
-                let req = ReportCarrierEventRequest {
-                    event_id: uuid::Uuid::new_v4().to_string(),
-                    carrier_code: "sf".into(),
-                    tracking_number: tracking.into(),
-                    status,
-                    event_time: Some(prost_types::Timestamp {
-                        seconds: chrono::Utc::now().timestamp() - 5,
-                        nanos: 0,
-                    }),
-                    ..Default::default()
-                };
-                // only an event that found the registered shipment counts
-                c.report_carrier_event(authed(req, &token))
-                    .await
-                    .is_ok_and(|r| !r.into_inner().shipment.is_empty())
-            }
-        })
-        .await;
+        testkit::platform::carrier_reports(&self.world, &self.logistics, tracking, status).await;
     }
 
     /// `SELECT` on the complaints schema (`{s}` is replaced by it).

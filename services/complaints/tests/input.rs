@@ -138,7 +138,8 @@ async fn a_filing_retried_at_once_opens_one_ticket_and_a_reused_id_with_another_
     assert_eq!(s.scalar("SELECT count(*) FROM {s}.complaints").await, 1);
 
     // a retry is answered as the first time even when the order's facts changed since
-    s.put_order(crate::harness::order("moved-1", 5_000, "CN-31"))
+    s.platform
+        .put_order(crate::harness::order("moved-1", 5_000, "CN-31"))
         .await;
     let filing = crate::harness::complaint("moved-1");
     let filed = s
@@ -149,7 +150,7 @@ async fn a_filing_retried_at_once_opens_one_ticket_and_a_reused_id_with_another_
         .into_inner();
     let mut moved = crate::harness::order("moved-1", 5_000, "CN-31");
     moved.buyer_id = "buyer-2".into();
-    s.put_order(moved).await;
+    s.platform.put_order(moved).await;
     let retried = s
         .client()
         .create_complaint(authed(filing.clone(), &s.buyer))

@@ -95,7 +95,8 @@ async fn ten_agents_claiming_at_once_make_one_owner_and_one_audit_row() {
         1
     );
     testkit::eventually(std::time::Duration::from_secs(10), || async {
-        s.told(3, "cs-9")
+        s.platform
+            .told(3, "cs-9")
             .await
             .contains(&"complaint_transferred".to_string())
     })

@@ -90,7 +90,8 @@ async fn a_reship_is_followed_through_logistics_past_a_lost_parcel_to_its_delive
         clock_kinds(&t)
     );
     testkit::eventually(std::time::Duration::from_secs(10), || async {
-        s.told(MERCHANT, "merchant-1")
+        s.platform
+            .told(MERCHANT, "merchant-1")
             .await
             .contains(&"reship_requested".to_string())
     })
@@ -158,8 +159,8 @@ async fn a_reship_is_followed_through_logistics_past_a_lost_parcel_to_its_delive
     s.carrier_reports("SF-R1", EXCEPTION).await;
     let suite = &s;
     let told = move |template: &'static str| async move {
-        let desk = suite.told(AGENT, "complaints-desk").await;
-        let owner = suite.told(AGENT, "cs-1").await;
+        let desk = suite.platform.told(AGENT, "complaints-desk").await;
+        let owner = suite.platform.told(AGENT, "cs-1").await;
         desk.contains(&template.to_string()) && owner.contains(&template.to_string())
     };
     testkit::eventually(std::time::Duration::from_secs(10), || {
@@ -180,7 +181,7 @@ async fn a_reship_is_followed_through_logistics_past_a_lost_parcel_to_its_delive
     assert_eq!(failed.state, ComplaintState::Executing as i32);
     testkit::eventually(std::time::Duration::from_secs(10), || told("remedy_failed")).await;
     testkit::eventually(std::time::Duration::from_secs(10), || async {
-        let merchant = s.told(MERCHANT, "merchant-1").await;
+        let merchant = s.platform.told(MERCHANT, "merchant-1").await;
         merchant.iter().filter(|x| *x == "reship_requested").count() == 2
     })
     .await;
@@ -223,7 +224,7 @@ async fn a_reship_is_followed_through_logistics_past_a_lost_parcel_to_its_delive
         "the execution clock stopped, the closing one runs"
     );
     // the buyer heard of each parcel, once each
-    let buyer = s.told(1, "buyer-1").await;
+    let buyer = s.platform.told(1, "buyer-1").await;
     let shipped = buyer.iter().filter(|x| *x == "reship_shipped").count();
     assert_eq!(shipped, 2, "{buyer:?}");
     assert_eq!(

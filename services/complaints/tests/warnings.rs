@@ -45,7 +45,7 @@ async fn a_surge_against_four_steady_weeks_raises_one_warning() {
     let s = Suite::start(&[]).await;
     let mut o = order("north-1", 5_000, "CN-11");
     o.region = "CN-11".into();
-    s.put_order(o).await;
+    s.platform.put_order(o).await;
     history(&s, "toys", 3).await;
     history(&s, "books", 6).await;
     // books as usual, toys four and more times their baseline

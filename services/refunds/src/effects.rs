@@ -4,15 +4,14 @@
 //! queues nothing twice and the receiver applies it once.
 
 use aftersales_proto::aftersales::{
-    common::v1::{Actor, ActorRole, Money},
-    platform::v1::SendRequest,
+    common::v1::{ActorRole, Money},
     refunds::v1::{
         PlatformAdvanceRecorded, RecoveryParty, RefundEscalated, RefundFailed, RefundRequested,
         RefundSettled,
     },
 };
 use kit::{
-    outbox::{Batch, publish_event, request_id_for},
+    outbox::{Batch, publish_event},
     sla,
     time::ts,
 };
@@ -26,7 +25,6 @@ use crate::{
 
 const SOURCE: &str = "refunds";
 const TOPIC: &str = "refunds";
-const SEND: &str = "/aftersales.platform.v1.Notifier/Send";
 
 /// The settlement timer's id (a UUIDv5 of the refund): known before the SLA service
 /// answers, so cancelling it needs no stored reply.
@@ -47,23 +45,13 @@ fn kind(r: &RefundRow) -> i32 {
 
 fn notify(out: &mut Batch, r: &RefundRow, template: &str) {
     let key = format!("{}:notify:{template}:{}", r.name(), r.payout_seq);
-    let req = SendRequest {
-        notification_id: request_id_for(&key),
-        recipient: Some(Actor {
-            role: ActorRole::Buyer as i32,
-            id: r.buyer_id.clone(),
-        }),
-        template: template.into(),
-        params: [
-            ("refund".to_string(), r.name()),
-            ("amount_minor".to_string(), r.amount_minor.to_string()),
-            ("currency".to_string(), r.currency.clone()),
-            ("source_case".to_string(), r.source_case.clone()),
-        ]
-        .into(),
-        ..Default::default()
-    };
-    out.command("platform", SEND, &key, &req);
+    let params = [
+        ("refund".to_string(), r.name()),
+        ("amount_minor".to_string(), r.amount_minor.to_string()),
+        ("currency".to_string(), r.currency.clone()),
+        ("source_case".to_string(), r.source_case.clone()),
+    ];
+    out.notify(&key, (ActorRole::Buyer, &r.buyer_id), template, params);
 }
 
 /// A refund was recorded: RefundRequested, the settlement clock, the buyer told.

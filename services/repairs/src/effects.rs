@@ -5,9 +5,8 @@
 //! twice and every receiver applies it once.
 
 use aftersales_proto::aftersales::{
-    common::v1::{Actor, ActorRole, CaseContext, Money},
+    common::v1::{ActorRole, CaseContext, Money},
     logistics::v1::{RegisterShipmentRequest, ShipmentLeg},
-    platform::v1::SendRequest,
     refunds::v1::{CreateRefundRequest, FundingParty, RefundKind},
     repairs::v1::{
         RepairCompleted, RepairOverdue, RepairQuoted, RepairRequested, RepairStateChanged,
@@ -213,7 +212,7 @@ pub fn notify(out: &mut Batch, r: &Repair, to: Party, template: &str) {
         ("repair_number".to_string(), r.number.clone()),
         ("state".to_string(), r.state.as_str().to_string()),
     ];
-    if let Some(k) = r.clocks.iter().min_by_key(|k| k.due) {
+    if let Some(k) = r.shown_clock() {
         params.push(("clock".into(), k.kind.as_str().into()));
         params.push(("due_time".into(), k.due.to_rfc3339()));
     }
@@ -232,35 +231,19 @@ pub fn notify(out: &mut Batch, r: &Repair, to: Party, template: &str) {
     {
         params.push(("charge_failure".into(), q.charge_failure.clone()));
     }
-    if let Some(f) = r
-        .decline_fee
-        .as_ref()
-        .filter(|_| template.starts_with("repair_fee"))
-    {
+    let about_fee = template.starts_with("repair_fee") || template.starts_with("repair_quote_");
+    if let Some(f) = r.decline_fee.as_ref().filter(|_| about_fee) {
         params.push(("fee_minor".into(), f.minor.to_string()));
-        if to == Party::Buyer && !f.failure.is_empty() {
+        params.push(("currency".into(), r.currency.clone()));
+        // the gateway's text for the buyer and the desk that settles it, never the merchant
+        if to != Party::Merchant && !f.failure.is_empty() {
             params.push(("charge_failure".into(), f.failure.clone()));
         }
     }
-    let (role, id) = match to {
-        Party::Buyer => (ActorRole::Buyer, r.buyer_id.clone()),
-        Party::Merchant => (ActorRole::Merchant, r.merchant_id.clone()),
-        Party::Desk => (ActorRole::Agent, DESK.to_string()),
+    let to = match to {
+        Party::Buyer => (ActorRole::Buyer, r.buyer_id.as_str()),
+        Party::Merchant => (ActorRole::Merchant, r.merchant_id.as_str()),
+        Party::Desk => (ActorRole::Agent, DESK),
     };
-    let req = SendRequest {
-        notification_id: request_id_for(&key),
-        recipient: Some(Actor {
-            role: role as i32,
-            id,
-        }),
-        template: template.into(),
-        params: params.into_iter().collect(),
-        ..Default::default()
-    };
-    out.command(
-        "platform",
-        "/aftersales.platform.v1.Notifier/Send",
-        &key,
-        &req,
-    );
+    out.notify(&key, to, template, params);
 }

@@ -130,7 +130,7 @@ fn quote(r: &Repair) -> Option<ProtoQuote> {
 
 /// The repair as the contract shows it.
 pub fn repair(r: &Repair) -> ProtoRepair {
-    let first = r.clocks.iter().min_by_key(|k| (k.due, k.kind));
+    let first = r.shown_clock();
     ProtoRepair {
         name: name(r),
         state: r.state as i32,
@@ -201,7 +201,8 @@ pub fn repair(r: &Repair) -> ProtoRepair {
             verify_time: Some(ts(v.at)),
         }),
         cancel_reason: r.cancel_reason.clone(),
-        inspection_fee: (r.inspection_fee_minor > 0)
+        // owed only by a paid repair's declined quote
+        inspection_fee: (r.inspection_fee_minor > 0 && !r.free())
             .then(|| money(r.inspection_fee_minor, r))
             .flatten(),
         decline_fee: r.decline_fee.as_ref().map(|f| RepairFee {

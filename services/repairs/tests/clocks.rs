@@ -18,16 +18,17 @@ async fn missed_merchant_clocks_are_breaches_the_desk_hears_of() {
         ("REPAIRS_CLOCK_FORMAL_ANSWER", "2s"),
     ])
     .await;
-    s.put_order(order("c-1", 30, Some(300))).await;
+    s.platform.put_order(order("c-1", 30, Some(300))).await;
     let r = s.file("c-1").await;
     eventually(Duration::from_secs(20), || async {
-        let desk = s.told(AGENT, "repairs-desk").await;
+        let desk = s.platform.told(AGENT, "repairs-desk").await;
         desk.contains(&"repair_first_response_breached".to_string())
             && desk.contains(&"repair_answer_overdue".to_string())
     })
     .await;
     assert!(
-        s.told(MERCHANT, "merchant-1")
+        s.platform
+            .told(MERCHANT, "merchant-1")
             .await
             .contains(&"repair_answer_overdue".to_string())
     );
@@ -42,7 +43,7 @@ async fn missed_merchant_clocks_are_breaches_the_desk_hears_of() {
 #[tokio::test]
 async fn the_merchants_answer_racing_its_clock_leaves_one_outcome() {
     let s = Suite::start(&[("REPAIRS_CLOCK_FORMAL_ANSWER", "1s")]).await;
-    s.put_order(order("c-2", 30, Some(300))).await;
+    s.platform.put_order(order("c-2", 30, Some(300))).await;
     let r = s.file("c-2").await;
     tokio::time::sleep(Duration::from_millis(900)).await;
     let calls = (0..6).map(|_| {

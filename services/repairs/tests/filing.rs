@@ -16,9 +16,9 @@ use tonic_types::StatusExt;
 #[tokio::test]
 async fn the_warranty_comes_from_the_platforms_facts_and_decides_what_is_free() {
     let s = Suite::start(&[]).await;
-    s.put_order(order("in-1", 30, Some(300))).await;
-    s.put_order(order("old-1", 800, Some(-10))).await;
-    s.put_order(order("drop-1", 30, Some(300))).await;
+    s.platform.put_order(order("in-1", 30, Some(300))).await;
+    s.platform.put_order(order("old-1", 800, Some(-10))).await;
+    s.platform.put_order(order("drop-1", 30, Some(300))).await;
     let within = s.file("in-1").await;
     assert_eq!(within.state, RepairState::Requested as i32);
     assert!(within.within_warranty && within.free_of_charge);
@@ -82,7 +82,7 @@ async fn the_warranty_comes_from_the_platforms_facts_and_decides_what_is_free() 
 #[tokio::test]
 async fn one_open_repair_per_line_filed_once_however_often_it_is_sent() {
     let s = Suite::start(&[]).await;
-    s.put_order(order("o-1", 30, Some(300))).await;
+    s.platform.put_order(order("o-1", 30, Some(300))).await;
     let first = repair("o-1");
     let calls = (0..5).map(|_| {
         let (mut c, r, who) = (s.client(), first.clone(), s.buyer.clone());
@@ -122,7 +122,10 @@ async fn one_open_repair_per_line_filed_once_however_often_it_is_sent() {
         .await
         .unwrap();
     // the buyer is told why, and what they can do
-    let told = s.told_params(1, "buyer-1", "repair_declined").await;
+    let told = s
+        .platform
+        .told_params(1, "buyer-1", "repair_declined")
+        .await;
     assert_eq!(
         told.get("reason").map(String::as_str),
         Some("the fault is a software setting: see the manual, p. 12")
@@ -139,7 +142,7 @@ async fn one_open_repair_per_line_filed_once_however_often_it_is_sent() {
 #[tokio::test]
 async fn bad_input_names_every_field_and_steps_out_of_turn_name_the_state() {
     let s = Suite::start(&[]).await;
-    s.put_order(order("o-2", 30, Some(300))).await;
+    s.platform.put_order(order("o-2", 30, Some(300))).await;
     let err = s
         .client()
         .create_repair(authed(
@@ -266,11 +269,11 @@ async fn a_lost_voucher_is_replaced_by_the_platforms_records_or_refused_with_not
     recorded.shipped_time = crate::harness::ts(now - chrono::Duration::days(32));
     recorded.carrier_code = "sf".into();
     recorded.tracking_number = "SF-ORDER-1".into();
-    s.put_order(recorded).await;
+    s.platform.put_order(recorded).await;
     // no payment time on record: the payment record cannot stand in
     let mut unpaid = order("v-2", 30, Some(300));
     unpaid.shipped_time = crate::harness::ts(now - chrono::Duration::days(32));
-    s.put_order(unpaid).await;
+    s.platform.put_order(unpaid).await;
     let lost = |o: &str| CreateRepairRequest {
         purchase_voucher_lost: true,
         ..repair(o)

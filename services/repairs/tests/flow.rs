@@ -67,7 +67,7 @@ async fn complete(s: &Suite, name: &str) -> Repair {
 #[tokio::test]
 async fn a_free_repair_goes_in_through_logistics_and_back_to_an_accepting_buyer() {
     let s = Suite::start(&[]).await;
-    s.put_order(order("f-1", 30, Some(300))).await;
+    s.platform.put_order(order("f-1", 30, Some(300))).await;
     let r = repairing(&s, "f-1", "SF-IN-1").await;
     let mut c = s.client();
     c.report_repair_progress(authed(
@@ -127,7 +127,7 @@ async fn a_free_repair_goes_in_through_logistics_and_back_to_an_accepting_buyer(
     })
     .await;
     // the buyer heard of every step
-    let told = s.told(BUYER, "buyer-1").await;
+    let told = s.platform.told(BUYER, "buyer-1").await;
     for t in [
         "repair_filed",
         "repair_accepted",
@@ -146,7 +146,7 @@ async fn a_free_repair_goes_in_through_logistics_and_back_to_an_accepting_buyer(
 #[tokio::test]
 async fn a_late_repair_pays_its_penalty_once_and_a_reopen_starts_again() {
     let s = Suite::start(&[("REPAIRS_CLOCK_REPAIR_DUE", "1s")]).await;
-    s.put_order(order("late-1", 30, Some(300))).await;
+    s.platform.put_order(order("late-1", 30, Some(300))).await;
     let r = repairing(&s, "late-1", "SF-IN-2").await;
     s.until(&r.name, |x| {
         x.clock.as_ref().is_some_and(|k| k.kind == "overdue")

@@ -5,25 +5,24 @@
 use std::time::Duration;
 
 use aftersales_proto::aftersales::{
-    common::v1::{Actor, Address, Money},
-    logistics::v1::{ReportCarrierEventRequest, logistics_service_client::LogisticsServiceClient},
-    platform::v1::{
-        Charge, ListChargesRequest, ListNotificationsRequest, ListPickupsRequest, Order, OrderLine,
-        PaymentBehaviour, PaymentFailureMode, Pickup, PutOrderRequest, SetPaymentBehaviourRequest,
-        sandbox_control_client::SandboxControlClient,
-    },
+    common::v1::{Address, Money},
+    platform::v1::{Order, OrderLine},
     repairs::v1::{
         AcceptRepairRequest, CreateRepairRequest, GetRepairRequest, Repair,
         SubmitRepairShipmentRequest, repairs_service_client::RepairsServiceClient,
     },
 };
 use kit::auth::Role;
-use testkit::{Running, World, authed, eventually, peer};
+use testkit::{
+    Running, World, authed, eventually, peer,
+    platform::{self, Sandbox},
+};
 use tonic::transport::Channel;
 
 pub struct Suite {
     pub world: World,
-    pub sandbox: Running,
+    /// The sandbox's control surface: orders in, what its ports were asked.
+    pub platform: Sandbox,
     #[allow(dead_code)]
     pub sla: Running,
     pub returns: Running,
@@ -57,8 +56,8 @@ impl Suite {
             buyer: world.token(Role::Buyer, "buyer-1"),
             merchant: world.token(Role::Merchant, "merchant-1"),
             agent: world.token(Role::Agent, "cs-1"),
+            platform: Sandbox::new(&world, &sandbox),
             world,
-            sandbox,
             sla,
             returns,
             logistics,
@@ -83,16 +82,6 @@ impl Suite {
             .await
             .unwrap()
             .into_inner()
-    }
-
-    pub async fn put_order(&self, order: Order) {
-        SandboxControlClient::new(self.sandbox.channel())
-            .put_order(authed(
-                PutOrderRequest { order: Some(order) },
-                &self.world.token(Role::Service, "repairs"),
-            ))
-            .await
-            .unwrap();
     }
 
     /// Files buyer-1's repair of line l1 of `order`.
@@ -151,148 +140,10 @@ impl Suite {
         .await
     }
 
-    /// The templates `to` (role, id) was told, in the order the sandbox accepted them.
-    pub async fn told(&self, role: i32, id: &str) -> Vec<String> {
-        SandboxControlClient::new(self.sandbox.channel())
-            .list_notifications(authed(
-                ListNotificationsRequest {
-                    page_size: 100,
-                    recipient: Some(Actor {
-                        role,
-                        id: id.into(),
-                    }),
-                    ..Default::default()
-                },
-                &self.world.token(Role::Service, "repairs"),
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .notifications
-            .into_iter()
-            .map(|n| n.template)
-            .collect()
-    }
-
-    /// The parameters of the last notification `to` (role, id) got with `template`.
-    pub async fn told_params(
-        &self,
-        role: i32,
-        id: &str,
-        template: &str,
-    ) -> std::collections::BTreeMap<String, String> {
-        self.heard(role, id, template).await;
-        SandboxControlClient::new(self.sandbox.channel())
-            .list_notifications(authed(
-                ListNotificationsRequest {
-                    page_size: 100,
-                    recipient: Some(Actor {
-                        role,
-                        id: id.into(),
-                    }),
-                    template: template.into(),
-                    ..Default::default()
-                },
-                &self.agent,
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .notifications
-            .pop()
-            .map(|n| n.params.into_iter().collect())
-            .unwrap_or_default()
-    }
-
-    /// Waits (10 s) until `to` (role, id) was told with `template` (the outbox sends it
-    /// after the step's commit).
-    pub async fn heard(&self, role: i32, id: &str, template: &str) {
-        eventually(Duration::from_secs(10), || async {
-            self.told(role, id).await.iter().any(|t| t == template)
-        })
-        .await;
-    }
-
-    fn sandbox_control(&self) -> SandboxControlClient<Channel> {
-        SandboxControlClient::new(self.sandbox.channel())
-    }
-
-    /// The charges the gateway took or declined for `repair`, and how often it was asked.
-    pub async fn charges(&self, repair: &str) -> (Vec<Charge>, u32) {
-        let r = self
-            .sandbox_control()
-            .list_charges(authed(
-                ListChargesRequest {
-                    page_size: 100,
-                    reference: repair.into(),
-                    ..Default::default()
-                },
-                &self.agent,
-            ))
-            .await
-            .unwrap()
-            .into_inner();
-        (r.charges, r.submit_calls)
-    }
-
-    /// The next `n` gateway calls fail as `mode` says.
-    pub async fn fail_payments(&self, n: u32, mode: PaymentFailureMode) {
-        self.sandbox_control()
-            .set_payment_behaviour(authed(
-                SetPaymentBehaviourRequest {
-                    behaviour: Some(PaymentBehaviour {
-                        fail_next: n,
-                        failure_mode: mode as i32,
-                        ..Default::default()
-                    }),
-                },
-                &self.agent,
-            ))
-            .await
-            .unwrap();
-    }
-
-    /// The couriers booked at the carrier.
-    pub async fn pickups(&self) -> Vec<Pickup> {
-        self.sandbox_control()
-            .list_pickups(authed(
-                ListPickupsRequest {
-                    page_size: 100,
-                    ..Default::default()
-                },
-                &self.agent,
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .pickups
-    }
-
-    /// SF reports `tracking` delivered through logistics, retried until logistics has
-    /// the shipment (repairs registers it through its outbox).
+    /// SF reports `tracking` delivered through logistics.
     pub async fn delivered(&self, tracking: &str) {
-        let c = LogisticsServiceClient::new(self.logistics.channel());
-        let token = self.world.partner_token("sf-express", "sf");
-        eventually(Duration::from_secs(20), || {
-            let (mut c, token) = (c.clone(), token.clone());
-            async move {
-                let req = ReportCarrierEventRequest {
-                    event_id: uuid::Uuid::new_v4().to_string(),
-                    carrier_code: "sf".into(),
-                    tracking_number: tracking.into(),
-                    status: 4,
-                    event_time: Some(prost_types::Timestamp {
-                        seconds: chrono::Utc::now().timestamp() - 2,
-                        nanos: 0,
-                    }),
-                    ..Default::default()
-                };
-                c.report_carrier_event(authed(req, &token))
-                    .await
-                    .is_ok_and(|r| !r.into_inner().shipment.is_empty())
-            }
-        })
-        .await;
+        platform::carrier_reports(&self.world, &self.logistics, tracking, platform::DELIVERED)
+            .await;
     }
 
     /// Waits (20 s) until `check` holds of the repair, returning it.

@@ -35,7 +35,7 @@ fn cancel(name: &str) -> CancelRepairRequest {
 #[tokio::test]
 async fn an_item_never_sent_closes_the_repair_and_the_buyer_may_withdraw_before_it_is_sent() {
     let s = Suite::start(&[("REPAIRS_CLOCK_ITEM_INBOUND", "1s")]).await;
-    s.put_order(order("l-1", 30, Some(300))).await;
+    s.platform.put_order(order("l-1", 30, Some(300))).await;
     let r = s.file("l-1").await;
     s.accept(&r.name, false).await;
     let closed = s
@@ -47,13 +47,17 @@ async fn an_item_never_sent_closes_the_repair_and_the_buyer_may_withdraw_before_
         "{}",
         closed.cancel_reason
     );
-    s.heard(BUYER, "buyer-1", "repair_item_awaited").await;
-    s.heard(MERCHANT, "merchant-1", "repair_cancelled").await;
+    s.platform
+        .heard(BUYER, "buyer-1", "repair_item_awaited")
+        .await;
+    s.platform
+        .heard(MERCHANT, "merchant-1", "repair_cancelled")
+        .await;
     let expiries = "SELECT count(*) FROM {s}.audit WHERE action = 'clock_expired'";
     assert_eq!(s.scalar(expiries).await, 2, "a reminder, then the close");
 
     // the buyer withdraws a request; the merchant cannot withdraw it for them
-    s.put_order(order("l-2", 30, Some(300))).await;
+    s.platform.put_order(order("l-2", 30, Some(300))).await;
     let w = s.file("l-2").await;
     let mut c = s.client();
     let err = c
@@ -120,7 +124,7 @@ async fn a_merchant_step_overdue_is_a_breach_a_lapsed_quote_owes_its_fee_and_a_l
         ))
         .await
         .unwrap();
-    s.put_order(order("l-3", 400, None)).await;
+    s.platform.put_order(order("l-3", 400, None)).await;
     let r = s.file("l-3").await;
     assert_eq!(
         r.inspection_fee.unwrap().amount_minor,
@@ -131,8 +135,12 @@ async fn a_merchant_step_overdue_is_a_breach_a_lapsed_quote_owes_its_fee_and_a_l
     let mut c = s.client();
     s.received(&r.name, "SF-L3").await;
     // the diagnosis is owed: its clock runs out, a breach the desk and merchant hear of
-    s.heard(AGENT, "repairs-desk", "repair_step_overdue").await;
-    s.heard(MERCHANT, "merchant-1", "repair_step_overdue").await;
+    s.platform
+        .heard(AGENT, "repairs-desk", "repair_step_overdue")
+        .await;
+    s.platform
+        .heard(MERCHANT, "merchant-1", "repair_step_overdue")
+        .await;
     let received = s.get(&r.name).await;
     let q = quoted(&s, &received).await;
     // the buyer never answers: declined, the item goes back unrepaired
@@ -142,7 +150,9 @@ async fn a_merchant_step_overdue_is_a_breach_a_lapsed_quote_owes_its_fee_and_a_l
     let lq = lapsed.quote.unwrap();
     assert_eq!(lq.decision, QuoteDecision::Declined as i32);
     assert!(lq.charge.is_empty(), "the quote is not charged");
-    s.heard(BUYER, "buyer-1", "repair_quote_lapsed").await;
+    s.platform
+        .heard(BUYER, "buyer-1", "repair_quote_lapsed")
+        .await;
     // its inspection fee is, once
     let fee = s
         .until(&r.name, |x| {
@@ -153,11 +163,13 @@ async fn a_merchant_step_overdue_is_a_breach_a_lapsed_quote_owes_its_fee_and_a_l
         .await
         .decline_fee
         .unwrap();
-    let (charges, calls) = s.charges(&r.name).await;
+    let (charges, calls) = s.platform.charges(&r.name).await;
     assert_eq!((charges.len(), calls), (1, 1), "{charges:?}");
     assert_eq!(charges[0].amount.as_ref().unwrap().amount_minor, 3_000);
     assert_eq!(fee.charge, charges[0].name);
-    s.heard(BUYER, "buyer-1", "repair_fee_charged").await;
+    s.platform
+        .heard(BUYER, "buyer-1", "repair_fee_charged")
+        .await;
     c.ship_repaired_item(authed(
         ShipRepairedItemRequest {
             name: r.name.clone(),
@@ -170,8 +182,12 @@ async fn a_merchant_step_overdue_is_a_breach_a_lapsed_quote_owes_its_fee_and_a_l
     .await
     .unwrap();
     // no delivery reported: the parcel is late
-    s.heard(BUYER, "buyer-1", "repair_parcel_late").await;
-    s.heard(AGENT, "repairs-desk", "repair_parcel_late").await;
+    s.platform
+        .heard(BUYER, "buyer-1", "repair_parcel_late")
+        .await;
+    s.platform
+        .heard(AGENT, "repairs-desk", "repair_parcel_late")
+        .await;
     assert_eq!(s.get(&r.name).await.state, RepairState::Shipped as i32);
     let breaches = "SELECT count(*) FROM {s}.audit WHERE action = 'clock_expired'";
     assert!(s.scalar(breaches).await >= 3);

@@ -3,16 +3,21 @@
 //! quoted, the first charge declined and the second taken through the payment gateway
 //! (once, however often the acceptance is sent), repaired, quality-checked, shipped,
 //! delivered and accepted by the buyer_acceptance clock, the spare unit given back; and
-//! a charge the gateway does not answer, asked again by the charge clock and taken once.
+//! a charge the gateway does not answer, asked again by the charge clock and taken once;
+//! a declined quote's inspection fee, refused by the gateway and left to the desk.
 
 use std::time::Duration;
 
 use aftersales_proto::aftersales::{
     platform::v1::{ChargeState, PaymentFailureMode},
     repairs::v1::{
-        AcceptQuoteRequest, BookRepairPickupRequest, CompleteRepairRequest, DiagnoseRepairRequest,
-        QuoteDecision, QuoteLabour, QuotePart, QuoteRepairRequest, Repair, RepairState,
-        ReturnSpareUnitRequest, ShipRepairedItemRequest, ShipSpareUnitRequest, TechnicianGrade,
+        AcceptQuoteRequest, BookRepairPickupRequest, CompleteRepairRequest, DeclineQuoteRequest,
+        DiagnoseRepairRequest, QuoteDecision, QuoteLabour, QuotePart, QuoteRepairRequest, Repair,
+        RepairState, ReturnSpareUnitRequest, ShipRepairedItemRequest, ShipSpareUnitRequest,
+        TechnicianGrade,
+    },
+    returns::v1::{
+        MerchantPolicy, UpsertMerchantPolicyRequest, returns_service_client::ReturnsServiceClient,
     },
 };
 use chrono::Utc;
@@ -89,7 +94,7 @@ pub async fn quoted(s: &Suite, r: &Repair) -> Repair {
 async fn a_paid_repair_is_picked_up_charged_once_repaired_and_accepted_by_its_clock() {
     let s = Suite::start(&[("REPAIRS_CLOCK_BUYER_ACCEPTANCE", "2s")]).await;
     // signed for 400 days ago, no warranty of its own, none in the policy: the buyer pays
-    s.put_order(order("p-1", 400, None)).await;
+    s.platform.put_order(order("p-1", 400, None)).await;
     let r = s.file("p-1").await;
     assert!(!r.within_warranty && !r.free_of_charge);
     s.accept(&r.name, true).await;
@@ -116,7 +121,7 @@ async fn a_paid_repair_is_picked_up_charged_once_repaired_and_accepted_by_its_cl
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
-    assert!(s.pickups().await.is_empty());
+    assert!(s.platform.pickups().await.is_empty());
     let sends = [first.clone(), first, click].map(|req| {
         let (mut c, who) = (s.client(), s.buyer.clone());
         tokio::spawn(async move { c.book_repair_pickup(authed(req, &who)).await })
@@ -133,7 +138,7 @@ async fn a_paid_repair_is_picked_up_charged_once_repaired_and_accepted_by_its_cl
         }
     }
     assert!(!parcels.is_empty() && parcels.iter().all(|p| *p == parcels[0]));
-    let booked = s.pickups().await;
+    let booked = s.platform.pickups().await;
     assert_eq!(booked.len(), 1, "one courier: {booked:?}");
     assert_eq!(booked[0].tracking_number, parcels[0]);
     let to = booked[0].destination.as_ref().unwrap();
@@ -158,7 +163,7 @@ async fn a_paid_repair_is_picked_up_charged_once_repaired_and_accepted_by_its_cl
         err.get_details_error_info().unwrap().reason,
         "PICKUP_ALREADY_BOOKED"
     );
-    assert_eq!(s.pickups().await.len(), 1);
+    assert_eq!(s.platform.pickups().await.len(), 1);
 
     // the spare unit, on its own leg
     c.ship_spare_unit(authed(
@@ -188,7 +193,9 @@ async fn a_paid_repair_is_picked_up_charged_once_repaired_and_accepted_by_its_cl
     let q = quoted(&s, &received).await;
 
     // the first charge is declined: the quote is open again, the buyer told why
-    s.fail_payments(1, PaymentFailureMode::Decline).await;
+    s.platform
+        .fail_payments(1, PaymentFailureMode::Decline)
+        .await;
     let declined = c
         .accept_quote(authed(accept_quote(&q.name, &rid()), &s.buyer))
         .await
@@ -198,7 +205,9 @@ async fn a_paid_repair_is_picked_up_charged_once_repaired_and_accepted_by_its_cl
     let dq = declined.quote.unwrap();
     assert_eq!(dq.decision, QuoteDecision::Unspecified as i32);
     assert!(dq.charge_failure.contains("INSUFFICIENT_FUNDS"), "{dq:?}");
-    s.heard(BUYER, "buyer-1", "repair_charge_failed").await;
+    s.platform
+        .heard(BUYER, "buyer-1", "repair_charge_failed")
+        .await;
 
     // accepted again: charged, work starts; the same acceptance resent charges nothing
     let again = rid();
@@ -216,7 +225,7 @@ async fn a_paid_repair_is_picked_up_charged_once_repaired_and_accepted_by_its_cl
         .unwrap()
         .into_inner();
     assert_eq!(replay.state, RepairState::Repairing as i32);
-    let (charges, calls) = s.charges(&q.name).await;
+    let (charges, calls) = s.platform.charges(&q.name).await;
     assert_eq!(calls, 2, "one ask per acceptance");
     let states: Vec<_> = charges.iter().map(|c| c.state).collect();
     assert_eq!(
@@ -260,7 +269,9 @@ async fn a_paid_repair_is_picked_up_charged_once_repaired_and_accepted_by_its_cl
         .until(&r.name, |x| x.state == RepairState::Completed as i32)
         .await;
     assert!(done.auto_accepted);
-    s.heard(BUYER, "buyer-1", "repair_spare_return_due").await;
+    s.platform
+        .heard(BUYER, "buyer-1", "repair_spare_return_due")
+        .await;
 
     // the spare unit goes back after the acceptance
     c.return_spare_unit(authed(
@@ -289,14 +300,16 @@ async fn a_paid_repair_is_picked_up_charged_once_repaired_and_accepted_by_its_cl
 async fn a_charge_the_gateway_does_not_answer_is_asked_again_by_its_clock_and_taken_once() {
     // the acceptance's own three asks take about half a second: well inside the clock
     let s = Suite::start(&[("REPAIRS_CLOCK_CHARGE", "3s")]).await;
-    s.put_order(order("p-2", 400, None)).await;
+    s.platform.put_order(order("p-2", 400, None)).await;
     let r = s.file("p-2").await;
     s.accept(&r.name, false).await;
     let received = s.received(&r.name, "SF-IN-P2").await;
     let mut c = s.client();
     let q = quoted(&s, &received).await;
     // the gateway is down for the acceptance's three asks
-    s.fail_payments(3, PaymentFailureMode::Unavailable).await;
+    s.platform
+        .fail_payments(3, PaymentFailureMode::Unavailable)
+        .await;
     let pending = c
         .accept_quote(authed(accept_quote(&q.name, &rid()), &s.buyer))
         .await
@@ -314,10 +327,81 @@ async fn a_charge_the_gateway_does_not_answer_is_asked_again_by_its_clock_and_ta
     assert_eq!(started.quote.unwrap().charge, pq.charge);
     // a clock period more: nothing asks again once it is taken
     tokio::time::sleep(Duration::from_millis(3500)).await;
-    let (charges, calls) = s.charges(&q.name).await;
+    let (charges, calls) = s.platform.charges(&q.name).await;
     assert_eq!(charges.len(), 1, "{charges:?}");
     assert_eq!(charges[0].state, ChargeState::Succeeded as i32);
     assert_eq!(calls, 4, "three refused, one taken, none after");
-    s.heard(AGENT, "repairs-desk", "repair_charge_pending")
+    s.platform
+        .heard(AGENT, "repairs-desk", "repair_charge_pending")
         .await;
+}
+
+#[tokio::test]
+async fn a_declined_quote_owes_the_inspection_fee_and_a_refused_fee_goes_to_the_desk() {
+    let s = Suite::start(&[]).await;
+    ReturnsServiceClient::new(s.returns.channel())
+        .upsert_merchant_policy(authed(
+            UpsertMerchantPolicyRequest {
+                policy: Some(MerchantPolicy {
+                    name: "merchants/merchant-1/policy".into(),
+                    repair_inspection_fee: cny(5_000),
+                    ..Default::default()
+                }),
+                request_id: rid(),
+            },
+            &s.merchant,
+        ))
+        .await
+        .unwrap();
+    s.platform.put_order(order("p-3", 400, None)).await;
+    let r = s.file("p-3").await;
+    s.accept(&r.name, false).await;
+    let received = s.received(&r.name, "SF-IN-P3").await;
+    let q = quoted(&s, &received).await;
+    // the buyer's card refuses the fee: the item still goes back, the desk settles it
+    s.platform
+        .fail_payments(1, PaymentFailureMode::Decline)
+        .await;
+    let declined = s
+        .client()
+        .decline_quote(authed(
+            DeclineQuoteRequest {
+                name: q.name.clone(),
+                reason: "too dear".into(),
+                request_id: rid(),
+            },
+            &s.buyer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(declined.state, RepairState::ReadyToShip as i32);
+    let fee = declined.decline_fee.unwrap();
+    assert_eq!(fee.amount.unwrap().amount_minor, 5_000);
+    assert!(
+        fee.charge_failure.contains("INSUFFICIENT_FUNDS"),
+        "{}",
+        fee.charge_failure
+    );
+    assert_eq!(
+        declined.clock.unwrap().kind,
+        "merchant_step",
+        "the merchant owes the parcel back"
+    );
+    let (charges, calls) = s.platform.charges(&q.name).await;
+    assert_eq!((charges.len(), calls), (1, 1));
+    assert_eq!(charges[0].state, ChargeState::Failed as i32);
+    let desk = s
+        .platform
+        .told_params(AGENT, "repairs-desk", "repair_fee_unpaid")
+        .await;
+    assert!(
+        desk.get("charge_failure")
+            .is_some_and(|w| w.contains("INSUFFICIENT_FUNDS"))
+    );
+    let merchant = s
+        .platform
+        .told_params(2, "merchant-1", "repair_quote_declined")
+        .await;
+    assert!(!merchant.contains_key("charge_failure"), "{merchant:?}");
 }

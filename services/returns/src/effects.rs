@@ -7,7 +7,6 @@
 use aftersales_proto::aftersales::{
     common::v1::{Actor, ActorRole, CaseContext, Money},
     logistics::v1::{RegisterShipmentRequest, ShipmentLeg},
-    platform::v1::SendRequest,
     refunds::v1::{CreateRefundRequest, RefundKind},
     returns::v1::{
         DisputeOpened, ReplacementShipped, ReturnApproved, ReturnCancelled, ReturnClosed,
@@ -363,19 +362,9 @@ fn actor(c: &Case, p: Party) -> Actor {
 /// the same template, such as a second refund problem) notifies again.
 pub fn notify(out: &mut Batch, c: &Case, to: Party, template: &str) {
     let key = notify_key(c, to, template);
-    let req = SendRequest {
-        notification_id: request_id_for(&key),
-        recipient: Some(recipient(c, to)),
-        template: template.into(),
-        params: notice::params(c, to).into_iter().collect(),
-        ..Default::default()
-    };
-    out.command(
-        "platform",
-        "/aftersales.platform.v1.Notifier/Send",
-        &key,
-        &req,
-    );
+    let who = recipient(c, to);
+    let role = ActorRole::try_from(who.role).unwrap_or(ActorRole::Unspecified);
+    out.notify(&key, (role, &who.id), template, notice::params(c, to));
 }
 
 /// The outbox key (and so the notification id) of telling `to` with `template` at the

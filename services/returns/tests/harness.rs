@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use aftersales_proto::aftersales::{
     common::v1::{Address, Money},
-    logistics::v1::{ReportCarrierEventRequest, logistics_service_client::LogisticsServiceClient},
     platform::v1::{
         Order, OrderLine, PutOrderRequest, SpecialGoodsFlag,
         sandbox_control_client::SandboxControlClient,
@@ -158,30 +157,8 @@ impl Suite {
     /// SF reports `tracking` delivered, through logistics (retried until logistics has
     /// the shipment registered: returns registers it through its outbox).
     pub async fn carrier_delivers(&self, tracking: &str) {
-        let mut c = LogisticsServiceClient::new(self.logistics.channel());
-        let id = format!("ev-{tracking}-delivered");
-        eventually(Duration::from_secs(20), || {
-            let (mut c, id, token) = (c.clone(), id.clone(), self.partner.clone());
-            async move {
-                let req = ReportCarrierEventRequest {
-                    event_id: format!("{id}-{}", uuid::Uuid::new_v4()),
-                    carrier_code: "sf".into(),
-                    tracking_number: tracking.into(),
-                    status: 4,
-                    event_time: Some(prost_types::Timestamp {
-                        seconds: chrono::Utc::now().timestamp() - 5,
-                        nanos: 0,
-                    }),
-                    ..Default::default()
-                };
-                // only an event that found the registered shipment counts
-                c.report_carrier_event(authed(req, &token))
-                    .await
-                    .is_ok_and(|r| !r.into_inner().shipment.is_empty())
-            }
-        })
-        .await;
-        let _ = &mut c;
+        let delivered = testkit::platform::DELIVERED;
+        testkit::platform::carrier_reports(&self.world, &self.logistics, tracking, delivered).await;
     }
 
     /// The refunds of a case, as the agent sees them.

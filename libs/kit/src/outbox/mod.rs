@@ -8,7 +8,10 @@
 //! This file holds the write side (rows queued in the caller's transaction);
 //! [`dispatch`] delivers them.
 
-use aftersales_proto::aftersales::common::v1::EventEnvelope;
+use aftersales_proto::aftersales::{
+    common::v1::{Actor, ActorRole, EventEnvelope},
+    platform::v1::SendRequest,
+};
 use chrono::Utc;
 use prost::Message;
 use sqlx::{PgConnection, PgPool};
@@ -17,6 +20,9 @@ use uuid::Uuid;
 use crate::telemetry;
 
 mod dispatch;
+
+/// The platform Notifier's method, as an outbox command names it.
+const NOTIFIER_SEND: &str = "/aftersales.platform.v1.Notifier/Send";
 
 pub use dispatch::{CLAIM, Dispatcher};
 
@@ -106,6 +112,29 @@ impl Batch {
             payload,
             telemetry::current_traceparent(),
         );
+    }
+
+    /// Adds a notification through the platform's Notifier, once per `key` (the key is
+    /// its idempotency key too, so a replayed step tells nobody twice): `to` is the
+    /// recipient's role and id.
+    pub fn notify(
+        &mut self,
+        key: &str,
+        to: (ActorRole, &str),
+        template: &str,
+        params: impl IntoIterator<Item = (String, String)>,
+    ) {
+        let req = SendRequest {
+            notification_id: request_id_for(key),
+            recipient: Some(Actor {
+                role: to.0 as i32,
+                id: to.1.to_string(),
+            }),
+            template: template.into(),
+            params: params.into_iter().collect(),
+            ..Default::default()
+        };
+        self.command("platform", NOTIFIER_SEND, key, &req);
     }
 
     fn push(

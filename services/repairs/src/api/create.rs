@@ -84,10 +84,15 @@ impl Api {
         let coverage = warranty::decide(&facts, now, r.accidental_damage);
         let paid = line.paid_amount.clone().unwrap_or_default();
         // a fee in another currency than the order's is not the buyer's to pay
-        let fee = terms
-            .repair_inspection_fee
-            .filter(|m| m.currency == paid.currency)
-            .map_or(0, |m| m.amount_minor.max(0));
+        let fee = match terms.repair_inspection_fee {
+            Some(m) if m.currency == paid.currency => m.amount_minor.max(0),
+            Some(m) => {
+                tracing::warn!(merchant = %order.merchant_id, fee_currency = %m.currency,
+                    order_currency = %paid.currency, "inspection fee not in the order's currency: not owed");
+                0
+            }
+            None => 0,
+        };
         let mut repair = Repair {
             id: Uuid::now_v7(),
             number: String::new(),

@@ -101,8 +101,12 @@ pub struct Fee {
     pub charge_id: String,
     pub minor: i64,
     pub charged: Option<DateTime<Utc>>,
-    /// The gateway's decline: not asked again (the desk settles it).
+    /// The gateway's decline, or its silence past the asks allowed: not asked again
+    /// (the desk settles it).
     pub failure: String,
+    /// Charge-clock periods that passed with the fee unanswered.
+    #[serde(default)]
+    pub unanswered: u32,
 }
 
 /// One progress step shown to the buyer.
@@ -220,17 +224,32 @@ impl Repair {
     /// The charge asked and not answered yet: its id and amount (the accepted quote's,
     /// or a declined one's inspection fee).
     pub fn pending_charge(&self) -> Option<(&str, i64)> {
-        if let Some(f) = &self.decline_fee
-            && f.charged.is_none()
-            && f.failure.is_empty()
+        if let Some(q) = &self.quote
+            && let (State::Quoted, Some(true), Some(id), None) =
+                (self.state, q.accepted, &q.charge_id, q.charged)
         {
-            return Some((&f.charge_id, f.minor));
+            return Some((id, q.priced.payable));
         }
-        let q = self.quote.as_ref()?;
-        match (self.state, q.accepted, &q.charge_id, q.charged) {
-            (State::Quoted, Some(true), Some(id), None) => Some((id, q.priced.payable)),
-            _ => None,
-        }
+        self.open_fee().map(|f| (f.charge_id.as_str(), f.minor))
+    }
+
+    /// The inspection fee still being asked.
+    pub fn open_fee(&self) -> Option<&Fee> {
+        self.decline_fee
+            .as_ref()
+            .filter(|f| f.charged.is_none() && f.failure.is_empty())
+    }
+
+    /// The clock shown as the repair's (and in its notices): the earliest the parties
+    /// run, the charge clock (the platform's own) only when it runs alone.
+    pub fn shown_clock(&self) -> Option<&Clock> {
+        let earliest = |charge: bool| {
+            self.clocks
+                .iter()
+                .filter(move |k| (k.kind == ClockKind::Charge) == charge)
+                .min_by_key(|k| (k.due, k.kind))
+        };
+        earliest(false).or_else(|| earliest(true))
     }
 
     /// The warranty decision at filing, recorded on the repair.

@@ -44,12 +44,15 @@ pub(super) fn delivered(c: Change, at: DateTime<Utc>) -> Result<Change, Refusal>
 /// Accepted by the buyer, or by the clock (`auto`): the repair is complete.
 pub(super) fn accept(c: Change, auto: bool) -> Result<Change, Refusal> {
     c.only_in(&[AwaitingAcceptance])?;
-    let mut c = c.stop_all();
-    c.r.auto_accepted = auto;
     // a declined quote's fee still being asked keeps its clock past the end
-    if c.r.pending_charge().is_some() {
-        c = c.start(ClockKind::Charge);
+    let kinds: Vec<ClockKind> = c.r.clocks.iter().map(|k| k.kind).collect();
+    let mut c = c;
+    for kind in kinds {
+        if kind != ClockKind::Charge || c.r.open_fee().is_none() {
+            c = c.stop(kind);
+        }
     }
+    c.r.auto_accepted = auto;
     let c = c
         .to(Completed)
         .publish(Event::Completed)

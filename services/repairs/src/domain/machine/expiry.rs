@@ -9,6 +9,9 @@ use crate::domain::{
     kinds::{Party, State::*},
 };
 
+/// Charge-clock periods an inspection fee is asked for before the desk takes it over.
+const FEE_ASKS: u32 = 4;
+
 pub(super) fn expired(c: Change, kind: ClockKind) -> Result<Change, Refusal> {
     let Some(clock) = c.r.clock(kind).cloned() else {
         return Err(c.illegal());
@@ -58,8 +61,21 @@ pub(super) fn expired(c: Change, kind: ClockKind) -> Result<Change, Refusal> {
             super::work::owe_fee(c)
         }
         // the gateway never answered (an outage, a crash before the answer was applied):
-        // asked again under the same id, which charges at most once
+        // asked again under the same id, which charges at most once; an inspection fee
+        // unanswered that long is left to the desk
         Charge => {
+            let mut c = c;
+            if let Some(f) =
+                c.r.decline_fee
+                    .as_mut()
+                    .filter(|f| f.charged.is_none() && f.failure.is_empty())
+            {
+                f.unanswered += 1;
+                if f.unanswered >= FEE_ASKS {
+                    f.failure = format!("no answer from the payment gateway after {FEE_ASKS} asks");
+                    return Ok(c.notify(Party::Desk, "repair_fee_unpaid"));
+                }
+            }
             let c = c.start(kind).notify(Party::Desk, "repair_charge_pending");
             match c.r.pending_charge() {
                 Some((charge_id, minor)) => {

@@ -543,7 +543,9 @@ fn every_state_short_of_the_final_ones_has_a_running_clock() {
     let mut states = std::collections::BTreeSet::new();
     let mut with_fee = paid();
     with_fee.inspection_fee_minor = 3_000;
-    let mut frontier = vec![fixture::repair(t0()), paid(), with_fee];
+    let mut free_with_fee = fixture::repair(t0());
+    free_with_fee.inspection_fee_minor = 3_000;
+    let mut frontier = vec![fixture::repair(t0()), paid(), with_fee, free_with_fee];
     for depth in 0..16 {
         let mut next = Vec::new();
         for r in &frontier {
@@ -572,6 +574,26 @@ fn every_state_short_of_the_final_ones_has_a_running_clock() {
                     continue;
                 }
                 states.insert(after.state);
+                // a fee is a paid first round's, and asked while its clock runs
+                if after.decline_fee.is_some() {
+                    assert!(after.round == 1 && after.not_free.is_some(), "{after:?}");
+                }
+                let charge_clock = after.clock(ClockKind::Charge).is_some();
+                if after.state != Quoted {
+                    assert_eq!(
+                        after.open_fee().is_some(),
+                        charge_clock,
+                        "{} after {}",
+                        after.state.as_str(),
+                        cmd.action()
+                    );
+                }
+                if after.state.is_final() {
+                    assert!(
+                        after.clocks.iter().all(|k| k.kind == ClockKind::Charge),
+                        "only a fee's clock outlives the end"
+                    );
+                }
                 if !after.state.is_final() {
                     assert!(
                         !after.clocks.is_empty(),
@@ -1099,13 +1121,18 @@ fn a_declined_or_lapsed_quote_owes_the_policys_inspection_fee_once() {
         );
         assert_eq!(declined.pending_charge().map(|(_, m)| m), Some(3_000));
         // taken: recorded once, its clock stopped; the item goes back meanwhile
-        let paid_fee = step(
+        let (paid_fee, fx) = at(
             &declined,
             Command::Charged {
                 charge_id: fee.charge_id.clone(),
             },
             34,
-        );
+        )
+        .unwrap();
+        assert!(fx.contains(&Effect::Notify {
+            to: Party::Buyer,
+            template: "repair_fee_charged"
+        }));
         assert!(paid_fee.decline_fee.as_ref().unwrap().charged.is_some());
         assert_eq!(running(&paid_fee), [ClockKind::MerchantStep]);
         assert!(
@@ -1166,18 +1193,73 @@ fn a_declined_or_lapsed_quote_owes_the_policys_inspection_fee_once() {
         charge_id: fee_id.clone(),
         minor: 3_000
     }));
-    let refused = step(
+    let (refused, fx) = at(
         &asked,
         Command::ChargeFailed {
             charge_id: fee_id,
             why: "INSUFFICIENT_FUNDS: no".into(),
         },
         43,
-    );
+    )
+    .unwrap();
+    for (to, template) in [
+        (Party::Buyer, "repair_fee_charge_failed"),
+        (Party::Desk, "repair_fee_unpaid"),
+    ] {
+        assert!(fx.contains(&Effect::Notify { to, template }));
+    }
     assert_eq!(refused.state, Completed);
     assert!(refused.clocks.is_empty() && refused.pending_charge().is_none());
     assert_eq!(
         refused.decline_fee.unwrap().failure,
         "INSUFFICIENT_FUNDS: no"
+    );
+}
+
+#[test]
+fn the_fee_is_never_dearer_than_the_quote_and_a_silent_gateway_leaves_it_to_the_desk() {
+    let mut r = paid();
+    r.inspection_fee_minor = 3_000;
+    let d = step(&received(r), diagnose(false), 31);
+    let quote = |minor: i64| Command::Quote {
+        parts: vec![Part {
+            part: "x".into(),
+            quantity: 1,
+            unit_cost_minor: minor,
+        }],
+        labour: Vec::new(),
+        note: String::new(),
+    };
+    let decline = Command::DecideQuote {
+        accept: false,
+        reason: String::new(),
+    };
+    let cheap = step(&step(&d, quote(1_000), 32), decline.clone(), 33);
+    assert_eq!(
+        cheap.decline_fee.as_ref().unwrap().minor,
+        1_000,
+        "at most the quote"
+    );
+    let zero = step(&step(&d, quote(0), 32), decline.clone(), 33);
+    assert!(zero.decline_fee.is_none(), "a free quote owes nothing");
+    // the gateway never answers: asked each period, then the desk's
+    let mut x = step(&step(&d, quote(10_000), 32), decline, 33);
+    let expire = Command::Expired {
+        kind: ClockKind::Charge,
+    };
+    for h in 0..3 {
+        let (next, fx) = at(&x, expire.clone(), 34 + h).unwrap();
+        assert!(fx.iter().any(|e| matches!(e, Effect::Charge { .. })));
+        x = next;
+    }
+    let (given_up, fx) = at(&x, expire, 40).unwrap();
+    assert!(fx.contains(&Effect::Notify {
+        to: Party::Desk,
+        template: "repair_fee_unpaid"
+    }));
+    assert!(given_up.open_fee().is_none() && given_up.clock(ClockKind::Charge).is_none());
+    assert_eq!(
+        given_up.shown_clock().unwrap().kind,
+        ClockKind::MerchantStep
     );
 }

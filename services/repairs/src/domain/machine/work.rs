@@ -146,18 +146,22 @@ pub(super) fn decide(c: Change, accept: bool, reason: String) -> Result<Change, 
 
 /// A declined (or lapsed) quote owes the policy's inspection fee, charged once under its
 /// own id on the charge clock; the item goes back meanwhile.
+/// Never more than the quote itself would have cost: declining is never dearer than
+/// accepting, and a quote priced at zero owes nothing.
 pub(super) fn owe_fee(c: Change) -> Change {
-    if c.r.inspection_fee_minor <= 0 || c.r.decline_fee.is_some() {
+    let payable = c.r.quote.as_ref().map_or(0, |q| q.priced.payable);
+    let minor = c.r.inspection_fee_minor.min(payable);
+    if minor <= 0 || c.r.free() || c.r.decline_fee.is_some() {
         return c;
     }
     let mut c = c;
     let charge_id = format!("rp-{}-{}-fee", c.r.id.simple(), c.r.round);
-    let minor = c.r.inspection_fee_minor;
     c.r.decline_fee = Some(Fee {
         charge_id: charge_id.clone(),
         minor,
         charged: None,
         failure: String::new(),
+        unanswered: 0,
     });
     c.start(ClockKind::Charge)
         .emit(Effect::Charge { charge_id, minor })
@@ -192,10 +196,7 @@ fn fee_answered<'a>(c: Change<'a>, charge_id: &str, failure: Option<String>) -> 
 /// repair: the item goes back while it is asked).
 pub(super) fn fee_step(r: &crate::domain::repair::Repair, cmd: &super::Command) -> bool {
     use super::Command::*;
-    let open = r
-        .decline_fee
-        .as_ref()
-        .filter(|f| f.charged.is_none() && f.failure.is_empty());
+    let open = r.open_fee();
     match cmd {
         Charged { charge_id } | ChargeFailed { charge_id, .. } => {
             open.is_some_and(|f| f.charge_id == *charge_id)
