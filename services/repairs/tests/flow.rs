@@ -2,18 +2,20 @@
 //! point, the buyer's parcel in through logistics, diagnosed (free: work starts at
 //! once), progress pushed to the buyer, the quality check, the parcel back through
 //! logistics, accepted by the buyer (RepairCompleted published); and a repair past its
-//! due time whose late penalty reaches refunds once, with the right amount.
+//! due time whose late penalty reaches refunds once, with the right amount; the one
+//! extension, refused a second time and after the due time.
 
 use aftersales_proto::aftersales::{
     refunds::v1::{ListRefundsRequest, RefundKind, refunds_service_client::RefundsServiceClient},
     repairs::v1::{
         AcceptRepairedItemRequest, CompleteRepairRequest, DiagnoseRepairRequest,
-        ReopenRepairRequest, Repair, RepairState, ReportRepairProgressRequest,
+        ExtendRepairRequest, ReopenRepairRequest, Repair, RepairState, ReportRepairProgressRequest,
         ShipRepairedItemRequest,
     },
 };
 use testkit::authed;
 use tonic::Code;
+use tonic_types::StatusExt;
 
 use crate::harness::{Suite, order, rid};
 
@@ -223,4 +225,67 @@ async fn a_late_repair_pays_its_penalty_once_and_a_reopen_starts_again() {
     assert!(again.free_of_charge);
     assert_eq!(again.clock.unwrap().kind, "item_inbound");
     assert_eq!(refunds().await.len(), 1, "the penalty was asked once");
+}
+
+#[tokio::test]
+async fn one_extension_announced_before_the_due_time_and_never_a_second_or_a_late_one() {
+    let s = Suite::start(&[("REPAIRS_CLOCK_REPAIR_DUE", "4s")]).await;
+    s.platform.put_order(order("x-1", 30, Some(300))).await;
+    s.platform.put_order(order("x-2", 30, Some(300))).await;
+    // the one to be late first: the other's clock starts last, and is extended at once
+    let late = repairing(&s, "x-2", "SF-X2").await;
+    let r = repairing(&s, "x-1", "SF-X1").await;
+    let due = r.clock.as_ref().unwrap().due_time.unwrap();
+    let extend = |name: &str, seconds_after_due: i64| ExtendRepairRequest {
+        name: name.into(),
+        reason: "the display panel is back-ordered".into(),
+        new_due_time: Some(prost_types::Timestamp {
+            seconds: due.seconds + seconds_after_due,
+            nanos: due.nanos,
+        }),
+        request_id: rid(),
+    };
+    let mut c = s.client();
+    let extended = c
+        .extend_repair(authed(extend(&r.name, 2), &s.merchant))
+        .await
+        .unwrap()
+        .into_inner();
+    let shown = extended.extension.as_ref().unwrap();
+    assert_eq!(shown.reason, "the display panel is back-ordered");
+    assert_eq!(
+        extended.clock.as_ref().unwrap().due_time.unwrap().seconds,
+        due.seconds + 2
+    );
+    s.platform.heard(BUYER, "buyer-1", "repair_extended").await;
+    // a second one is refused and changes nothing
+    let err = c
+        .extend_repair(authed(extend(&r.name, 3), &s.merchant))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(
+        err.get_details_error_info().unwrap().reason,
+        "ALREADY_EXTENDED"
+    );
+    let after = s.get(&r.name).await;
+    assert_eq!(after.clock, extended.clock);
+    assert_eq!(after.extension, extended.extension);
+    let extends = "SELECT count(*) FROM {s}.audit WHERE action = 'extend'";
+    assert_eq!(s.scalar(extends).await, 1);
+    // announced after the due time: refused; the repair is overdue
+    s.until(&late.name, |x| {
+        x.clock.as_ref().is_some_and(|k| k.kind == "overdue")
+    })
+    .await;
+    let err = c
+        .extend_repair(authed(extend(&late.name, 20), &s.merchant))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.get_details_error_info().unwrap().reason,
+        "DUE_TIME_PASSED"
+    );
+    assert!(s.get(&late.name).await.extension.is_none());
+    assert_eq!(s.scalar(extends).await, 1);
 }
