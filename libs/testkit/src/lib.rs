@@ -14,6 +14,9 @@ use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 pub mod platform;
+mod streams;
+
+pub use streams::{announce, envelope, published};
 
 /// The secret every test token is signed with.
 pub const JWT_SECRET: &str = "testkit-secret-0123456789abcdef";
@@ -412,49 +415,6 @@ impl Running {
     pub fn kill(self) {
         self.handle.abort();
     }
-}
-
-/// The domain events published so far on `topic` in this world (oldest first), decoded
-/// from the outbox's Redis stream, for tests asserting what a service announced.
-pub async fn published(
-    world: &World,
-    topic: &str,
-) -> Vec<aftersales_proto::aftersales::common::v1::EventEnvelope> {
-    use prost::Message;
-    let key = kit::outbox::stream_key(&world.redis_prefix(), topic);
-    let mut conn = redis().await;
-    let Ok(redis::Value::Array(entries)) = redis::cmd("XRANGE")
-        .arg(&key)
-        .arg("-")
-        .arg("+")
-        .query_async::<redis::Value>(&mut conn)
-        .await
-    else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for entry in entries {
-        // [id, [field, value, field, value...]]
-        let redis::Value::Array(parts) = entry else {
-            continue;
-        };
-        let Some(redis::Value::Array(fields)) = parts.get(1) else {
-            continue;
-        };
-        for kv in fields.chunks(2) {
-            let is_envelope =
-                redis::from_redis_value::<String>(&kv[0]).is_ok_and(|k| k == "envelope");
-            if let (true, Ok(bytes)) = (is_envelope, redis::from_redis_value::<Vec<u8>>(&kv[1])) {
-                out.push(
-                    aftersales_proto::aftersales::common::v1::EventEnvelope::decode(
-                        bytes.as_slice(),
-                    )
-                    .expect("an EventEnvelope"),
-                );
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

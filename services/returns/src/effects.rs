@@ -308,6 +308,10 @@ fn publish(out: &mut Batch, c: &Case, event: &Event) {
                 context: ctx,
                 state: c.state as i32,
                 reason: reason.clone(),
+                kind: c.kind as i32,
+                request_time: Some(ts(c.created)),
+                first_response_time: c.first_response.map(ts),
+                close_time: c.closed.map(ts),
             };
             out.event(SOURCE, TOPIC, &subject, &ev);
         }

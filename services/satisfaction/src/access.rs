@@ -1,14 +1,15 @@
 //! Who may call what on this port (SPEC §9), the one table the kit's layer enforces,
 //! decided before the methods exist so they open closed. Surveys are the buyer's; a
-//! merchant sees its own scores (the handlers check whose). No service calls in: cases
-//! reach satisfaction as events.
+//! merchant sees its own scores (the handlers check whose). Cases reach satisfaction as
+//! events; only the SLA service calls in, with a survey's expiry.
 
 use kit::auth::{
     Role::{Agent, Arbitrator, Buyer, Merchant},
-    Rule, rule,
+    Rule, machine, rule,
 };
 
 const SERVICE: &str = "aftersales.satisfaction.v1.SatisfactionService";
+const CALLBACK: &str = "aftersales.sla.v1.TimerCallback";
 
 /// The access table of the satisfaction port.
 pub const ACCESS: &[Rule] = &[
@@ -28,4 +29,5 @@ pub const ACCESS: &[Rule] = &[
         &[],
     ),
     rule(SERVICE, "ListAlerts", &[Merchant, Agent], &[]),
+    machine(CALLBACK, "OnTimerEvent", &["sla"]),
 ];

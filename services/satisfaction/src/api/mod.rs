@@ -1,12 +1,50 @@
-//! The gRPC surface of `satisfaction`. Its domain lands in its own issue; until then every
-//! RPC answers UNIMPLEMENTED (after authentication), so callers see an honest status.
-//! When the methods come, each stays a few lines (principal -> parse -> a fn returning
-//! `kit::Result` -> `Status` once), split by verb family into `create.rs`,
-//! `transitions.rs` and `reads.rs` beside this file.
+//! The gRPC surface of `SatisfactionService`. Each method takes the caller and the
+//! request to a function of its verb family returning [`kit::Result`], and the error
+//! becomes a `Status` once ([`kit::answer`]): [`surveys`] (read, list, rate). The
+//! aggregates, the scorecard and the alerts keep the trait's default, UNIMPLEMENTED
+//! (after authentication), until they are built (issue 26).
 
-use aftersales_proto::aftersales::satisfaction::v1::satisfaction_service_server::SatisfactionService;
+mod surveys;
 
-/// The SatisfactionService implementation: the trait's defaults (UNIMPLEMENTED) for now.
-pub struct Api;
+use aftersales_proto::aftersales::satisfaction::v1::{
+    GetSurveyRequest, ListSurveysRequest, ListSurveysResponse, SubmitRatingRequest, Survey,
+    satisfaction_service_server::SatisfactionService,
+};
+use kit::{answer, auth::principal};
+use sqlx::PgPool;
+use tonic::{Request, Response, Status};
 
-impl SatisfactionService for Api {}
+/// What the API's calls share.
+pub struct Api {
+    pool: PgPool,
+}
+
+impl Api {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+#[tonic::async_trait]
+impl SatisfactionService for Api {
+    async fn get_survey(&self, req: Request<GetSurveyRequest>) -> Result<Response<Survey>, Status> {
+        let who = principal(&req)?;
+        answer(self.get(&who, req.into_inner()).await)
+    }
+
+    async fn list_surveys(
+        &self,
+        req: Request<ListSurveysRequest>,
+    ) -> Result<Response<ListSurveysResponse>, Status> {
+        let who = principal(&req)?;
+        answer(self.list(&who, req.into_inner()).await)
+    }
+
+    async fn submit_rating(
+        &self,
+        req: Request<SubmitRatingRequest>,
+    ) -> Result<Response<Survey>, Status> {
+        let who = principal(&req)?;
+        answer(self.rate(&who, req.into_inner()).await)
+    }
+}
