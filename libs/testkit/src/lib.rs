@@ -177,6 +177,15 @@ impl World {
             .expect("a query returning one int8")
     }
 
+    /// `SELECT` of two text columns on `service`'s schema (`{s}` is replaced by it).
+    pub async fn pairs(&self, service: &str, sql: &str) -> Vec<(String, String)> {
+        let sql = sql.replace("{s}", &self.schema(service));
+        sqlx::query_as(&sql)
+            .fetch_all(&pool().await)
+            .await
+            .expect("a query returning two text columns")
+    }
+
     /// A bearer token for `role` / `sub`.
     pub fn token(&self, role: Role, sub: &str) -> String {
         self.tokens.mint(role, sub, None, 3600)

@@ -135,10 +135,13 @@ impl Consumer {
         if !inbox::first_delivery(&mut tx, &e.id, &e.source).await? {
             return Ok(());
         }
-        let now = Utc::now().trunc_subsecs(6);
+        // the survey opened when the case finished (a late delivery does not move it,
+        // nor its period in the aggregates); never later than now
+        let opened = case.finished.min(Utc::now()).trunc_subsecs(6);
         let window = chrono::Duration::from_std(self.settings.survey_window)?;
-        let survey = Survey::open(Uuid::now_v7(), case, now, window);
+        let survey = Survey::open(Uuid::now_v7(), case, opened, window);
         if store::open(&mut tx, &survey).await? {
+            store::rollups::opened(&mut tx, &survey).await?;
             let mut out = Batch::default();
             effects::opened(&mut out, &survey);
             out.flush(&mut tx).await?;

@@ -2,9 +2,11 @@
 //! (INVALID_ARGUMENT with field violations), nothing written before it passes.
 
 use aftersales_proto::aftersales::satisfaction::v1::{
-    ListSurveysRequest, SubmitRatingRequest, SurveyState,
+    GetAggregatesRequest, GroupBy as ProtoGroupBy, ListSurveysRequest, SubmitRatingRequest,
+    SurveyState,
 };
 use kit::{
+    auth::{Principal, Role},
     error::Violations,
     page::{self, Page},
     validate,
@@ -13,10 +15,12 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
+        aggregate,
         scores::{DIMENSIONS, Scores},
-        survey::State,
+        survey::{ServiceType, State},
     },
     names,
+    store::rollups,
 };
 
 /// A comment's length limit, in characters.
@@ -72,4 +76,114 @@ pub fn list(r: &ListSurveysRequest) -> kit::Result<(Vec<i16>, Page<Uuid>)> {
     }
     v.finish()?;
     Ok((states, page))
+}
+
+/// The longest span an aggregate covers, in days.
+pub const SPAN_MAX_DAYS: i64 = 732;
+
+/// A day's start at UTC+8, as the aggregates keep days.
+fn day_start(
+    v: &mut Violations,
+    field: &str,
+    t: &Option<prost_types::Timestamp>,
+) -> Option<chrono::NaiveDate> {
+    let Some(t) = t else {
+        v.add(field, "is required");
+        return None;
+    };
+    if t.nanos != 0 || (t.seconds + 8 * 3_600).rem_euclid(86_400) != 0 {
+        v.add(
+            field,
+            "must be the start of a day at UTC+8 (aggregates are kept per day)",
+        );
+        return None;
+    }
+    chrono::DateTime::from_timestamp(t.seconds, 0).map(aggregate::day_of)
+}
+
+/// GetAggregates: the span, the filter and the split. A merchant sees its own shop only.
+pub fn aggregates(
+    r: &GetAggregatesRequest,
+    who: &Principal,
+) -> kit::Result<(
+    rollups::Filter,
+    aggregate::GroupBy,
+    (chrono::NaiveDate, chrono::NaiveDate),
+)> {
+    let mut v = Violations::new();
+    let from = day_start(&mut v, "start_time", &r.start_time);
+    let to = day_start(&mut v, "end_time", &r.end_time);
+    if let (Some(f), Some(t)) = (from, to) {
+        if t <= f {
+            v.add("end_time", "must be after start_time");
+        } else if (t - f).num_days() > SPAN_MAX_DAYS {
+            v.add(
+                "end_time",
+                format!("at most {SPAN_MAX_DAYS} days after start_time"),
+            );
+        }
+    }
+    let service_type = match r.service_type {
+        0 => None,
+        t => match ServiceType::from_i16(t as i16) {
+            Some(t) => Some(t as i16),
+            None => {
+                v.add("service_type", "a known service type");
+                None
+            }
+        },
+    };
+    let mut by = aggregate::GroupBy::default();
+    for g in &r.group_by {
+        let period = match ProtoGroupBy::try_from(*g) {
+            Ok(ProtoGroupBy::Merchant) => {
+                by.merchant = true;
+                None
+            }
+            Ok(ProtoGroupBy::Category) => {
+                by.category = true;
+                None
+            }
+            Ok(ProtoGroupBy::Region) => {
+                by.region = true;
+                None
+            }
+            Ok(ProtoGroupBy::ServiceType) => {
+                by.service_type = true;
+                None
+            }
+            Ok(ProtoGroupBy::Day) => Some(aggregate::Period::Day),
+            Ok(ProtoGroupBy::Week) => Some(aggregate::Period::Week),
+            Ok(ProtoGroupBy::Month) => Some(aggregate::Period::Month),
+            _ => {
+                v.add("group_by", "a known dimension");
+                None
+            }
+        };
+        if let Some(p) = period
+            && by.period.replace(p).is_some_and(|q| q != p)
+        {
+            v.add("group_by", "one period at most (day, week or month)");
+        }
+    }
+    let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    let mut merchant_id = opt(&r.merchant_id);
+    if who.role == Role::Merchant {
+        match &merchant_id {
+            Some(m) if *m != who.id => {
+                return Err(kit::Error::PermissionDenied(
+                    "a merchant sees its own aggregates only".into(),
+                ));
+            }
+            _ => merchant_id = Some(who.id.clone()),
+        }
+    }
+    v.finish()?;
+    let filter = rollups::Filter {
+        merchant_id,
+        category: opt(&r.category),
+        region: opt(&r.region),
+        service_type,
+    };
+    Ok((filter, by, (from.expect("checked"), to.expect("checked"))))
 }

@@ -1,11 +1,18 @@
 //! Surveys as the contract shows them.
 
 use aftersales_proto::aftersales::satisfaction::v1::{
-    Rating as ProtoRating, Scores as ProtoScores, Survey as ProtoSurvey,
+    Aggregate, DimensionStats, Rating as ProtoRating, Scores as ProtoScores, Survey as ProtoSurvey,
 };
+use chrono::NaiveDate;
 use kit::time::ts;
 
-use crate::{domain::survey::Survey, names};
+use crate::{
+    domain::{
+        aggregate::{Key, Totals},
+        survey::Survey,
+    },
+    names,
+};
 
 fn duration(d: chrono::Duration) -> prost_types::Duration {
     prost_types::Duration {
@@ -44,5 +51,50 @@ pub fn survey(s: &Survey) -> ProtoSurvey {
         }),
         open_time: Some(ts(s.opened)),
         expire_time: Some(ts(s.expires)),
+    }
+}
+
+/// A day's start at UTC+8.
+fn day_start(d: NaiveDate) -> Option<prost_types::Timestamp> {
+    let midnight = d.and_hms_opt(0, 0, 0)?.and_utc() - chrono::Duration::hours(8);
+    Some(ts(midnight))
+}
+
+fn secs(s: Option<i64>) -> Option<prost_types::Duration> {
+    s.filter(|s| *s != i64::MAX)
+        .map(|s| duration(chrono::Duration::seconds(s)))
+}
+
+/// One group's aggregate.
+pub fn aggregate((k, t): &(Key, Totals)) -> Aggregate {
+    let dim = |i: usize| {
+        t.dimension(i)
+            .map(|(mean, satisfied_share)| DimensionStats {
+                mean,
+                satisfied_share,
+            })
+    };
+    Aggregate {
+        merchant_id: k.merchant_id.clone().unwrap_or_default(),
+        category: k.category.clone().unwrap_or_default(),
+        region: k.region.clone().unwrap_or_default(),
+        service_type: k.service_type.map_or(0, i32::from),
+        period_start_time: day_start(k.from),
+        period_end_time: day_start(k.to),
+        surveys: t.surveys as u32,
+        ratings: t.ratings as u32,
+        csat: t.csat().unwrap_or(0.0),
+        response_speed: dim(0),
+        resolution_effect: dim(1),
+        service_attitude: dim(2),
+        process_convenience: dim(3),
+        timeliness: dim(4),
+        mean_first_response_time: secs(t.first_response.mean()),
+        mean_resolution_time: secs(t.resolution.mean()),
+        median_first_response_time: secs(t.first_response.median()),
+        p90_first_response_time: secs(t.first_response.p90()),
+        median_resolution_time: secs(t.resolution.median()),
+        p90_resolution_time: secs(t.resolution.p90()),
+        satisfied_ratings: t.satisfied as u32,
     }
 }

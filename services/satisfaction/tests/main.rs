@@ -4,4 +4,5 @@
 
 mod harness;
 
+mod aggregates;
 mod surveys;

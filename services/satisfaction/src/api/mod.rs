@@ -1,13 +1,15 @@
 //! The gRPC surface of `SatisfactionService`. Each method takes the caller and the
 //! request to a function of its verb family returning [`kit::Result`], and the error
-//! becomes a `Status` once ([`kit::answer`]): [`surveys`] (read, list, rate). The
-//! aggregates, the scorecard and the alerts keep the trait's default, UNIMPLEMENTED
-//! (after authentication), until they are built (issue 26).
+//! becomes a `Status` once ([`kit::answer`]): [`surveys`] (read, list, rate),
+//! [`aggregates`]. The scorecard and the alerts keep the trait's default,
+//! UNIMPLEMENTED (after authentication), until they are built (issue 26).
 
+mod aggregates;
 mod surveys;
 
 use aftersales_proto::aftersales::satisfaction::v1::{
-    GetSurveyRequest, ListSurveysRequest, ListSurveysResponse, SubmitRatingRequest, Survey,
+    GetAggregatesRequest, GetAggregatesResponse, GetSurveyRequest, ListSurveysRequest,
+    ListSurveysResponse, SubmitRatingRequest, Survey,
     satisfaction_service_server::SatisfactionService,
 };
 use kit::{answer, auth::principal};
@@ -38,6 +40,14 @@ impl SatisfactionService for Api {
     ) -> Result<Response<ListSurveysResponse>, Status> {
         let who = principal(&req)?;
         answer(self.list(&who, req.into_inner()).await)
+    }
+
+    async fn get_aggregates(
+        &self,
+        req: Request<GetAggregatesRequest>,
+    ) -> Result<Response<GetAggregatesResponse>, Status> {
+        let who = principal(&req)?;
+        answer(self.aggregates(&who, req.into_inner()).await)
     }
 
     async fn submit_rating(

@@ -83,6 +83,7 @@ impl Api {
             },
         })?;
         store::update(&mut tx, &s).await?;
+        store::rollups::rated(&mut tx, &s).await?;
         let mut out = Batch::default();
         effects::rated(&mut out, &s);
         out.flush(&mut tx).await?;

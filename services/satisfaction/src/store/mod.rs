@@ -1,4 +1,7 @@
-//! The only file with table names: surveys in and out.
+//! The only files with table names: surveys in and out (here), the daily rollups
+//! ([`rollups`]).
+
+pub mod rollups;
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row, postgres::PgRow};
