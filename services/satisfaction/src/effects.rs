@@ -5,11 +5,11 @@
 
 use aftersales_proto::aftersales::{
     common::v1::ActorRole,
-    satisfaction::v1::{RatingSubmitted, SurveyOpened},
+    satisfaction::v1::{AlertRaised, RatingSubmitted, SurveyOpened},
 };
 use kit::{outbox::Batch, sla};
 
-use crate::{domain::survey::Survey, names, render};
+use crate::{domain::survey::Survey, names, render, store::alerts::Alert};
 
 const SOURCE: &str = "satisfaction";
 const TOPIC: &str = "satisfaction";
@@ -57,5 +57,27 @@ pub fn rated(out: &mut Batch, s: &Survey) {
         &key,
         &names::window_timer(s.id),
         format!("{name} rated"),
+    );
+}
+
+/// A merchant fell below the CSAT target: AlertRaised, the merchant told.
+pub fn alert_raised(out: &mut Batch, a: &Alert) {
+    let name = render::alert_name(a);
+    let ev = AlertRaised {
+        alert: Some(render::alert(a)),
+    };
+    out.event(SOURCE, TOPIC, &format!("{name}:raised"), &ev);
+    let params = [
+        ("alert".to_string(), name.clone()),
+        ("csat".to_string(), format!("{:.3}", a.value)),
+        ("threshold".to_string(), format!("{:.3}", a.threshold)),
+        ("ratings".to_string(), a.sample_size.to_string()),
+    ];
+    let key = format!("{name}:notify");
+    out.notify(
+        &key,
+        (ActorRole::Merchant, &a.merchant_id),
+        "csat_below_target",
+        params,
     );
 }

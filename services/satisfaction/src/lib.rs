@@ -19,6 +19,7 @@
 mod access;
 mod api;
 mod consumer;
+mod csat;
 pub mod domain;
 mod effects;
 mod names;
@@ -58,8 +59,11 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 pub async fn setup(ctx: Ctx) -> anyhow::Result<App> {
     let settings = Arc::new(Settings::from_env(ctx.cfg.env())?);
     let pool = ctx.pool();
-    let routes = Routes::new(SatisfactionServiceServer::new(Api::new(pool.clone())))
-        .add_service(TimerCallbackServer::new(Timers { pool: pool.clone() }));
+    let routes = Routes::new(SatisfactionServiceServer::new(Api::new(
+        pool.clone(),
+        settings.clone(),
+    )))
+    .add_service(TimerCallbackServer::new(Timers { pool: pool.clone() }));
     let consumer = consumer::Consumer { pool, settings };
     let task = consumer.run(
         ctx.redis.clone(),

@@ -2,8 +2,8 @@
 //! (INVALID_ARGUMENT with field violations), nothing written before it passes.
 
 use aftersales_proto::aftersales::satisfaction::v1::{
-    GetAggregatesRequest, GroupBy as ProtoGroupBy, ListSurveysRequest, SubmitRatingRequest,
-    SurveyState,
+    GetAggregatesRequest, GroupBy as ProtoGroupBy, ListAlertsRequest, ListSurveysRequest,
+    SubmitRatingRequest, SurveyState,
 };
 use kit::{
     auth::{Principal, Role},
@@ -186,4 +186,36 @@ pub fn aggregates(
         service_type,
     };
     Ok((filter, by, (from.expect("checked"), to.expect("checked"))))
+}
+
+/// A checked ListAlerts: whose (None: any), raised since when, the page.
+pub struct AlertQuery {
+    pub merchant: Option<String>,
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    pub page: Page<Uuid>,
+}
+
+/// ListAlerts: the merchant (a merchant its own only), since when, the page.
+pub fn alerts(r: &ListAlertsRequest, who: &Principal) -> kit::Result<AlertQuery> {
+    let mut v = Violations::new();
+    let page = Page::parse(&mut v, r.page_size, &r.page_token, page::parse_id);
+    let since = r.start_time.as_ref().and_then(kit::time::from_ts);
+    if r.start_time.is_some() && since.is_none() {
+        v.add("start_time", "a valid time");
+    }
+    v.finish()?;
+    let mut merchant = (!r.merchant_id.is_empty()).then(|| r.merchant_id.clone());
+    if who.role == Role::Merchant {
+        if merchant.as_ref().is_some_and(|m| *m != who.id) {
+            return Err(kit::Error::PermissionDenied(
+                "a merchant sees its own alerts only".into(),
+            ));
+        }
+        merchant = Some(who.id.clone());
+    }
+    Ok(AlertQuery {
+        merchant,
+        since,
+        page,
+    })
 }

@@ -1,7 +1,8 @@
 //! Surveys as the contract shows them.
 
 use aftersales_proto::aftersales::satisfaction::v1::{
-    Aggregate, DimensionStats, Rating as ProtoRating, Scores as ProtoScores, Survey as ProtoSurvey,
+    Aggregate, Alert as ProtoAlert, AlertKind, DimensionStats, Rating as ProtoRating,
+    Scores as ProtoScores, Survey as ProtoSurvey,
 };
 use chrono::NaiveDate;
 use kit::time::ts;
@@ -12,6 +13,7 @@ use crate::{
         survey::Survey,
     },
     names,
+    store::alerts::Alert,
 };
 
 fn duration(d: chrono::Duration) -> prost_types::Duration {
@@ -96,5 +98,23 @@ pub fn aggregate((k, t): &(Key, Totals)) -> Aggregate {
         median_resolution_time: secs(t.resolution.median()),
         p90_resolution_time: secs(t.resolution.p90()),
         satisfied_ratings: t.satisfied as u32,
+    }
+}
+
+pub fn alert_name(a: &Alert) -> String {
+    kit::names::format("alerts", a.id)
+}
+
+pub fn alert(a: &Alert) -> ProtoAlert {
+    ProtoAlert {
+        name: alert_name(a),
+        kind: AlertKind::CsatBelowTarget as i32,
+        merchant_id: a.merchant_id.clone(),
+        value: a.value,
+        threshold: a.threshold,
+        sample_size: a.sample_size as u32,
+        window_start_time: day_start(a.window.0),
+        window_end_time: day_start(a.window.1),
+        create_time: Some(ts(a.created)),
     }
 }

@@ -5,4 +5,5 @@
 mod harness;
 
 mod aggregates;
+mod alerts;
 mod surveys;

@@ -1,29 +1,34 @@
 //! The gRPC surface of `SatisfactionService`. Each method takes the caller and the
 //! request to a function of its verb family returning [`kit::Result`], and the error
 //! becomes a `Status` once ([`kit::answer`]): [`surveys`] (read, list, rate),
-//! [`aggregates`]. The scorecard and the alerts keep the trait's default,
-//! UNIMPLEMENTED (after authentication), until they are built (issue 26).
+//! [`aggregates`] (and the alerts). The scorecard keeps the trait's default,
+//! UNIMPLEMENTED (after authentication), until it is built (issue 26).
 
 mod aggregates;
 mod surveys;
 
 use aftersales_proto::aftersales::satisfaction::v1::{
-    GetAggregatesRequest, GetAggregatesResponse, GetSurveyRequest, ListSurveysRequest,
-    ListSurveysResponse, SubmitRatingRequest, Survey,
+    GetAggregatesRequest, GetAggregatesResponse, GetSurveyRequest, ListAlertsRequest,
+    ListAlertsResponse, ListSurveysRequest, ListSurveysResponse, SubmitRatingRequest, Survey,
     satisfaction_service_server::SatisfactionService,
 };
+use std::sync::Arc;
+
 use kit::{answer, auth::principal};
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 
+use crate::settings::Settings;
+
 /// What the API's calls share.
 pub struct Api {
     pool: PgPool,
+    settings: Arc<Settings>,
 }
 
 impl Api {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    pub fn new(pool: PgPool, settings: Arc<Settings>) -> Self {
+        Self { pool, settings }
     }
 }
 
@@ -48,6 +53,14 @@ impl SatisfactionService for Api {
     ) -> Result<Response<GetAggregatesResponse>, Status> {
         let who = principal(&req)?;
         answer(self.aggregates(&who, req.into_inner()).await)
+    }
+
+    async fn list_alerts(
+        &self,
+        req: Request<ListAlertsRequest>,
+    ) -> Result<Response<ListAlertsResponse>, Status> {
+        let who = principal(&req)?;
+        answer(self.alerts(&who, req.into_inner()).await)
     }
 
     async fn submit_rating(

@@ -13,7 +13,7 @@ use kit::{
 };
 
 use super::Api;
-use crate::{domain::survey::Refusal, effects, names, parse, render, store};
+use crate::{csat, domain::survey::Refusal, effects, names, parse, render, store};
 
 fn not_found(name: &str) -> Error {
     Error::NotFound {
@@ -86,6 +86,7 @@ impl Api {
         store::rollups::rated(&mut tx, &s).await?;
         let mut out = Batch::default();
         effects::rated(&mut out, &s);
+        csat::judge(&mut tx, &self.settings, &s.case.merchant_id, now, &mut out).await?;
         out.flush(&mut tx).await?;
         let answer = render::survey(&s);
         idempotency::complete(&mut tx, &caller, METHOD, &r.request_id, &answer).await?;

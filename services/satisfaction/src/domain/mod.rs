@@ -3,6 +3,7 @@
 //! aggregate keeps of its ratings.
 
 pub mod aggregate;
+pub mod alert;
 pub mod rollup;
 pub mod scores;
 pub mod survey;

@@ -1,6 +1,7 @@
 //! The only files with table names: surveys in and out (here), the daily rollups
-//! ([`rollups`]).
+//! ([`rollups`]), the CSAT alert ([`alerts`]).
 
+pub mod alerts;
 pub mod rollups;
 
 use chrono::{DateTime, Utc};
