@@ -48,6 +48,35 @@ pub struct Clock {
     pub span: Span,
     /// A reminder at this fraction of the span (0.8 = 80 %), if the parties get one.
     pub remind_at: Option<f64>,
+    /// Whose clock it is: echoed on every delivery and copied to a breach, so the
+    /// scorecards count met and breached clocks per merchant and party.
+    pub labels: Labels,
+}
+
+/// Who must act before a clock runs out: the `party` label.
+pub mod party {
+    pub const MERCHANT: &str = "merchant";
+    pub const BUYER: &str = "buyer";
+    pub const PLATFORM: &str = "platform";
+    pub const CARRIER: &str = "carrier";
+}
+
+/// A clock's labels (the SLA contract's conventions, `merchant_id` and `party`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Labels {
+    /// The merchant of the case.
+    pub merchant_id: String,
+    /// One of [`party`].
+    pub party: &'static str,
+}
+
+impl Labels {
+    pub fn new(merchant_id: &str, party: &'static str) -> Self {
+        Self {
+            merchant_id: merchant_id.to_string(),
+            party,
+        }
+    }
 }
 
 /// The timer id a case derives from a key of its own (`returns/{uuid}:clock:3`).
@@ -88,6 +117,14 @@ pub fn schedule_request(key: &str, clock: &Clock) -> ScheduleTimerRequest {
             .into_iter()
             .collect(),
         request_id: request_id_for(key),
+        labels: [
+            ("merchant_id", clock.labels.merchant_id.as_str()),
+            ("party", clock.labels.party),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
         ..Default::default()
     }
 }
@@ -128,6 +165,7 @@ mod tests {
                 calendar: "cn".into(),
             },
             remind_at: Some(0.8),
+            labels: Labels::new("merchant-1", party::MERCHANT),
         };
         let r = schedule_request("returns/1:clock:1", &clock);
         assert_eq!(r.timer_id, r.request_id, "one key, one derived id");
@@ -135,6 +173,8 @@ mod tests {
         assert_eq!(t.start_time.unwrap().seconds, 1_700_000_000);
         assert!(matches!(t.spec, Some(trigger::Spec::WorkingDays(w)) if w.days == 3));
         assert_eq!(r.reminders.len(), 1);
+        assert_eq!(r.labels["merchant_id"], "merchant-1");
+        assert_eq!(r.labels["party"], "merchant");
         let r = schedule_request(
             "k",
             &Clock {

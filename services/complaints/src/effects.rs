@@ -88,6 +88,7 @@ fn schedule(out: &mut Batch, t: &Ticket, seq: u32) {
                 | ClockKind::Closing
         )
         .then_some(REMIND_AT),
+        labels: sla::Labels::new(&t.merchant_id, k.kind.party()),
     };
     sla::schedule(out, &clock_key(t, seq), &clock);
 }

@@ -84,6 +84,8 @@ pub async fn requested(
         start: r.create_time,
         span: span.clone(),
         remind_at: None,
+        // the settlement is the platform's to make
+        labels: sla::Labels::new(&r.merchant_id, sla::party::PLATFORM),
     };
     sla::schedule(&mut out, &format!("{}:settlement-clock", r.name()), &clock);
     notify(&mut out, r, "refund_requested");

@@ -92,6 +92,7 @@ fn schedule(out: &mut Batch, r: &Repair, seq: u32) {
         // dated here on the calendar, so the repair shows the due the timer fires at
         span: sla::Span::After((k.due - k.start).to_std().unwrap_or_default()),
         remind_at: None,
+        labels: sla::Labels::new(&r.merchant_id, k.kind.party()),
     };
     sla::schedule(out, &clock_key(r, seq), &clock);
 }

@@ -5,7 +5,10 @@
 use std::time::Duration;
 
 use crate::harness::{Suite, order, repair_point, rid};
-use aftersales_proto::aftersales::repairs::v1::{AcceptRepairRequest, RepairState};
+use aftersales_proto::aftersales::{
+    repairs::v1::{AcceptRepairRequest, RepairState},
+    sla::v1::{GetTimerRequest, sla_service_client::SlaServiceClient},
+};
 use testkit::{authed, eventually};
 
 const MERCHANT: i32 = 2;
@@ -37,7 +40,16 @@ async fn missed_merchant_clocks_are_breaches_the_desk_hears_of() {
     // still owed: the formal answer's clock runs again
     let now = s.get(&r.name).await;
     assert_eq!(now.state, RepairState::Requested as i32);
-    assert_eq!(now.clock.unwrap().kind, "formal_answer");
+    let clock = now.clock.unwrap();
+    assert_eq!(clock.kind, "formal_answer");
+    // whose clock it is, as the scorecards count it
+    let timer = SlaServiceClient::new(s.sla.channel())
+        .get_timer(authed(GetTimerRequest { name: clock.timer }, &s.agent))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(timer.labels["merchant_id"], "merchant-1");
+    assert_eq!(timer.labels["party"], "merchant");
 }
 
 #[tokio::test]

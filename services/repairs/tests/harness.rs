@@ -23,7 +23,6 @@ pub struct Suite {
     pub world: World,
     /// The sandbox's control surface: orders in, what its ports were asked.
     pub platform: Sandbox,
-    #[allow(dead_code)]
     pub sla: Running,
     pub returns: Running,
     pub logistics: Running,

@@ -114,6 +114,11 @@ fn schedule(
         span,
         // the buyer's ship-back clock reminds at 80 % elapsed (SPEC §3)
         remind_at: remind.then_some(0.8),
+        labels: sla::Labels::new(
+            &c.merchant_id,
+            crate::domain::clocks::ClockKind::parse(kind)
+                .map_or(sla::party::PLATFORM, |k| k.party()),
+        ),
     };
     sla::schedule(out, &clock_key(c, seq), &clock);
 }

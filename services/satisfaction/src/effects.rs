@@ -40,6 +40,7 @@ pub fn opened(out: &mut Batch, s: &Survey) {
         start: s.opened,
         span: sla::Span::After((s.expires - s.opened).to_std().unwrap_or_default()),
         remind_at: None,
+        labels: sla::Labels::new(&s.case.merchant_id, sla::party::BUYER),
     };
     sla::schedule(out, &names::window_key(s.id), &clock);
 }

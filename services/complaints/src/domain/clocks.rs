@@ -46,6 +46,17 @@ impl ClockKind {
     ];
 
     /// The timer kind on the SLA service.
+    /// Who must act before it runs out (the SLA timer's `party` label): the desk's
+    /// own clocks are the platform's.
+    pub fn party(self) -> &'static str {
+        use kit::sla::party::*;
+        match self {
+            Self::MerchantEvidence => MERCHANT,
+            Self::ProposalResponse => BUYER,
+            _ => PLATFORM,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Resolution => "resolution",

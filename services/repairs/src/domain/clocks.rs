@@ -64,6 +64,21 @@ impl ClockKind {
     ];
 
     /// The timer kind on the SLA service.
+    /// Who must act before it runs out (the SLA timer's `party` label).
+    pub fn party(self) -> &'static str {
+        use kit::sla::party::*;
+        match self {
+            Self::FirstResponse
+            | Self::FormalAnswer
+            | Self::MerchantStep
+            | Self::RepairDue
+            | Self::Overdue => MERCHANT,
+            Self::ItemInbound | Self::QuoteDecision | Self::BuyerAcceptance => BUYER,
+            Self::Charge => PLATFORM,
+            Self::Transit => CARRIER,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::FirstResponse => "first_response",

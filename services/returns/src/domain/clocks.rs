@@ -85,6 +85,20 @@ pub enum Span {
 
 impl ClockKind {
     /// The SLA timer kind.
+    /// Who must act before it runs out (the SLA timer's `party` label).
+    pub fn party(self) -> &'static str {
+        use kit::sla::party::*;
+        match self {
+            Self::MerchantReview
+            | Self::MerchantInspection
+            | Self::ReturnAddress
+            | Self::RefundOrReplacement => MERCHANT,
+            Self::BuyerReturnShipment | Self::ReplacementConfirmation | Self::RejectAppeal => BUYER,
+            Self::DisputeRuling => PLATFORM,
+            Self::ReturnTransit | Self::ReplacementTransit => CARRIER,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::MerchantReview => "merchant_review",
