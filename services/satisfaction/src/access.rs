@@ -28,6 +28,6 @@ pub const ACCESS: &[Rule] = &[
         &[Merchant, Agent, Arbitrator],
         &[],
     ),
-    rule(SERVICE, "ListAlerts", &[Merchant, Agent], &[]),
+    rule(SERVICE, "ListAlerts", &[Merchant, Agent, Arbitrator], &[]),
     machine(CALLBACK, "OnTimerEvent", &["sla"]),
 ];

@@ -60,7 +60,8 @@ fn finished(
         region: ctx.region,
         requested: at(requested),
         first_response: at(first_response),
-        finished: at(done).unwrap_or_else(Utc::now),
+        // an event without its end instant is not one this service can date: none
+        finished: at(done)?,
     })
 }
 
@@ -124,9 +125,22 @@ impl Consumer {
     }
 
     async fn handle(&self, e: EventEnvelope) -> anyhow::Result<()> {
-        let Some(case) = opens(&e)? else {
-            return Ok(());
+        // an event that does not decode never will: logged and acknowledged, not retried
+        let case = match opens(&e) {
+            Ok(Some(case)) => case,
+            Ok(None) => return Ok(()),
+            Err(err) => {
+                tracing::error!(event = %e.id, r#type = %e.r#type, error = %err, "undecodable event: skipped");
+                return Ok(());
+            }
         };
+        let window = chrono::Duration::from_std(self.settings.survey_window)?;
+        // a case that ended longer ago than a survey lasts (a stream read from its start,
+        // a very late delivery) opens none: it could never be answered
+        if case.finished + window <= Utc::now() {
+            tracing::info!(case = %case.case_name, "finished before the survey window: no survey");
+            return Ok(());
+        }
         if case.case_name.is_empty() || case.buyer_id.is_empty() {
             tracing::warn!(event = %e.id, "a completion without its case facts: no survey");
             return Ok(());
@@ -138,7 +152,6 @@ impl Consumer {
         // the survey opened when the case finished (a late delivery does not move it,
         // nor its period in the aggregates); never later than now
         let opened = case.finished.min(Utc::now()).trunc_subsecs(6);
-        let window = chrono::Duration::from_std(self.settings.survey_window)?;
         let survey = Survey::open(Uuid::now_v7(), case, opened, window);
         if store::open(&mut tx, &survey).await? {
             store::rollups::opened(&mut tx, &survey).await?;

@@ -1,8 +1,9 @@
 //! The CSAT alert, judged in each rating's transaction: the merchant's state locked (its
 //! ratings judge one at a time, so a crossing is seen once), its trailing window summed
 //! from the rollups (the ratings of surveys opened in the last 30 UTC+8 days, today
-//! included: the rating just added counts), and an alert raised on a fall below the
-//! target: stored, `AlertRaised` published, the merchant told.
+//! included; a rating of a survey opened before that counts toward its own open day,
+//! outside the window), and an alert raised on a fall below the target: stored,
+//! `AlertRaised` published, the merchant told.
 
 use chrono::{DateTime, Duration, Utc};
 use kit::outbox::Batch;

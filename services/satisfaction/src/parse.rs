@@ -66,7 +66,8 @@ pub fn list(r: &ListSurveysRequest) -> kit::Result<(Vec<i16>, Page<Uuid>)> {
     let page = Page::parse(&mut v, r.page_size, &r.page_token, page::parse_id);
     let mut states = Vec::new();
     for s in &r.states {
-        match State::from_i16(*s as i16).filter(|_| *s != SurveyState::Unspecified as i32) {
+        let state = i16::try_from(*s).ok().and_then(State::from_i16);
+        match state.filter(|_| *s != SurveyState::Unspecified as i32) {
             Some(s) => states.push(s as i16),
             None => v.add("states", "known states only"),
         }
@@ -91,14 +92,22 @@ fn day_start(
         v.add(field, "is required");
         return None;
     };
-    if t.nanos != 0 || (t.seconds + 8 * 3_600).rem_euclid(86_400) != 0 {
+    let aligned = t
+        .seconds
+        .checked_add(8 * 3_600)
+        .is_some_and(|s| s.rem_euclid(86_400) == 0);
+    if t.nanos != 0 || !aligned {
         v.add(
             field,
             "must be the start of a day at UTC+8 (aggregates are kept per day)",
         );
         return None;
     }
-    chrono::DateTime::from_timestamp(t.seconds, 0).map(aggregate::day_of)
+    let day = chrono::DateTime::from_timestamp(t.seconds, 0).map(aggregate::day_of);
+    if day.is_none() {
+        v.add(field, "out of range");
+    }
+    day
 }
 
 /// GetAggregates: the span, the filter and the split. A merchant sees its own shop only.
@@ -125,7 +134,7 @@ pub fn aggregates(
     }
     let service_type = match r.service_type {
         0 => None,
-        t => match ServiceType::from_i16(t as i16) {
+        t => match i16::try_from(t).ok().and_then(ServiceType::from_i16) {
             Some(t) => Some(t as i16),
             None => {
                 v.add("service_type", "a known service type");

@@ -2,8 +2,6 @@
 //! (the survey's window) and satisfaction, each on its own schema, over real gRPC on
 //! loopback; completion events appended to the cases' streams as their relays do.
 
-use std::time::Duration;
-
 use aftersales_proto::aftersales::{
     common::v1::{CaseContext, EventEnvelope},
     satisfaction::v1::{
@@ -12,7 +10,7 @@ use aftersales_proto::aftersales::{
     },
 };
 use kit::auth::Role;
-use testkit::{Running, World, announce, authed, eventually, peer, platform::Sandbox};
+use testkit::{Running, World, announce, authed, peer, platform::Sandbox};
 use tonic::transport::Channel;
 
 pub struct Suite {
@@ -77,15 +75,6 @@ impl Suite {
             .unwrap()
             .into_inner()
             .surveys
-    }
-
-    /// Waits (20 s) until `n` surveys exist, then returns them.
-    pub async fn until_surveys(&self, n: usize) -> Vec<Survey> {
-        eventually(Duration::from_secs(20), || async {
-            self.surveys(&[]).await.len() >= n
-        })
-        .await;
-        self.surveys(&[]).await
     }
 
     /// `SELECT` on the satisfaction schema (`{s}` is replaced by it).
