@@ -23,11 +23,13 @@ mod consumer;
 mod csat;
 pub mod domain;
 mod effects;
+mod finished;
 mod names;
 mod parse;
 mod render;
 pub mod settings;
 mod store;
+mod tally;
 mod timers;
 
 use std::sync::Arc;

@@ -2,8 +2,8 @@
 //! (INVALID_ARGUMENT with field violations), nothing written before it passes.
 
 use aftersales_proto::aftersales::satisfaction::v1::{
-    GetAggregatesRequest, GroupBy as ProtoGroupBy, ListAlertsRequest, ListSurveysRequest,
-    SubmitRatingRequest, SurveyState,
+    GetAggregatesRequest, GetMerchantScorecardRequest, GroupBy as ProtoGroupBy, ListAlertsRequest,
+    ListSurveysRequest, SubmitRatingRequest, SurveyState,
 };
 use kit::{
     auth::{Principal, Role},
@@ -227,4 +227,47 @@ pub fn alerts(r: &ListAlertsRequest, who: &Principal) -> kit::Result<AlertQuery>
         since,
         page,
     })
+}
+
+/// GetMerchantScorecard: the merchant (a merchant its own only) and the period's days
+/// (default the 30 days to the end of today).
+pub fn scorecard(
+    r: &GetMerchantScorecardRequest,
+    who: &Principal,
+    now: chrono::DateTime<chrono::Utc>,
+) -> kit::Result<(String, (chrono::NaiveDate, chrono::NaiveDate))> {
+    let merchant = r
+        .name
+        .strip_prefix("merchants/")
+        .and_then(|rest| rest.strip_suffix("/scorecard"))
+        .filter(|m| !m.is_empty() && !m.contains('/'))
+        .ok_or_else(|| kit::Error::invalid("name", "must look like merchants/{id}/scorecard"))?
+        .to_string();
+    if who.role == Role::Merchant && merchant != who.id {
+        return Err(kit::Error::PermissionDenied(
+            "a merchant sees its own scorecard only".into(),
+        ));
+    }
+    let mut v = Violations::new();
+    let to = match &r.end_time {
+        None => Some(aggregate::day_of(now) + chrono::Duration::days(1)),
+        t => day_start(&mut v, "end_time", t),
+    };
+    let from = match (&r.start_time, to) {
+        (None, Some(t)) => Some(t - chrono::Duration::days(30)),
+        (None, None) => None,
+        (t, _) => day_start(&mut v, "start_time", t),
+    };
+    if let (Some(f), Some(t)) = (from, to) {
+        if t <= f {
+            v.add("end_time", "must be after start_time");
+        } else if (t - f).num_days() > SPAN_MAX_DAYS {
+            v.add(
+                "end_time",
+                format!("at most {SPAN_MAX_DAYS} days after start_time"),
+            );
+        }
+    }
+    v.finish()?;
+    Ok((merchant, (from.expect("checked"), to.expect("checked"))))
 }

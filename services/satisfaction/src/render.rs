@@ -57,12 +57,12 @@ pub fn survey(s: &Survey) -> ProtoSurvey {
 }
 
 /// A day's start at UTC+8.
-fn day_start(d: NaiveDate) -> Option<prost_types::Timestamp> {
+pub fn day_start(d: NaiveDate) -> Option<prost_types::Timestamp> {
     let midnight = d.and_hms_opt(0, 0, 0)?.and_utc() - chrono::Duration::hours(8);
     Some(ts(midnight))
 }
 
-fn secs(s: Option<i64>) -> Option<prost_types::Duration> {
+pub fn secs(s: Option<i64>) -> Option<prost_types::Duration> {
     s.filter(|s| *s != i64::MAX)
         .map(|s| duration(chrono::Duration::seconds(s)))
 }

@@ -6,4 +6,5 @@ mod harness;
 
 mod aggregates;
 mod alerts;
+mod scorecard;
 mod surveys;

@@ -1,15 +1,16 @@
 //! The gRPC surface of `SatisfactionService`. Each method takes the caller and the
 //! request to a function of its verb family returning [`kit::Result`], and the error
 //! becomes a `Status` once ([`kit::answer`]): [`surveys`] (read, list, rate),
-//! [`aggregates`] (and the alerts). The scorecard keeps the trait's default,
-//! UNIMPLEMENTED (after authentication), until it is built (issue 26).
+//! [`aggregates`] (and the alerts), [`scorecard`].
 
 mod aggregates;
+mod scorecard;
 mod surveys;
 
 use aftersales_proto::aftersales::satisfaction::v1::{
-    GetAggregatesRequest, GetAggregatesResponse, GetSurveyRequest, ListAlertsRequest,
-    ListAlertsResponse, ListSurveysRequest, ListSurveysResponse, SubmitRatingRequest, Survey,
+    GetAggregatesRequest, GetAggregatesResponse, GetMerchantScorecardRequest, GetSurveyRequest,
+    ListAlertsRequest, ListAlertsResponse, ListSurveysRequest, ListSurveysResponse,
+    MerchantScorecard, SubmitRatingRequest, Survey,
     satisfaction_service_server::SatisfactionService,
 };
 use std::sync::Arc;
@@ -53,6 +54,14 @@ impl SatisfactionService for Api {
     ) -> Result<Response<GetAggregatesResponse>, Status> {
         let who = principal(&req)?;
         answer(self.aggregates(&who, req.into_inner()).await)
+    }
+
+    async fn get_merchant_scorecard(
+        &self,
+        req: Request<GetMerchantScorecardRequest>,
+    ) -> Result<Response<MerchantScorecard>, Status> {
+        let who = principal(&req)?;
+        answer(self.scorecard(&who, req.into_inner()).await)
     }
 
     async fn list_alerts(

@@ -5,5 +5,6 @@
 pub mod aggregate;
 pub mod alert;
 pub mod rollup;
+pub mod scorecard;
 pub mod scores;
 pub mod survey;

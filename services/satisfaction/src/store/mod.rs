@@ -1,7 +1,8 @@
 //! The only files with table names: surveys in and out (here), the daily rollups
-//! ([`rollups`]), the CSAT alert ([`alerts`]).
+//! ([`rollups`]), the CSAT alert ([`alerts`]), the scorecard's counters ([`merchants`]).
 
 pub mod alerts;
+pub mod merchants;
 pub mod rollups;
 
 use chrono::{DateTime, Utc};
