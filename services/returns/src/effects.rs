@@ -114,13 +114,20 @@ fn schedule(
         span,
         // the buyer's ship-back clock reminds at 80 % elapsed (SPEC §3)
         remind_at: remind.then_some(0.8),
-        labels: sla::Labels::new(
-            &c.merchant_id,
-            crate::domain::clocks::ClockKind::parse(kind)
-                .map_or(sla::party::PLATFORM, |k| k.party()),
-        ),
+        labels: sla::Labels::new(&c.merchant_id, party(c, kind)),
     };
     sla::schedule(out, &clock_key(c, seq), &clock);
+}
+
+/// Whose clock `kind` of `c` is: the refund of a return is the platform's to pay, the
+/// replacement of an exchange the merchant's to ship.
+fn party(c: &Case, kind: &str) -> &'static str {
+    use crate::domain::{clocks::ClockKind, kinds::Kind};
+    match ClockKind::parse(kind) {
+        Some(ClockKind::RefundOrReplacement) if c.kind != Kind::Exchange => sla::party::PLATFORM,
+        Some(k) => k.party(),
+        None => sla::party::PLATFORM,
+    }
 }
 
 fn refund(out: &mut Batch, c: &Case, purpose: RefundPurpose, amount: i64) {

@@ -25,3 +25,8 @@ CREATE TABLE merchant_penalties (
     settled      bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (merchant_id, day, currency)
 );
+
+-- The cases counted as ended, so a case is counted once however it is published.
+CREATE TABLE merchant_cases (
+    case_name  text PRIMARY KEY
+);

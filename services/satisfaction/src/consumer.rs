@@ -65,7 +65,10 @@ impl Consumer {
         let case = case.filter(|c| {
             // a case that ended longer ago than a survey lasts (a stream read from its
             // start, a very late delivery) opens none: it could never be answered
-            if c.finished + window <= Utc::now() {
+            if c.finished
+                .checked_add_signed(window)
+                .is_some_and(|end| end <= Utc::now())
+            {
                 tracing::info!(case = %c.case_name, "finished before the survey window: no survey");
                 return false;
             }
@@ -79,9 +82,8 @@ impl Consumer {
         if !inbox::first_delivery(&mut tx, &e.id, &e.source).await? {
             return Ok(());
         }
-        // a case's end counts once: with its survey (a case published again under a new
-        // event id finds its survey and counts nothing), or alone when it opens none
-        let mut count = tally;
+        // a case's end counts once whatever opens (the ledger of cases counted)
+        let count = tally;
         if let Some(case) = case {
             // the survey opened when the case finished (a late delivery does not move it,
             // nor its period in the aggregates); never later than now
@@ -93,8 +95,6 @@ impl Consumer {
                 effects::opened(&mut out, &survey);
                 out.flush(&mut tx).await?;
                 tracing::info!(survey = %names::name(survey.id), case = %survey.case.case_name, "survey opened");
-            } else {
-                count = None;
             }
         }
         if let Some((merchant, at, t)) = &count {

@@ -5,13 +5,13 @@
 //! - `lib.rs` (this file): the composition root. [`setup`] builds the API, the timer
 //!   callback and the consumer of the cases' completion events from the settings.
 //! - `api/`: the SatisfactionService trait (`surveys`: read, list, rate; `aggregates`:
-//!   the aggregates and the alerts; the scorecard answers UNIMPLEMENTED until built).
-//!   Nothing else imports it.
+//!   the aggregates and the alerts; `scorecard`). Nothing else imports it.
 //! - `access.rs`: who may call each method (people by role, services by name).
 //! - `domain/`: the pure rules: the five scores and CSAT's count, a survey's life.
 //! - `parse.rs` and `render.rs`: requests checked, surveys shown; `names.rs`: names
 //!   and the window's timer; `settings.rs`: environment values only.
-//! - `consumer.rs`: the completion events that open surveys; `csat.rs`: the CSAT
+//! - `consumer.rs`: the events learnt from (`finished.rs`: the completion events that
+//!   open surveys; `tally.rs`: what the scorecard counts); `csat.rs`: the CSAT
 //!   alert judged in a rating's transaction; `timers.rs`: the SLA
 //!   service's expiries; `effects.rs`: what a step causes elsewhere; `store.rs`: the
 //!   only file with table names.

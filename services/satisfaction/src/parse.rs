@@ -92,10 +92,12 @@ fn day_start(
         v.add(field, "is required");
         return None;
     };
-    let aligned = t
-        .seconds
-        .checked_add(8 * 3_600)
-        .is_some_and(|s| s.rem_euclid(86_400) == 0);
+    // years 1970 to 9000: room for the span's arithmetic on either side
+    if !(0..=221_845_392_000).contains(&t.seconds) {
+        v.add(field, "out of range");
+        return None;
+    }
+    let aligned = (t.seconds + 8 * 3_600).rem_euclid(86_400) == 0;
     if t.nanos != 0 || !aligned {
         v.add(
             field,

@@ -28,15 +28,16 @@ pub fn of(e: &EventEnvelope) -> anyhow::Result<Option<(String, DateTime<Utc>, Ta
             .filter(|m| !m.is_empty())
     };
     Ok(match e.r#type.as_str() {
+        // dated and named as the survey's case is
         "aftersales.repairs.v1.RepairCompleted" => {
-            let d = RepairCompleted::decode(data)?;
-            let re_repairs = i64::from(d.rounds.saturating_sub(1));
-            d.context.map(|c| {
-                (
-                    c.merchant_id,
-                    at(&d.complete_time),
-                    Tally::CaseEnded { re_repairs },
-                )
+            let rounds = RepairCompleted::decode(data)?.rounds;
+            let re_repairs = i64::from(rounds.saturating_sub(1));
+            opens(e)?.map(|c| {
+                let tally = Tally::CaseEnded {
+                    case_name: c.case_name,
+                    re_repairs,
+                };
+                (c.merchant_id, c.finished, tally)
             })
         }
         "aftersales.complaints.v1.ComplaintOpened" => {
@@ -48,9 +49,15 @@ pub fn of(e: &EventEnvelope) -> anyhow::Result<Option<(String, DateTime<Utc>, Ta
             let b = TimerExpired::decode(data)?.breach.unwrap_or_default();
             merchant_clock(&b.labels).map(|m| (m, at(&b.due_time), Tally::Clock { breached: true }))
         }
+        // met: cancelled before its due time and never fired (a cancel after the due
+        // time, or of a fired timer, is the expiry's to count)
         "aftersales.sla.v1.TimerCancelled" => {
             let t = TimerCancelled::decode(data)?.timer.unwrap_or_default();
-            merchant_clock(&t.labels).map(|m| (m, sent, Tally::Clock { breached: false }))
+            let due = t.due_time.as_ref().and_then(from_ts);
+            let met = t.fired_time.is_none() && due.is_some_and(|d| sent < d);
+            merchant_clock(&t.labels)
+                .filter(|_| met)
+                .map(|m| (m, sent, Tally::Clock { breached: false }))
         }
         "aftersales.refunds.v1.RefundSettled" => {
             let d = RefundSettled::decode(data)?;
@@ -65,11 +72,11 @@ pub fn of(e: &EventEnvelope) -> anyhow::Result<Option<(String, DateTime<Utc>, Ta
         }
         // the other cases' ends: those that open a survey
         _ => opens(e)?.map(|c| {
-            (
-                c.merchant_id,
-                c.finished,
-                Tally::CaseEnded { re_repairs: 0 },
-            )
+            let tally = Tally::CaseEnded {
+                case_name: c.case_name,
+                re_repairs: 0,
+            };
+            (c.merchant_id, c.finished, tally)
         }),
     }
     .filter(|(m, _, _)| !m.is_empty()))

@@ -30,6 +30,33 @@ fn ctx(case: &str) -> Option<CaseContext> {
     })
 }
 
+/// A merchant clock met: cancelled before its due time.
+fn met(id: &str) -> TimerCancelled {
+    TimerCancelled {
+        timer: Some(Timer {
+            name: format!("timers/{id}"),
+            labels: labels("merchant"),
+            due_time: ts(-3_600),
+            ..Default::default()
+        }),
+        reason: "moved on".into(),
+    }
+}
+
+fn penalty(id: &str, kind: RefundKind, minor: i64) -> RefundSettled {
+    RefundSettled {
+        refund: format!("refunds/{id}"),
+        source_case: "repairs/s1".into(),
+        kind: kind as i32,
+        amount: Some(Money {
+            amount_minor: minor,
+            currency: "CNY".into(),
+        }),
+        merchant_id: "m-s".into(),
+        settle_time: ts(0),
+    }
+}
+
 fn labels(party: &str) -> std::collections::BTreeMap<String, String> {
     [("merchant_id", "m-s"), ("party", party)]
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -83,16 +110,13 @@ async fn the_scorecard_counts_each_event_once_with_the_counts_behind_each_figure
     }
     // the merchant's clocks: three met, one breached; the buyer's breach is not theirs
     for i in 0..3 {
-        let met = TimerCancelled {
-            timer: Some(Timer {
-                name: format!("timers/met-{i}"),
-                labels: labels("merchant"),
-                ..Default::default()
-            }),
-            reason: "moved on".into(),
-        };
-        events.push(("sla", envelope("sla", &format!("timers/met-{i}"), &met)));
+        let id = format!("met-{i}");
+        events.push(("sla", envelope("sla", &format!("timers/{id}"), &met(&id))));
     }
+    // cancelled after its due time: the expiry's to count, not a clock met
+    let mut late_cancel = met("late-cancel");
+    late_cancel.timer.as_mut().unwrap().due_time = ts(60);
+    events.push(("sla", envelope("sla", "timers/late-cancel", &late_cancel)));
     // (the ones not counted go first on their streams: when the counted ones after them
     // are in the inbox, they were read)
     for (id, party) in [("buyer-late", "buyer"), ("late", "merchant")] {
@@ -107,22 +131,16 @@ async fn the_scorecard_counts_each_event_once_with_the_counts_behind_each_figure
         events.push(("sla", envelope("sla", &format!("timers/{id}"), &breach)));
     }
     // a late penalty of 5.00 settled, and a goods refund (not a penalty)
-    for (kind, minor) in [(RefundKind::Goods, 9_900), (RefundKind::LatePenalty, 500)] {
-        let settled = RefundSettled {
-            refund: format!("refunds/{minor}"),
-            source_case: "repairs/s1".into(),
-            kind: kind as i32,
-            amount: Some(Money {
-                amount_minor: minor,
-                currency: "CNY".into(),
-            }),
-            merchant_id: "m-s".into(),
-            settle_time: ts(0),
-        };
-        events.push((
+    for (id, kind, minor) in [
+        ("goods", RefundKind::Goods, 9_900),
+        ("late", RefundKind::LatePenalty, 500),
+    ] {
+        let e = envelope(
             "refunds",
-            envelope("refunds", &format!("refunds/{minor}"), &settled),
-        ));
+            &format!("refunds/{id}"),
+            &penalty(id, kind, minor),
+        );
+        events.push(("refunds", e));
     }
     for (topic, e) in &events {
         s.announce(topic, e).await;
@@ -137,11 +155,40 @@ async fn the_scorecard_counts_each_event_once_with_the_counts_behind_each_figure
         &envelope("repairs", "repairs/s1", &repair("repairs/s1", 1)),
     )
     .await;
-    let marker = envelope("repairs", "repairs/s9", &repair("repairs/s9", 1));
-    s.announce("repairs", &marker).await;
-    // every counted event in the inbox, once: all but the buyer's breach and the goods
-    // refund, plus s1's second id and s9
-    let distinct = events.len() as i64 - 2 + 2;
+    // a counted marker last on every stream: when they are all in, every event before
+    // them was read
+    let opened = ComplaintOpened {
+        context: ctx("complaints/s6"),
+        ..Default::default()
+    };
+    let markers = [
+        (
+            "repairs",
+            envelope("repairs", "repairs/s9", &repair("repairs/s9", 1)),
+        ),
+        (
+            "complaints",
+            envelope("complaints", "complaints/s6", &opened),
+        ),
+        (
+            "sla",
+            envelope("sla", "timers/met-marker", &met("met-marker")),
+        ),
+        (
+            "refunds",
+            envelope(
+                "refunds",
+                "refunds/late-2",
+                &penalty("late-2", RefundKind::LatePenalty, 500),
+            ),
+        ),
+    ];
+    for (topic, e) in &markers {
+        s.announce(topic, e).await;
+    }
+    // in the inbox, once each: every event but the three not counted (the buyer's breach,
+    // the late cancel, the goods refund), s1's second id, the markers
+    let distinct = events.len() as i64 - 3 + 1 + markers.len() as i64;
     eventually(Duration::from_secs(20), || async {
         s.scalar("SELECT count(*) FROM {s}.inbox").await == distinct
     })
@@ -174,16 +221,16 @@ async fn the_scorecard_counts_each_event_once_with_the_counts_behind_each_figure
     // four repairs (s1, s2, s3, s9) and a complaint ended; s1's second event id counts nothing
     assert_eq!(card.cases, 5);
     assert_eq!(card.re_repairs, 2, "s2 took three rounds");
-    assert_eq!((card.complaints, card.complaint_rate), (2, 0.4));
+    assert_eq!((card.complaints, card.complaint_rate), (3, 0.6));
     assert_eq!(
         (card.sla_clocks, card.sla_breaches, card.sla_compliance),
-        (4, 1, 0.75)
+        (5, 1, 0.8)
     );
-    assert_eq!(card.late_penalties_settled, 1);
+    assert_eq!(card.late_penalties_settled, 2);
     assert_eq!(
         card.penalties,
         [Money {
-            amount_minor: 500,
+            amount_minor: 1_000,
             currency: "CNY".into()
         }]
     );

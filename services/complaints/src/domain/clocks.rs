@@ -45,7 +45,6 @@ impl ClockKind {
         Self::Closing,
     ];
 
-    /// The timer kind on the SLA service.
     /// Who must act before it runs out (the SLA timer's `party` label): the desk's
     /// own clocks are the platform's.
     pub fn party(self) -> &'static str {
@@ -57,6 +56,7 @@ impl ClockKind {
         }
     }
 
+    /// The timer kind on the SLA service.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Resolution => "resolution",

@@ -63,22 +63,23 @@ impl ClockKind {
         Self::BuyerAcceptance,
     ];
 
-    /// The timer kind on the SLA service.
     /// Who must act before it runs out (the SLA timer's `party` label).
     pub fn party(self) -> &'static str {
         use kit::sla::party::*;
         match self {
-            Self::FirstResponse
-            | Self::FormalAnswer
-            | Self::MerchantStep
-            | Self::RepairDue
-            | Self::Overdue => MERCHANT,
+            Self::FirstResponse | Self::FormalAnswer | Self::MerchantStep | Self::RepairDue => {
+                MERCHANT
+            }
+            // the reminders after repair_due's breach, which counted already: not a clock
+            // of the merchant's own
+            Self::Overdue => PLATFORM,
             Self::ItemInbound | Self::QuoteDecision | Self::BuyerAcceptance => BUYER,
             Self::Charge => PLATFORM,
             Self::Transit => CARRIER,
         }
     }
 
+    /// The timer kind on the SLA service.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::FirstResponse => "first_response",

@@ -11,7 +11,10 @@ use super::rollup::{BUCKETS, quantile};
 
 /// The platform's calendar day of an instant (UTC+8).
 pub fn day_of(t: DateTime<Utc>) -> NaiveDate {
-    (t + Duration::hours(8)).date_naive()
+    // at the edge of the representable range, the UTC day
+    t.checked_add_signed(Duration::hours(8))
+        .unwrap_or(t)
+        .date_naive()
 }
 
 /// Measured times of a group: how many, their sum (seconds), their histogram.

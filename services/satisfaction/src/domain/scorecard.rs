@@ -8,8 +8,10 @@ use chrono::NaiveDate;
 /// What one event adds to a merchant's day.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Tally {
-    /// An after-sales case ended; a repair's extra rounds are re-repairs.
+    /// An after-sales case ended (counted once per case); a repair's extra rounds are
+    /// re-repairs.
     CaseEnded {
+        case_name: String,
         re_repairs: i64,
     },
     ComplaintOpened,
@@ -45,12 +47,13 @@ impl Counts {
         1.0 - self.sla_breaches as f64 / self.sla_clocks as f64
     }
 
-    /// Complaints per after-sales case ended (x100: per 100 cases); 0 with no case.
+    /// Complaints per after-sales case ended, as a share (100 times it is the rate per
+    /// 100 cases), at most 1; 0 with no case.
     pub fn complaint_rate(&self) -> f64 {
         if self.cases == 0 {
             return 0.0;
         }
-        self.complaints as f64 / self.cases as f64
+        (self.complaints as f64 / self.cases as f64).min(1.0)
     }
 }
 

@@ -8,7 +8,7 @@ use crate::domain::{
     scorecard::{Counts, Span, Tally},
 };
 
-/// Adds `t` to `merchant`'s day of `at`.
+/// Adds `t` to `merchant`'s day of `at` (a case's end only the first time).
 pub async fn add(
     tx: &mut PgConnection,
     merchant: &str,
@@ -32,8 +32,20 @@ pub async fn add(
         .await?;
         return Ok(());
     }
+    if let Tally::CaseEnded { case_name, .. } = t {
+        let first = sqlx::query(
+            "INSERT INTO merchant_cases (case_name) VALUES ($1) ON CONFLICT DO NOTHING",
+        )
+        .bind(case_name)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if first == 0 {
+            return Ok(());
+        }
+    }
     let (cases, complaints, clocks, breaches, re_repairs) = match t {
-        Tally::CaseEnded { re_repairs } => (1, 0, 0, 0, *re_repairs),
+        Tally::CaseEnded { re_repairs, .. } => (1, 0, 0, 0, *re_repairs),
         Tally::ComplaintOpened => (0, 1, 0, 0, 0),
         Tally::Clock { breached } => (0, 0, 1, i64::from(*breached), 0),
         Tally::Penalty { .. } => unreachable!("handled above"),
