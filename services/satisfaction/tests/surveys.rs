@@ -1,5 +1,5 @@
 //! Surveys open by themselves, once per finished case, from the cases' own events (a
-//! refund is part of its case and its stream is not read); a
+//! refund is part of its case and opens none of its own); a
 //! rating is the case's buyer's, once, with every score in range; an unanswered survey
 //! expires on its clock on the SLA service.
 
