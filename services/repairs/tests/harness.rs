@@ -11,6 +11,9 @@ use aftersales_proto::aftersales::{
         AcceptRepairRequest, CreateRepairRequest, GetRepairRequest, Repair,
         SubmitRepairShipmentRequest, repairs_service_client::RepairsServiceClient,
     },
+    returns::v1::{
+        MerchantPolicy, UpsertMerchantPolicyRequest, returns_service_client::ReturnsServiceClient,
+    },
 };
 use kit::auth::Role;
 use testkit::{
@@ -90,6 +93,24 @@ impl Suite {
             .await
             .unwrap()
             .into_inner()
+    }
+
+    /// merchant-1 publishes a policy whose declined repair quotes cost `minor` CNY.
+    pub async fn set_inspection_fee(&self, minor: i64) {
+        ReturnsServiceClient::new(self.returns.channel())
+            .upsert_merchant_policy(authed(
+                UpsertMerchantPolicyRequest {
+                    policy: Some(MerchantPolicy {
+                        name: "merchants/merchant-1/policy".into(),
+                        repair_inspection_fee: cny(minor),
+                        ..Default::default()
+                    }),
+                    request_id: rid(),
+                },
+                &self.merchant,
+            ))
+            .await
+            .unwrap();
     }
 
     /// The merchant accepts `name` with the repair point (and a spare unit if asked).

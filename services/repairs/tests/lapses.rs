@@ -8,15 +8,12 @@
 use aftersales_proto::aftersales::repairs::v1::{
     CancelRepairRequest, QuoteDecision, RepairState, ShipRepairedItemRequest,
 };
-use aftersales_proto::aftersales::returns::v1::{
-    MerchantPolicy, UpsertMerchantPolicyRequest, returns_service_client::ReturnsServiceClient,
-};
 use testkit::authed;
 use tonic::Code;
 use tonic_types::StatusExt;
 
 use crate::{
-    harness::{Suite, cny, order, rid},
+    harness::{Suite, order, rid},
     paid::quoted,
 };
 
@@ -110,20 +107,7 @@ async fn a_merchant_step_overdue_is_a_breach_a_lapsed_quote_owes_its_fee_and_a_l
     ])
     .await;
     // the merchant's policy charges 30.00 for the inspection of a declined quote
-    ReturnsServiceClient::new(s.returns.channel())
-        .upsert_merchant_policy(authed(
-            UpsertMerchantPolicyRequest {
-                policy: Some(MerchantPolicy {
-                    name: "merchants/merchant-1/policy".into(),
-                    repair_inspection_fee: cny(3_000),
-                    ..Default::default()
-                }),
-                request_id: rid(),
-            },
-            &s.merchant,
-        ))
-        .await
-        .unwrap();
+    s.set_inspection_fee(3_000).await;
     s.platform.put_order(order("l-3", 400, None)).await;
     let r = s.file("l-3").await;
     assert_eq!(

@@ -16,9 +16,6 @@ use aftersales_proto::aftersales::{
         RepairState, ReturnSpareUnitRequest, ShipRepairedItemRequest, ShipSpareUnitRequest,
         TechnicianGrade,
     },
-    returns::v1::{
-        MerchantPolicy, UpsertMerchantPolicyRequest, returns_service_client::ReturnsServiceClient,
-    },
 };
 use chrono::Utc;
 use kit::auth::Role;
@@ -339,20 +336,7 @@ async fn a_charge_the_gateway_does_not_answer_is_asked_again_by_its_clock_and_ta
 #[tokio::test]
 async fn a_declined_quote_owes_the_inspection_fee_and_a_refused_fee_goes_to_the_desk() {
     let s = Suite::start(&[]).await;
-    ReturnsServiceClient::new(s.returns.channel())
-        .upsert_merchant_policy(authed(
-            UpsertMerchantPolicyRequest {
-                policy: Some(MerchantPolicy {
-                    name: "merchants/merchant-1/policy".into(),
-                    repair_inspection_fee: cny(5_000),
-                    ..Default::default()
-                }),
-                request_id: rid(),
-            },
-            &s.merchant,
-        ))
-        .await
-        .unwrap();
+    s.set_inspection_fee(5_000).await;
     s.platform.put_order(order("p-3", 400, None)).await;
     let r = s.file("p-3").await;
     s.accept(&r.name, false).await;

@@ -82,6 +82,34 @@ pub fn list(r: &ListSurveysRequest) -> kit::Result<(Vec<i16>, Page<Uuid>)> {
 /// The longest span an aggregate covers, in days.
 pub const SPAN_MAX_DAYS: i64 = 732;
 
+/// A span of days that ends after it starts, at most [`SPAN_MAX_DAYS`] long.
+fn span_check(v: &mut Violations, from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>) {
+    if let (Some(f), Some(t)) = (from, to) {
+        if t <= f {
+            v.add("end_time", "must be after start_time");
+        } else if (t - f).num_days() > SPAN_MAX_DAYS {
+            v.add(
+                "end_time",
+                format!("at most {SPAN_MAX_DAYS} days after start_time"),
+            );
+        }
+    }
+}
+
+/// Whose figures `who` asks for (`asked`, empty: any): a merchant its own shop's only
+/// (PERMISSION_DENIED for another's, its own when it names none), staff any.
+fn whose(who: &Principal, asked: &str, what: &str) -> kit::Result<Option<String>> {
+    if who.role != Role::Merchant {
+        return Ok((!asked.is_empty()).then(|| asked.to_string()));
+    }
+    if !asked.is_empty() && asked != who.id {
+        return Err(kit::Error::PermissionDenied(format!(
+            "a merchant sees its own {what} only"
+        )));
+    }
+    Ok(Some(who.id.clone()))
+}
+
 /// A day's start at UTC+8, as the aggregates keep days.
 fn day_start(
     v: &mut Violations,
@@ -124,16 +152,7 @@ pub fn aggregates(
     let mut v = Violations::new();
     let from = day_start(&mut v, "start_time", &r.start_time);
     let to = day_start(&mut v, "end_time", &r.end_time);
-    if let (Some(f), Some(t)) = (from, to) {
-        if t <= f {
-            v.add("end_time", "must be after start_time");
-        } else if (t - f).num_days() > SPAN_MAX_DAYS {
-            v.add(
-                "end_time",
-                format!("at most {SPAN_MAX_DAYS} days after start_time"),
-            );
-        }
-    }
+    span_check(&mut v, from, to);
     let service_type = match r.service_type {
         0 => None,
         t => match i16::try_from(t).ok().and_then(ServiceType::from_i16) {
@@ -178,17 +197,7 @@ pub fn aggregates(
         }
     }
     let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
-    let mut merchant_id = opt(&r.merchant_id);
-    if who.role == Role::Merchant {
-        match &merchant_id {
-            Some(m) if *m != who.id => {
-                return Err(kit::Error::PermissionDenied(
-                    "a merchant sees its own aggregates only".into(),
-                ));
-            }
-            _ => merchant_id = Some(who.id.clone()),
-        }
-    }
+    let merchant_id = whose(who, &r.merchant_id, "aggregates")?;
     v.finish()?;
     let filter = rollups::Filter {
         merchant_id,
@@ -215,15 +224,7 @@ pub fn alerts(r: &ListAlertsRequest, who: &Principal) -> kit::Result<AlertQuery>
         v.add("start_time", "a valid time");
     }
     v.finish()?;
-    let mut merchant = (!r.merchant_id.is_empty()).then(|| r.merchant_id.clone());
-    if who.role == Role::Merchant {
-        if merchant.as_ref().is_some_and(|m| *m != who.id) {
-            return Err(kit::Error::PermissionDenied(
-                "a merchant sees its own alerts only".into(),
-            ));
-        }
-        merchant = Some(who.id.clone());
-    }
+    let merchant = whose(who, &r.merchant_id, "alerts")?;
     Ok(AlertQuery {
         merchant,
         since,
@@ -245,11 +246,7 @@ pub fn scorecard(
         .filter(|m| !m.is_empty() && !m.contains('/'))
         .ok_or_else(|| kit::Error::invalid("name", "must look like merchants/{id}/scorecard"))?
         .to_string();
-    if who.role == Role::Merchant && merchant != who.id {
-        return Err(kit::Error::PermissionDenied(
-            "a merchant sees its own scorecard only".into(),
-        ));
-    }
+    let merchant = whose(who, &merchant, "scorecard")?.expect("named");
     let mut v = Violations::new();
     let to = match &r.end_time {
         None => Some(aggregate::day_of(now) + chrono::Duration::days(1)),
@@ -260,16 +257,7 @@ pub fn scorecard(
         (None, None) => None,
         (t, _) => day_start(&mut v, "start_time", t),
     };
-    if let (Some(f), Some(t)) = (from, to) {
-        if t <= f {
-            v.add("end_time", "must be after start_time");
-        } else if (t - f).num_days() > SPAN_MAX_DAYS {
-            v.add(
-                "end_time",
-                format!("at most {SPAN_MAX_DAYS} days after start_time"),
-            );
-        }
-    }
+    span_check(&mut v, from, to);
     v.finish()?;
     Ok((merchant, (from.expect("checked"), to.expect("checked"))))
 }
